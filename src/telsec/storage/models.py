@@ -1,0 +1,238 @@
+"""Table definitions.  Every schema change goes through an Alembic migration.
+
+Times are stored as integer microseconds since the Unix epoch (UTC): exact,
+sortable, and identical on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class StixBody(TypeDecorator[str]):
+    """A STIX object as JSON text: ``TEXT`` on SQLite, ``JSONB`` on PostgreSQL.
+
+    Values go in and come out as JSON text, so the hot paths never decode and
+    re-encode objects; on PostgreSQL the column is real JSONB (queryable, and
+    checked as JSON by the server) and is read back cast to text.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def column_expression(self, colexpr: Any) -> Any:
+        from sqlalchemy import cast
+
+        return cast(colexpr, Text)
+
+
+@compiles(StixBody, "postgresql")  # type: ignore[misc]
+def _stix_body_pg(_type: Any, _compiler: Any, **_kw: Any) -> str:
+    return "JSONB"
+
+
+@compiles(StixBody, "sqlite")  # type: ignore[misc]
+def _stix_body_sqlite(_type: Any, _compiler: Any, **_kw: Any) -> str:
+    return "TEXT"
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Setting(Base):
+    """Node-wide values, such as the key that signs pagination tokens."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Clock(Base):
+    """One row: the last ``date_added`` handed out, so that it strictly increases."""
+
+    __tablename__ = "clock"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    identity_id: Mapped[str] = mapped_column(String(100), unique=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiToken(Base):
+    """An API token.  Only the SHA-256 of its secret part is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ApiRoot(Base):
+    """A TAXII API root: one trust group (a coalition root, a national root)."""
+
+    __tablename__ = "api_roots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    max_content_length: Mapped[int] = mapped_column(BigInteger)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection_id: Mapped[str] = mapped_column(String(36), unique=True)
+    api_root_id: Mapped[int] = mapped_column(ForeignKey("api_roots.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    alias: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    default_tlp: Mapped[int] = mapped_column(Integer)
+    # True for the collection that holds the node's own vocabulary objects:
+    # every authenticated member may read it, nobody may write it over TAXII.
+    is_vocabulary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Grant(Base):
+    """Read and write rights of one organisation on one collection."""
+
+    __tablename__ = "grants"
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collections.id"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    can_read: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StixObject(Base):
+    """One version of one STIX object in one collection.
+
+    ``version`` is the ``modified`` timestamp (else ``created``; else empty for
+    objects that have neither, such as SCOs) normalised to microseconds, so that
+    the key (collection, id, version) identifies a version exactly.
+    ``tlp`` is the marking found on the object (NULL: none, the collection's
+    default applies at read time).
+    """
+
+    __tablename__ = "stix_objects"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collections.id"))
+    stix_id: Mapped[str] = mapped_column(String(300))
+    stix_type: Mapped[str] = mapped_column(String(250))
+    version: Mapped[str] = mapped_column(String(32))
+    spec_version: Mapped[str] = mapped_column(String(8))
+    date_added_us: Mapped[int] = mapped_column(BigInteger)
+    is_latest: Mapped[bool] = mapped_column(Boolean)
+    is_first: Mapped[bool] = mapped_column(Boolean)
+    revoked: Mapped[bool] = mapped_column(Boolean)
+    tlp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_by_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    body: Mapped[str] = mapped_column(StixBody)
+
+    __table_args__ = (
+        UniqueConstraint("collection_pk", "stix_id", "version", name="uq_stix_objects_version"),
+        UniqueConstraint("date_added_us", name="uq_stix_objects_date_added"),
+        Index("ix_stix_objects_added", "collection_pk", "date_added_us"),
+        Index("ix_stix_objects_latest", "collection_pk", "is_latest", "date_added_us"),
+        Index("ix_stix_objects_type", "collection_pk", "stix_type", "is_latest", "date_added_us"),
+    )
+
+
+class RedRecipient(Base):
+    """An organisation identity entitled to read a TLP:RED object version."""
+
+    __tablename__ = "red_recipients"
+    object_seq: Mapped[int] = mapped_column(
+        ForeignKey("stix_objects.seq", ondelete="CASCADE"), primary_key=True
+    )
+    identity_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
+class Status(Base):
+    """A TAXII status resource: the outcome of one POST to a collection."""
+
+    __tablename__ = "statuses"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    api_root_id: Mapped[int] = mapped_column(ForeignKey("api_roots.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    request_us: Mapped[int] = mapped_column(BigInteger)
+    total_count: Mapped[int] = mapped_column(Integer)
+    success_count: Mapped[int] = mapped_column(Integer)
+    failure_count: Mapped[int] = mapped_column(Integer)
+    pending_count: Mapped[int] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(Text)  # JSON: successes, failures, pendings
+
+
+class AuditEntry(Base):
+    """Append-only record of access to AMBER, AMBER+STRICT and RED objects.
+
+    Triggers installed by the migration refuse UPDATE and DELETE; each entry
+    carries the SHA-256 of the previous one so that tampering is evident.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    org_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    api_root: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    collection_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    tlp: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    object_count: Mapped[int] = mapped_column(Integer)
+    objects: Mapped[str] = mapped_column(Text)  # JSON list of [id, version]
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_at", "at_us"),)
