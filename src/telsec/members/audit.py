@@ -1,0 +1,169 @@
+"""The append-only audit log of access to AMBER, AMBER+STRICT and RED objects.
+
+Each entry records who (organisation and token or user), what (read, write,
+delete), where (API root, collection), the TLP level and the object versions
+concerned.  Entries are hash-chained: ``entry_hash`` is the SHA-256 of the
+entry's content and the previous entry's hash, so :func:`verify_chain` detects
+an edited or removed row; the database itself refuses UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import Connection, Engine, select, text
+
+from telsec.stix.timestamps import now_us
+from telsec.stix.tlp import Tlp
+from telsec.storage.db import read_transaction
+from telsec.storage.models import AuditEntry
+
+GENESIS = "0" * 64
+_AUDIT_LOCK_ROW = 2
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at_us: int
+    org_id: int | None
+    actor: str
+    action: str
+    api_root: str | None
+    collection_id: str | None
+    tlp: Tlp | None
+    objects: list[tuple[str, str]]
+    detail: str
+
+
+def append(
+    conn: Connection,
+    *,
+    org_id: int | None,
+    actor: str,
+    action: str,
+    api_root: str | None,
+    collection_id: str | None,
+    tlp: Tlp | None,
+    objects: Sequence[tuple[str, str]],
+    detail: str = "",
+) -> None:
+    """Append one entry inside the caller's (write) transaction."""
+    if conn.dialect.name == "postgresql":
+        # Serialise appenders so that the chain is linear.
+        conn.execute(
+            text("SELECT last_us FROM clock WHERE id = :id FOR UPDATE"), {"id": _AUDIT_LOCK_ROW}
+        )
+    prev = (
+        conn.execute(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+        or GENESIS
+    )
+    at = now_us()
+    objects_json = orjson.dumps([list(o) for o in objects]).decode()
+    tlp_value = None if tlp is None else int(tlp)
+    entry_hash = _hash(
+        prev, at, org_id, actor, action, api_root, collection_id, tlp_value, objects_json, detail
+    )
+    conn.execute(
+        AuditEntry.__table__.insert().values(
+            at_us=at,
+            org_id=org_id,
+            actor=actor,
+            action=action,
+            api_root=api_root,
+            collection_id=collection_id,
+            tlp=tlp_value,
+            object_count=len(objects),
+            objects=objects_json,
+            detail=detail,
+            prev_hash=prev,
+            entry_hash=entry_hash,
+        )
+    )
+
+
+def _hash(
+    prev: str,
+    at: int,
+    org_id: int | None,
+    actor: str,
+    action: str,
+    api_root: str | None,
+    collection_id: str | None,
+    tlp: int | None,
+    objects_json: str,
+    detail: str,
+) -> str:
+    payload = orjson.dumps(
+        [prev, at, org_id, actor, action, api_root, collection_id, tlp, objects_json, detail]
+    )
+    return hashlib.sha256(payload).hexdigest()
+
+
+def entries(
+    engine: Engine,
+    *,
+    since_us: int | None = None,
+    org_id: int | None = None,
+    action: str | None = None,
+    limit: int | None = None,
+) -> list[AuditRecord]:
+    """Audit entries, oldest first."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if since_us is not None:
+        query = query.where(AuditEntry.at_us >= since_us)
+    if org_id is not None:
+        query = query.where(AuditEntry.org_id == org_id)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if limit is not None:
+        query = query.limit(limit)
+    with read_transaction(engine) as conn:
+        rows = [r[0] for r in conn.execute(query).all()]
+    return [_record(r) for r in rows]
+
+
+def _record(row: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        at_us=row.at_us,
+        org_id=row.org_id,
+        actor=row.actor,
+        action=row.action,
+        api_root=row.api_root,
+        collection_id=row.collection_id,
+        tlp=None if row.tlp is None else Tlp(row.tlp),
+        objects=[(o[0], o[1]) for o in orjson.loads(row.objects)],
+        detail=row.detail,
+    )
+
+
+def verify_chain(engine: Engine) -> tuple[int, int | None]:
+    """(entries checked, id of the first broken entry or None)."""
+    with read_transaction(engine) as conn:
+        rows: Iterable[AuditEntry] = [
+            r[0] for r in conn.execute(select(AuditEntry).order_by(AuditEntry.id)).all()
+        ]
+        prev = GENESIS
+        count = 0
+        for row in rows:
+            count += 1
+            expected = _hash(
+                prev,
+                row.at_us,
+                row.org_id,
+                row.actor,
+                row.action,
+                row.api_root,
+                row.collection_id,
+                row.tlp,
+                row.objects,
+                row.detail,
+            )
+            if row.prev_hash != prev or row.entry_hash != expected:
+                return count, row.id
+            prev = row.entry_hash
+    return count, None
