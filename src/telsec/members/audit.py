@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.orm import Session
 
 from telsec.stix.timestamps import now_us
 from telsec.stix.tlp import Tlp
@@ -121,8 +122,8 @@ def entries(
         query = query.where(AuditEntry.action == action)
     if limit is not None:
         query = query.limit(limit)
-    with read_transaction(engine) as conn:
-        rows = [r[0] for r in conn.execute(query).all()]
+    with Session(engine) as session:
+        rows = list(session.scalars(query))
     return [_record(r) for r in rows]
 
 

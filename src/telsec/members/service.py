@@ -342,11 +342,16 @@ def get_collection(engine: Engine, collection_id: str) -> CollectionInfo:
 
 
 def list_collections(engine: Engine, root: str | None = None) -> list[CollectionInfo]:
+    from sqlalchemy.orm import Session
+
+    query = select(Collection, ApiRoot.name).join(ApiRoot, ApiRoot.id == Collection.api_root_id)
+    if root is not None:
+        query = query.where(ApiRoot.name == root)
+    with Session(engine) as session:
+        collections = [
+            (c, name) for c, name in session.execute(query.order_by(ApiRoot.name, Collection.id))
+        ]
     with read_transaction(engine) as conn:
-        query = select(Collection, ApiRoot.name).join(ApiRoot, ApiRoot.id == Collection.api_root_id)
-        if root is not None:
-            query = query.where(ApiRoot.name == root)
-        collections = conn.execute(query.order_by(ApiRoot.name, Collection.id)).all()
         grants = conn.execute(
             select(Grant.collection_pk, Organisation.name, Grant.can_read, Grant.can_write).join(
                 Organisation, Organisation.id == Grant.org_id

@@ -1,0 +1,588 @@
+"""``telsec``: serve the hub, administer members and collections, publish, pull, audit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from telsec import __version__
+from telsec.cli.output import OutputFormat, emit, err_console
+
+app = typer.Typer(
+    name="telsec",
+    help="telsec: the telecoms security exchange (STIX 2.1 over TAXII 2.1, TLP 2.0 enforced).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Members, tokens and collections.", no_args_is_help=True)
+org_app = typer.Typer(help="Member organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="Users (console and HTTP Basic sign-in).", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+collection_app = typer.Typer(help="API roots, collections and grants.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(org_app, name="org")
+admin_app.add_typer(user_app, name="user")
+admin_app.add_typer(token_app, name="token")
+admin_app.add_typer(collection_app, name="collection")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="table for people; json or jsonl for machines"),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="write results to this file, not standard output")
+]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def handled(func: F) -> F:
+    """Turn the errors people can act on into a one-line message and exit 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from telsec.exchange.client import ClientError
+        from telsec.members.service import MembersError
+        from telsec.storage.db import DatabaseUnavailable
+
+        try:
+            return func(*args, **kwargs)
+        except (MembersError, ClientError, DatabaseUnavailable, OSError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _engine() -> Any:
+    from telsec.config import load_settings
+    from telsec.storage.db import make_engine, ping
+
+    engine = make_engine(load_settings())
+    ping(engine)
+    return engine
+
+
+def _ready_engine() -> Any:
+    """An engine on a database migrated to the newest schema."""
+    from telsec.storage.db import current_revision
+
+    engine = _engine()
+    if current_revision(engine) is None:
+        fail("the database has no schema yet: run `telsec db upgrade` first")
+    return engine
+
+
+def _tlp(value: str) -> Any:
+    from telsec.stix.tlp import Tlp
+
+    try:
+        return Tlp.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _when(us: int | None) -> str:
+    if us is None:
+        return ""
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="log more to standard error")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if version:
+        typer.echo(f"telsec {__version__}")
+        raise typer.Exit(0)
+
+
+# ---------------------------------------------------------------- database
+
+
+@db_app.command("upgrade")
+@handled
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision and publish the vocabulary."""
+    from telsec.exchange.bootstrap import prepare
+    from telsec.storage.db import current_revision
+
+    engine = _engine()
+    prepare(engine)
+    err_console.print(f"database at revision {current_revision(engine)}")
+
+
+# ------------------------------------------------------------------- admin
+
+
+@org_app.command("add")
+@handled
+def org_add(
+    name: Annotated[str, typer.Argument(help="organisation name, e.g. Ofcom")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. GB")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Add a member organisation."""
+    from telsec.members.service import add_organisation
+
+    org = add_organisation(_ready_engine(), name, country)
+    emit([{"name": org.name, "country": org.country, "identity": org.identity_id}], fmt=fmt)
+
+
+@org_app.command("list")
+@handled
+def org_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
+    """List member organisations."""
+    from telsec.members.service import list_organisations
+
+    rows = [
+        {"name": o.name, "country": o.country, "identity": o.identity_id}
+        for o in list_organisations(_ready_engine())
+    ]
+    emit(rows, columns=["name", "country", "identity"], fmt=fmt, out=out, title="Organisations")
+
+
+@user_app.command("add")
+@handled
+def user_add(
+    username: str,
+    org: Annotated[str, typer.Option(help="the user's organisation")],
+    role: Annotated[str, typer.Option(help="reader, contributor or admin")] = "reader",
+    password: Annotated[
+        str | None,
+        typer.Option(help="password (else TELSEC_PASSWORD or a prompt); at least 12 characters"),
+    ] = None,
+) -> None:
+    """Add a user who signs in with a password."""
+    from telsec.members.service import ROLES, add_user
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    secret = password or os.environ.get("TELSEC_PASSWORD")
+    if not secret:
+        secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    add_user(_ready_engine(), username, org, role, secret)
+    err_console.print(f"user {username} added to {org} as {role}")
+
+
+@token_app.command("issue")
+@handled
+def token_issue(
+    org: Annotated[str, typer.Option(help="the organisation the token acts for")],
+    role: Annotated[str, typer.Option(help="reader, contributor or admin")] = "reader",
+    label: Annotated[str, typer.Option(help="what the token is for")] = "",
+    expires_days: Annotated[float | None, typer.Option(help="expire after this many days")] = None,
+    user: Annotated[str | None, typer.Option(help="tie the token to this user")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Issue an API token.  It is printed once; only its hash is kept."""
+    from telsec.members.service import ROLES, issue_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    token, info = issue_token(
+        _ready_engine(), org, role, label=label, expires_in_days=expires_days, username=user
+    )
+    if fmt == OutputFormat.table:
+        err_console.print(
+            f"token {info.token_id} for {info.org} ({info.role}); it will not be shown again:"
+        )
+        typer.echo(token)
+    else:
+        emit(
+            [
+                {
+                    "token": token,
+                    "token_id": info.token_id,
+                    "org": info.org,
+                    "role": info.role,
+                    "expires": _when(info.expires_us) or None,
+                }
+            ],
+            fmt=fmt,
+        )
+
+
+@token_app.command("revoke")
+@handled
+def token_revoke(token: Annotated[str, typer.Argument(help="the token id or the token")]) -> None:
+    """Revoke a token at once."""
+    from telsec.members.service import revoke_token
+
+    token_id = revoke_token(_ready_engine(), token)
+    err_console.print(f"token {token_id} revoked")
+
+
+@token_app.command("list")
+@handled
+def token_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
+    """List tokens (ids and state only; secrets are never stored)."""
+    from telsec.members.service import list_tokens
+
+    rows = [
+        {
+            "token_id": t.token_id,
+            "org": t.org,
+            "role": t.role,
+            "label": t.label,
+            "created": _when(t.created_us),
+            "expires": _when(t.expires_us),
+            "revoked": _when(t.revoked_us),
+        }
+        for t in list_tokens(_ready_engine())
+    ]
+    emit(
+        rows,
+        fmt=fmt,
+        out=out,
+        title="API tokens",
+        columns=["token_id", "org", "role", "label", "created", "expires", "revoked"],
+    )
+
+
+@collection_app.command("add")
+@handled
+def collection_add(
+    root: Annotated[str, typer.Option(help="API root (trust group); created if new")],
+    title: Annotated[str, typer.Option(help="collection title")],
+    read: Annotated[str, typer.Option(help="organisations that may read, comma-separated")] = "",
+    write: Annotated[str, typer.Option(help="organisations that may write, comma-separated")] = "",
+    default_tlp: Annotated[
+        str,
+        typer.Option(help="TLP for objects that carry none: clear|green|amber|amber+strict|red"),
+    ] = "amber",
+    description: Annotated[str, typer.Option(help="what the collection holds")] = "",
+    alias: Annotated[str | None, typer.Option(help="a short name for the collection")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Add a collection to an API root, with read and write grants."""
+    from telsec.exchange.bootstrap import ensure_vocabulary
+    from telsec.members.service import add_collection
+
+    level = _tlp(default_tlp)
+    engine = _ready_engine()
+    info = add_collection(
+        engine,
+        root,
+        title,
+        read=_names(read),
+        write=_names(write),
+        default_tlp=level,
+        description=description,
+        alias=alias,
+    )
+    ensure_vocabulary(engine)
+    emit([_collection_row(info)], fmt=fmt)
+
+
+def _collection_row(info: Any) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "root": info.api_root,
+        "title": info.title,
+        "alias": info.alias,
+        "default_tlp": info.default_tlp.display,
+        "read": list(info.readers) if not info.is_vocabulary else ["(all members of the root)"],
+        "write": list(info.writers),
+    }
+
+
+@collection_app.command("list")
+@handled
+def collection_list(
+    root: Annotated[str | None, typer.Option(help="only this API root")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """List collections and who may read and write them."""
+    from telsec.members.service import list_collections
+
+    rows = [_collection_row(c) for c in list_collections(_ready_engine(), root)]
+    emit(rows, fmt=fmt, out=out, title="Collections")
+
+
+@collection_app.command("grant")
+@handled
+def collection_grant(
+    collection: Annotated[str, typer.Argument(help="collection id or alias")],
+    org: Annotated[str, typer.Option(help="organisation")],
+    read: Annotated[bool, typer.Option("--read/--no-read")] = True,
+    write: Annotated[bool, typer.Option("--write/--no-write")] = False,
+) -> None:
+    """Set an organisation's read and write rights on a collection."""
+    from telsec.members.service import set_grant
+
+    set_grant(_ready_engine(), collection, org, read=read, write=write)
+    err_console.print(f"{org}: read={read} write={write} on {collection}")
+
+
+# ------------------------------------------------------------------- serve
+
+
+@app.command()
+@handled
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Run the hub: TAXII 2.1 at /taxii2/."""
+    import uvicorn
+
+    from telsec.exchange.bootstrap import prepare
+
+    prepare(_engine())
+    err_console.print(f"telsec {__version__}: TAXII 2.1 discovery at http://{host}:{port}/taxii2/")
+    uvicorn.run(
+        "telsec.exchange.taxii:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=log_level == "debug",
+    )
+
+
+@app.command()
+@handled
+def demo(
+    serve_hub: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the hub afterwards")
+    ] = False,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Load the demo data set (coalition and UK roots, realistic threat data) and print a token."""
+    from telsec.demo import load_demo
+
+    engine = _engine()
+    info = load_demo(engine)
+    err_console.print(
+        f"demo data: {info.objects_added} objects added "
+        f"({info.objects_total} in {len(info.collections)} collections)"
+    )
+    typer.echo(f"URL:   http://{host}:{port}/taxii2/")
+    typer.echo(f"Token: {info.token}   (organisation {info.org}, role {info.role})")
+    typer.echo(f"Try:   curl -H 'Authorization: Bearer {info.token}' http://{host}:{port}/taxii2/")
+    if serve_hub:
+        serve(host=host, port=port, workers=1, log_level="info")
+
+
+# ------------------------------------------------------- publish and pull
+
+
+UrlOpt = Annotated[
+    str,
+    typer.Option(envvar="TELSEC_URL", help="the hub's base URL (TELSEC_URL)"),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(envvar="TELSEC_TOKEN", help="API token (TELSEC_TOKEN)", show_default=False),
+]
+
+
+@app.command()
+@handled
+def publish(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="STIX bundle, envelope, JSON array or JSON Lines"
+        ),
+    ],
+    collection: Annotated[str, typer.Option(help="collection id or alias")],
+    root: Annotated[str | None, typer.Option(help="API root (else found by discovery)")] = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="objects per envelope")] = 1000,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Publish STIX objects from a file to a collection over TAXII."""
+    from rich.progress import Progress
+
+    from telsec.exchange.client import TaxiiClient, read_stix_file
+
+    data = read_stix_file(file)
+    for problem in data.bad_records[:20]:
+        err_console.print(f"[yellow]skipped[/] {problem}")
+    stored = rejected = 0
+    failures: list[dict[str, Any]] = []
+    with TaxiiClient(url, token) as client:
+        target = client.find_collection(collection, root)
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("publishing", total=len(data.objects))
+            for start in range(0, len(data.objects), batch):
+                chunk = data.objects[start : start + batch]
+                status = client.post(target, chunk)
+                stored += int(status.get("success_count", 0))
+                rejected += int(status.get("failure_count", 0))
+                failures.extend(status.get("failures", []))
+                progress.advance(task, len(chunk))
+    summary = {
+        "file": str(file),
+        "collection": collection,
+        "read": len(data.objects) + len(data.bad_records),
+        "unreadable": len(data.bad_records),
+        "stored": stored,
+        "rejected": rejected,
+    }
+    emit([summary], fmt=fmt)
+    if failures and fmt == OutputFormat.table:
+        emit(
+            [{"id": f.get("id"), "reason": f.get("message")} for f in failures[:50]],
+            fmt=fmt,
+            title="Rejected objects",
+        )
+
+
+@app.command()
+@handled
+def pull(
+    collection: Annotated[str, typer.Option(help="collection id or alias")],
+    root: Annotated[str | None, typer.Option(help="API root (else found by discovery)")] = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
+    added_after: Annotated[
+        str | None, typer.Option(help="only objects added after this timestamp")
+    ] = None,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="only these STIX types, comma-separated")
+    ] = None,
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="jsonl (default), json (a bundle) or table"),
+    ] = OutputFormat.jsonl,
+    out: OutOpt = None,
+) -> None:
+    """Fetch a collection's objects over TAXII."""
+    from telsec.exchange.client import TaxiiClient
+
+    params: dict[str, str] = {}
+    if added_after:
+        params["added_after"] = added_after
+    if type_:
+        params["match[type]"] = type_
+    objects: list[dict[str, Any]] = []
+    with TaxiiClient(url, token) as client:
+        target = client.find_collection(collection, root)
+        for page in client.pages(target, params):
+            objects.extend(page)
+    err_console.print(f"{len(objects)} objects")
+    if fmt == OutputFormat.table:
+        rows = [
+            {
+                "type": o.get("type"),
+                "id": o.get("id"),
+                "name": o.get("name") or o.get("value"),
+                "modified": o.get("modified"),
+            }
+            for o in objects
+        ]
+        emit(rows, fmt=fmt, out=out)
+    elif fmt == OutputFormat.json:
+        import uuid
+
+        bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+        import orjson
+
+        text = orjson.dumps(bundle, option=orjson.OPT_INDENT_2).decode() + "\n"
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    else:
+        emit(objects, fmt=fmt, out=out)
+
+
+# ------------------------------------------------------------------- audit
+
+
+@app.command()
+@handled
+def audit(
+    since: Annotated[
+        str | None, typer.Option(help="entries at or after this time (ISO 8601)")
+    ] = None,
+    org: Annotated[str | None, typer.Option(help="only this organisation")] = None,
+    action: Annotated[str | None, typer.Option(help="read, write or delete")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many entries")] = None,
+    verify: Annotated[bool, typer.Option(help="check the hash chain and report")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
+) -> None:
+    """Show the append-only audit log of AMBER, AMBER+STRICT and RED access."""
+    from telsec.members import audit as audit_log
+    from telsec.members.service import find_organisation, list_organisations
+
+    engine = _ready_engine()
+    if verify:
+        checked, broken = audit_log.verify_chain(engine)
+        if broken is not None:
+            fail(f"audit chain broken at entry {broken} ({checked} entries checked)")
+        err_console.print(f"audit chain intact: {checked} entries")
+    since_us = None
+    if since:
+        try:
+            parsed = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(f"--since {since!r} is not an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        since_us = int(parsed.timestamp() * 1e6)
+    org_id = find_organisation(engine, org).id if org else None
+    names = {o.id: o.name for o in list_organisations(engine)}
+    rows = [
+        {
+            "id": e.id,
+            "time": _when(e.at_us),
+            "org": names.get(e.org_id or -1, ""),
+            "actor": e.actor,
+            "action": e.action,
+            "root": e.api_root,
+            "collection": e.collection_id,
+            "tlp": e.tlp.display if e.tlp is not None else "",
+            "count": len(e.objects),
+            "objects": [f"{i}@{v}" for i, v in e.objects]
+            if fmt != OutputFormat.table
+            else [i for i, _ in e.objects[:3]] + (["..."] if len(e.objects) > 3 else []),
+        }
+        for e in audit_log.entries(
+            engine, since_us=since_us, org_id=org_id, action=action, limit=limit
+        )
+    ]
+    emit(rows, fmt=fmt, out=out, title="Audit log")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,68 @@
+"""Writing results: tables for people, JSON / JSON Lines for machines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    *,
+    columns: Sequence[str] | None = None,
+    fmt: OutputFormat = OutputFormat.table,
+    out: Path | None = None,
+    title: str | None = None,
+) -> None:
+    """Write ``rows`` to ``out`` (standard output when None) in ``fmt``."""
+    handle: TextIO
+    if out is None:
+        _write(rows, columns, fmt, sys.stdout, title)
+        return
+    with out.open("w", encoding="utf-8") as handle:
+        _write(rows, columns, fmt, handle, title)
+
+
+def _write(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None,
+    fmt: OutputFormat,
+    handle: TextIO,
+    title: str | None,
+) -> None:
+    if fmt == OutputFormat.json:
+        handle.write(orjson.dumps(list(rows), option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == OutputFormat.jsonl:
+        for row in rows:
+            handle.write(orjson.dumps(row).decode() + "\n")
+    else:
+        cols = list(columns or (rows[0].keys() if rows else []))
+        table = Table(title=title, show_lines=False)
+        for col in cols:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*(_cell(row.get(col)) for col in cols))
+        Console(file=handle, width=200 if not handle.isatty() else None).print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,142 @@
+"""The demo data set: a coalition of five regulators and a national root.
+
+``load_demo`` creates the organisations, API roots ("coalition" for the five
+regulators, "uk" for Ofcom and UK providers) and collections, posts the
+objects from :mod:`.objects` as their producers through the same store the
+TAXII API uses, and issues a fresh demo token.  Loading twice adds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from telsec.exchange import store
+from telsec.exchange.bootstrap import ensure_vocabulary, prepare
+from telsec.members import service
+from telsec.members.auth import Principal
+from telsec.stix.timestamps import now_us
+from telsec.stix.tlp import Tlp
+from telsec.stix.validate import validate
+from telsec.storage.db import write_transaction
+from telsec.storage.models import Setting
+
+REGULATORS = ("Ofcom", "FCC", "ISED", "ACMA", "NCSC-NZ")
+DEMO_ORG = "Ofcom"
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    token: str
+    org: str
+    role: str
+    collections: list[str]
+    objects_added: int
+    objects_total: int
+
+
+def _collections() -> list[tuple[str, str, str, list[str], list[str], Tlp, str]]:
+    from telsec.demo.objects import DEMO_ORGANISATIONS
+
+    uk_members = [
+        "Ofcom",
+        *(name for name, country in DEMO_ORGANISATIONS if country == "GB" and name != "Ofcom"),
+    ]
+    coalition = list(REGULATORS)
+    return [
+        (
+            "coalition",
+            "coalition-signalling",
+            "Signalling threats: Global Title misuse",
+            coalition,
+            coalition,
+            Tlp.AMBER,
+            "SS7/Diameter findings shared by the five regulators",
+        ),
+        (
+            "coalition",
+            "coalition-radio",
+            "SMS blasters and false base stations",
+            coalition,
+            coalition,
+            Tlp.AMBER,
+            "Fake base station alerts, tracks and locations",
+        ),
+        (
+            "coalition",
+            "coalition-fraud",
+            "Fraud and smishing campaigns",
+            coalition,
+            coalition,
+            Tlp.GREEN,
+            "Smishing campaigns, senders, domains and URLs",
+        ),
+        (
+            "uk",
+            "uk-reports",
+            "UK provider reports",
+            uk_members,
+            uk_members,
+            Tlp.AMBER,
+            "Reports from UK providers to Ofcom",
+        ),
+    ]
+
+
+def load_demo(engine: Engine) -> DemoInfo:
+    from telsec.demo.objects import DEMO_ORGANISATIONS, demo_objects
+
+    prepare(engine)
+    known = {o.name for o in service.list_organisations(engine)}
+    for name, country in DEMO_ORGANISATIONS:
+        if name not in known:
+            service.add_organisation(engine, name, country)
+    existing = {c.alias: c for c in service.list_collections(engine) if c.alias}
+    for root, alias, title, read, write, tlp, description in _collections():
+        if alias not in existing:
+            existing[alias] = service.add_collection(
+                engine,
+                root,
+                title,
+                read=read,
+                write=write,
+                default_tlp=tlp,
+                description=description,
+                alias=alias,
+            )
+    ensure_vocabulary(engine)
+    orgs = {o.name: o for o in service.list_organisations(engine)}
+    added = total = 0
+    for alias, batches in demo_objects(_anchor(engine)).items():
+        info = existing[alias]
+        scope = store.CollectionScope(info.pk, info.id, info.api_root, info.default_tlp, True, True)
+        for producer, objects in batches:
+            org = orgs[producer]
+            principal = Principal(org.id, org.name, org.identity_id, "contributor", "system:demo")
+            with write_transaction(engine) as conn:
+                before = store.count_objects(conn, info.pk)
+                store.ingest(conn, scope, principal, objects, validate)
+                after = store.count_objects(conn, info.pk)
+            added += after - before
+    with write_transaction(engine) as conn:
+        total = sum(store.count_objects(conn, c.pk) for c in existing.values())
+    token, _ = service.issue_token(engine, DEMO_ORG, "contributor", label="demo")
+    return DemoInfo(
+        token=token,
+        org=DEMO_ORG,
+        role="contributor",
+        collections=sorted(existing),
+        objects_added=added,
+        objects_total=total,
+    )
+
+
+def _anchor(engine: Engine) -> int:
+    """The time the demo data is laid out from, fixed at the first load."""
+    with write_transaction(engine) as conn:
+        value = conn.execute(select(Setting.value).where(Setting.key == "demo_anchor_us")).scalar()
+        if value is None:
+            value = str(now_us())
+            conn.execute(Setting.__table__.insert().values(key="demo_anchor_us", value=value))
+    return int(value)

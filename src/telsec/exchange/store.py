@@ -1,0 +1,574 @@
+"""The object store: STIX object versions in collections, with TLP enforced on reads.
+
+Writes (:func:`ingest`) validate each object, keep every valid one and report
+each invalid one with its reason; a re-posted version is a success, not an
+error.  ``date_added`` is assigned from a single database row so that it is
+strictly increasing across the node, and writers are serialised on that row,
+so commit order equals ``date_added`` order and ``added_after`` paging never
+skips an object.
+
+Reads (:func:`query`) apply the TAXII filters and the visibility rule in SQL:
+an organisation with a read grant sees every object of the collection except
+TLP:RED ones, which only their producer and the organisations named in the
+RED-recipients extension see.  An object without a TLP marking takes the
+collection's default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+
+from telsec.members import audit
+from telsec.members.auth import Principal
+from telsec.stix.ids import RED_RECIPIENTS_EXTENSION_ID
+from telsec.stix.timestamps import format_timestamp, now_us, version_key
+from telsec.stix.tlp import Tlp, tlp_of
+from telsec.storage.models import Clock, RedRecipient, StixObject
+
+OBJECT_MEDIA_TYPE = "application/stix+json;version=2.1"
+_OBJECTS_CLOCK_ROW = 1
+_IN_CHUNK = 500
+AUDITED = Tlp.AMBER
+
+
+@dataclass(frozen=True)
+class CollectionScope:
+    """A collection as seen by one principal."""
+
+    pk: int
+    id: str
+    api_root: str
+    default_tlp: Tlp
+    can_read: bool
+    can_write: bool
+
+
+@dataclass
+class IngestResult:
+    # (id, version key); the key is empty for objects without created/modified
+    successes: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str | None, str | None, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.successes) + len(self.failures)
+
+
+@dataclass
+class _Candidate:
+    stix_id: str
+    stix_type: str
+    version: str
+    spec_version: str
+    revoked: bool
+    tlp: Tlp | None
+    created_by_ref: str | None
+    recipients: list[str]
+    body: str
+    versioned: bool  # SDO/SRO/meta: has created/modified and a producer
+
+
+Validator = Callable[[Any], None]
+
+
+def _extract(obj: dict[str, Any]) -> _Candidate:
+    modified = obj.get("modified")
+    created = obj.get("created")
+    stamp = modified if isinstance(modified, str) else created if isinstance(created, str) else None
+    recipients: list[str] = []
+    extensions = obj.get("extensions")
+    if isinstance(extensions, dict):
+        ext = extensions.get(RED_RECIPIENTS_EXTENSION_ID)
+        if isinstance(ext, dict) and isinstance(ext.get("recipients"), list):
+            recipients = [r for r in ext["recipients"] if isinstance(r, str)]
+    created_by = obj.get("created_by_ref")
+    return _Candidate(
+        stix_id=obj["id"],
+        stix_type=obj["type"],
+        version=version_key(stamp) if stamp else "",
+        spec_version=str(obj.get("spec_version", "2.1")),
+        revoked=obj.get("revoked") is True,
+        tlp=tlp_of(obj),
+        created_by_ref=created_by if isinstance(created_by, str) else None,
+        recipients=recipients,
+        body=orjson.dumps(obj).decode(),
+        versioned=isinstance(created, str),
+    )
+
+
+def display_version(version: str, date_added_us: int) -> str:
+    """The TAXII ``version`` of a stored row: its modified/created, else its date_added."""
+    return version or format_timestamp(date_added_us)
+
+
+def ingest(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    objects: Sequence[Any],
+    validate: Validator,
+) -> IngestResult:
+    """Store the valid objects among ``objects``, inside the caller's write transaction."""
+    result = IngestResult()
+    candidates: dict[tuple[str, str], _Candidate] = {}
+    for obj in objects:
+        try:
+            validate(obj)
+            cand = _extract(obj)
+        except ValueError as exc:
+            oid = obj.get("id") if isinstance(obj, dict) else None
+            oid = oid if isinstance(oid, str) and len(oid) <= 300 else None
+            result.failures.append((oid, _version_of(obj), str(exc)[:500]))
+            continue
+        key = (cand.stix_id, cand.version)
+        if key in candidates:
+            # The same version twice in one envelope: the first one is stored.
+            result.successes.append((cand.stix_id, cand.version))
+            continue
+        candidates[key] = cand
+    if not candidates:
+        return result
+
+    existing = _existing_versions(conn, scope.pk, {c.stix_id for c in candidates.values()})
+    rows: list[dict[str, Any]] = []
+    flips: list[dict[str, Any]] = []
+    accepted: list[_Candidate] = []
+    # Newest-first per id so that is_latest/is_first account for batch siblings.
+    by_id: dict[str, list[_Candidate]] = {}
+    for cand in candidates.values():
+        by_id.setdefault(cand.stix_id, []).append(cand)
+    for stix_id, versions in by_id.items():
+        known = existing.get(stix_id, [])
+        known_keys = {k.version for k in known}
+        fresh: list[_Candidate] = []
+        for cand in versions:
+            if cand.version in known_keys:
+                result.successes.append((stix_id, cand.version))
+                continue
+            problem = _conflict(cand, known, principal)
+            if problem:
+                result.failures.append((stix_id, cand.version or None, problem))
+                continue
+            fresh.append(cand)
+        if not fresh:
+            continue
+        all_versions = sorted({*known_keys, *(c.version for c in fresh)})
+        newest, oldest = all_versions[-1], all_versions[0]
+        for row in known:
+            latest, first = row.version == newest, row.version == oldest
+            if (latest, first) != (row.is_latest, row.is_first):
+                flips.append({"b_seq": row.seq, "b_latest": latest, "b_first": first})
+        for cand in fresh:
+            accepted.append(cand)
+            rows.append(
+                {
+                    "collection_pk": scope.pk,
+                    "stix_id": stix_id,
+                    "stix_type": cand.stix_type,
+                    "version": cand.version,
+                    "spec_version": cand.spec_version,
+                    "is_latest": cand.version == newest,
+                    "is_first": cand.version == oldest,
+                    "revoked": cand.revoked,
+                    "tlp": None if cand.tlp is None else int(cand.tlp),
+                    "producer_org_id": principal.org_id,
+                    "created_by_ref": cand.created_by_ref,
+                    "body": cand.body,
+                }
+            )
+    if not rows:
+        return result
+
+    first_us = _reserve_date_added(conn, len(rows))
+    for offset, row in enumerate(rows):
+        row["date_added_us"] = first_us + offset
+    if flips:
+        conn.execute(
+            update(StixObject)
+            .where(StixObject.seq == bindparam("b_seq"))
+            .values(is_latest=bindparam("b_latest"), is_first=bindparam("b_first")),
+            flips,
+        )
+    conn.execute(StixObject.__table__.insert(), rows)
+    _store_recipients(conn, accepted, rows)
+    for cand in accepted:
+        result.successes.append((cand.stix_id, cand.version))
+    _audit(conn, scope, principal, "write", accepted, rows)
+    return result
+
+
+def _version_of(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        stamp = obj.get("modified") or obj.get("created")
+        if isinstance(stamp, str) and len(stamp) <= 40:
+            return stamp
+    return None
+
+
+@dataclass(frozen=True)
+class _Known:
+    seq: int
+    version: str
+    is_latest: bool
+    is_first: bool
+    revoked: bool
+    producer_org_id: int
+
+
+def _existing_versions(
+    conn: Connection, collection_pk: int, ids: Iterable[str]
+) -> dict[str, list[_Known]]:
+    found: dict[str, list[_Known]] = {}
+    id_list = list(ids)
+    for start in range(0, len(id_list), _IN_CHUNK):
+        chunk = id_list[start : start + _IN_CHUNK]
+        for row in conn.execute(
+            select(
+                StixObject.stix_id,
+                StixObject.seq,
+                StixObject.version,
+                StixObject.is_latest,
+                StixObject.is_first,
+                StixObject.revoked,
+                StixObject.producer_org_id,
+            ).where(StixObject.collection_pk == collection_pk, StixObject.stix_id.in_(chunk))
+        ):
+            found.setdefault(row.stix_id, []).append(
+                _Known(
+                    row.seq,
+                    row.version,
+                    bool(row.is_latest),
+                    bool(row.is_first),
+                    bool(row.revoked),
+                    row.producer_org_id,
+                )
+            )
+    return found
+
+
+def _conflict(cand: _Candidate, known: list[_Known], principal: Principal) -> str | None:
+    if not known or not cand.versioned:
+        return None
+    if any(k.producer_org_id != principal.org_id for k in known):
+        return (
+            "this id already belongs to an object of another producer; only its producer "
+            "may add versions"
+        )
+    revoked = [k.version for k in known if k.revoked]
+    if revoked and cand.version > min(revoked):
+        return "the object has been revoked; no newer version may be added (STIX 2.1 section 3.6)"
+    return None
+
+
+def _reserve_date_added(conn: Connection, count: int) -> int:
+    """Reserve ``count`` consecutive date_added values; lock held until commit."""
+    query = select(Clock.last_us).where(Clock.id == _OBJECTS_CLOCK_ROW)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    last = conn.execute(query).scalar_one()
+    first = max(now_us(), int(last) + 1)
+    conn.execute(
+        text("UPDATE clock SET last_us = :last WHERE id = :id"),
+        {"last": first + count - 1, "id": _OBJECTS_CLOCK_ROW},
+    )
+    return first
+
+
+def _store_recipients(
+    conn: Connection, accepted: list[_Candidate], rows: list[dict[str, Any]]
+) -> None:
+    wanted = {
+        row["date_added_us"]: cand.recipients
+        for cand, row in zip(accepted, rows, strict=True)
+        if cand.recipients
+    }
+    if not wanted:
+        return
+    seqs = conn.execute(
+        select(StixObject.date_added_us, StixObject.seq).where(
+            StixObject.date_added_us.in_(list(wanted))
+        )
+    ).all()
+    conn.execute(
+        RedRecipient.__table__.insert(),
+        [
+            {"object_seq": seq, "identity_id": identity}
+            for added, seq in seqs
+            for identity in dict.fromkeys(wanted[added])
+        ],
+    )
+
+
+def _effective_tlp(tlp: int | None, scope: CollectionScope) -> Tlp:
+    return scope.default_tlp if tlp is None else Tlp(tlp)
+
+
+def _audit(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    action: str,
+    objects: Sequence[_Candidate],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    groups: dict[Tlp, list[tuple[str, str]]] = {}
+    for cand, row in zip(objects, rows, strict=True):
+        level = _effective_tlp(row["tlp"], scope)
+        if level >= AUDITED:
+            groups.setdefault(level, []).append(
+                (cand.stix_id, display_version(cand.version, row["date_added_us"]))
+            )
+    for level, items in sorted(groups.items()):
+        audit.append(
+            conn,
+            org_id=principal.org_id,
+            actor=principal.actor,
+            action=action,
+            api_root=scope.api_root,
+            collection_id=scope.id,
+            tlp=level,
+            objects=items,
+        )
+
+
+# --------------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True)
+class Filters:
+    """TAXII 2.1 filters, already validated."""
+
+    added_after_us: int | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)  # "last", "first", "all" or version keys
+    spec_versions: tuple[str, ...] = ()
+
+    def fingerprint(self, endpoint: str) -> str:
+        """What a ``next`` token is bound to (everything but the page position and size)."""
+        return orjson.dumps(
+            [
+                endpoint,
+                self.added_after_us,
+                sorted(self.ids),
+                sorted(self.types),
+                sorted(self.versions),
+                sorted(self.spec_versions),
+            ]
+        ).decode()
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    stix_id: str
+    version: str
+    date_added_us: int
+    tlp: Tlp
+    body: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[StoredVersion]
+    more: bool
+
+    @property
+    def first_added(self) -> int | None:
+        return self.items[0].date_added_us if self.items else None
+
+    @property
+    def last_added(self) -> int | None:
+        return self.items[-1].date_added_us if self.items else None
+
+
+def visible(scope: CollectionScope, principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: the object version may be shown to ``principal``."""
+    if scope.default_tlp == Tlp.RED:
+        restricted = or_(StixObject.tlp.is_(None), StixObject.tlp == int(Tlp.RED))
+    else:
+        restricted = StixObject.tlp == int(Tlp.RED)
+    entitled = or_(
+        StixObject.producer_org_id == principal.org_id,
+        StixObject.created_by_ref == principal.org_identity,
+        exists().where(
+            RedRecipient.object_seq == StixObject.seq,
+            RedRecipient.identity_id == principal.org_identity,
+        ),
+    )
+    return or_(~restricted, entitled)
+
+
+def _version_clause(versions: Sequence[str]) -> ColumnElement[bool]:
+    if "all" in versions:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    if "last" in versions:
+        clauses.append(StixObject.is_latest == true())
+    if "first" in versions:
+        clauses.append(StixObject.is_first == true())
+    keys = [v for v in versions if v not in ("last", "first")]
+    if keys:
+        clauses.append(StixObject.version.in_(keys))
+    return or_(*clauses) if clauses else false()
+
+
+def query(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    filters: Filters,
+    *,
+    limit: int,
+    after_us: int | None = None,
+    with_body: bool = True,
+) -> Page:
+    """One page of visible object versions in ``date_added`` order."""
+    columns = [StixObject.stix_id, StixObject.version, StixObject.date_added_us, StixObject.tlp]
+    if with_body:
+        columns.append(StixObject.body)
+    conditions: list[ColumnElement[bool]] = [
+        StixObject.collection_pk == scope.pk,
+        _version_clause(filters.versions),
+        visible(scope, principal),
+    ]
+    floor = max(filters.added_after_us or -1, after_us if after_us is not None else -1)
+    if floor >= 0:
+        conditions.append(StixObject.date_added_us > floor)
+    if filters.ids:
+        conditions.append(StixObject.stix_id.in_(filters.ids))
+    if filters.types:
+        conditions.append(StixObject.stix_type.in_(filters.types))
+    if filters.spec_versions:
+        conditions.append(StixObject.spec_version.in_(filters.spec_versions))
+    rows = conn.execute(
+        select(*columns)
+        .where(and_(*conditions))
+        .order_by(StixObject.date_added_us)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    items = [
+        StoredVersion(
+            stix_id=row[0],
+            version=display_version(row[1], row[2]),
+            date_added_us=row[2],
+            tlp=_effective_tlp(row[3], scope),
+            body=row[4] if with_body else None,
+        )
+        for row in rows[:limit]
+    ]
+    return Page(items=items, more=more)
+
+
+def audit_read(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    items: Sequence[StoredVersion],
+    action: str = "read",
+) -> None:
+    """Record the AMBER and above versions among ``items`` as read by ``principal``."""
+    groups: dict[Tlp, list[tuple[str, str]]] = {}
+    for item in items:
+        if item.tlp >= AUDITED:
+            groups.setdefault(item.tlp, []).append((item.stix_id, item.version))
+    for level, objects in sorted(groups.items()):
+        audit.append(
+            conn,
+            org_id=principal.org_id,
+            actor=principal.actor,
+            action=action,
+            api_root=scope.api_root,
+            collection_id=scope.id,
+            tlp=level,
+            objects=objects,
+        )
+
+
+def needs_audit(items: Sequence[StoredVersion]) -> bool:
+    return any(item.tlp >= AUDITED for item in items)
+
+
+def delete_versions(
+    conn: Connection, scope: CollectionScope, principal: Principal, stix_id: str, filters: Filters
+) -> list[StoredVersion]:
+    """Delete the visible versions of ``stix_id`` matching ``filters``; returns them."""
+    conditions = [
+        StixObject.collection_pk == scope.pk,
+        StixObject.stix_id == stix_id,
+        _version_clause(filters.versions),
+        visible(scope, principal),
+    ]
+    if filters.spec_versions:
+        conditions.append(StixObject.spec_version.in_(filters.spec_versions))
+    if not principal.is_admin:
+        conditions.append(StixObject.producer_org_id == principal.org_id)
+    rows = conn.execute(
+        select(StixObject.seq, StixObject.version, StixObject.date_added_us, StixObject.tlp).where(
+            and_(*conditions)
+        )
+    ).all()
+    if not rows:
+        return []
+    seqs = [r.seq for r in rows]
+    conn.execute(delete(RedRecipient).where(RedRecipient.object_seq.in_(seqs)))
+    conn.execute(delete(StixObject).where(StixObject.seq.in_(seqs)))
+    _recompute_flags(conn, scope.pk, stix_id)
+    removed = [
+        StoredVersion(
+            stix_id,
+            display_version(r.version, r.date_added_us),
+            r.date_added_us,
+            _effective_tlp(r.tlp, scope),
+            None,
+        )
+        for r in rows
+    ]
+    audit_read(conn, scope, principal, removed, action="delete")
+    return removed
+
+
+def _recompute_flags(conn: Connection, collection_pk: int, stix_id: str) -> None:
+    remaining = conn.execute(
+        select(StixObject.seq, StixObject.version)
+        .where(StixObject.collection_pk == collection_pk, StixObject.stix_id == stix_id)
+        .order_by(StixObject.version)
+    ).all()
+    if not remaining:
+        return
+    first, last = remaining[0].seq, remaining[-1].seq
+    conn.execute(
+        update(StixObject)
+        .where(StixObject.collection_pk == collection_pk, StixObject.stix_id == stix_id)
+        .values(is_latest=StixObject.seq == last, is_first=StixObject.seq == first)
+    )
+
+
+def count_objects(conn: Connection, collection_pk: int) -> int:
+    from sqlalchemy import func
+
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(StixObject)
+            .where(StixObject.collection_pk == collection_pk)
+        ).scalar_one()
+    )
