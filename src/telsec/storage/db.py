@@ -38,7 +38,16 @@ def make_engine(settings: Settings, *, pool_size: int = 8) -> Engine:
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        connect_args = {}
+        if settings.database_schema:
+            connect_args["options"] = f"-csearch_path={settings.database_schema}"
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
     return create_engine(url, poolclass=NullPool)
 
 

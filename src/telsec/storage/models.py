@@ -18,10 +18,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
 )
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class StixBody(TypeDecorator[str]):
@@ -29,26 +31,26 @@ class StixBody(TypeDecorator[str]):
 
     Values go in and come out as JSON text, so the hot paths never decode and
     re-encode objects; on PostgreSQL the column is real JSONB (queryable, and
-    checked as JSON by the server) and is read back cast to text.
+    checked as JSON by the server): the text is bound with a ``::JSONB`` cast
+    and read back cast to text.
     """
 
     impl = Text
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(Text())
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None  # the value is already JSON text
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> None:
+        return None
+
     def column_expression(self, colexpr: Any) -> Any:
-        from sqlalchemy import cast
-
         return cast(colexpr, Text)
-
-
-@compiles(StixBody, "postgresql")  # type: ignore[misc]
-def _stix_body_pg(_type: Any, _compiler: Any, **_kw: Any) -> str:
-    return "JSONB"
-
-
-@compiles(StixBody, "sqlite")  # type: ignore[misc]
-def _stix_body_sqlite(_type: Any, _compiler: Any, **_kw: Any) -> str:
-    return "TEXT"
 
 
 NAMING = {
