@@ -121,6 +121,8 @@ def main(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if version:
         typer.echo(f"telsec {__version__}")
         raise typer.Exit(0)

@@ -92,7 +92,9 @@ def load_demo(engine: Engine) -> DemoInfo:
     for name, country in DEMO_ORGANISATIONS:
         if name not in known:
             service.add_organisation(engine, name, country)
-    existing = {c.alias: c for c in service.list_collections(engine) if c.alias}
+    existing = {
+        c.alias: c for c in service.list_collections(engine) if c.alias and not c.is_vocabulary
+    }
     for root, alias, title, read, write, tlp, description in _collections():
         if alias not in existing:
             existing[alias] = service.add_collection(
