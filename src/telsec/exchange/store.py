@@ -317,8 +317,11 @@ def _store_recipients(
     )
 
 
+_TLP_BY_VALUE = tuple(Tlp)
+
+
 def _effective_tlp(tlp: int | None, scope: CollectionScope) -> Tlp:
-    return scope.default_tlp if tlp is None else Tlp(tlp)
+    return scope.default_tlp if tlp is None else _TLP_BY_VALUE[tlp]
 
 
 def _audit(

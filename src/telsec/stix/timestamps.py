@@ -60,6 +60,11 @@ def version_key(text: str) -> str:
     This is the hot-path form of ``format_timestamp(parse_timestamp(text))``:
     string surgery only, no calendar arithmetic.
     """
+    length = len(text)
+    if length == 24:  # the usual millisecond form: ...SS.mmmZ
+        return text[:23] + "000Z"
+    if length == 27:
+        return text
     if text[19:20] == ".":
         return text[:20] + text[20:-1][:6].ljust(6, "0") + "Z"
     return text[:19] + ".000000Z"
