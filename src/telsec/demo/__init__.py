@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from telsec.exchange import store
 from telsec.exchange.bootstrap import ensure_vocabulary, prepare
@@ -140,5 +140,5 @@ def _anchor(engine: Engine) -> int:
         value = conn.execute(select(Setting.value).where(Setting.key == "demo_anchor_us")).scalar()
         if value is None:
             value = str(now_us())
-            conn.execute(Setting.__table__.insert().values(key="demo_anchor_us", value=value))
+            conn.execute(insert(Setting).values(key="demo_anchor_us", value=value))
     return int(value)

@@ -17,7 +17,7 @@ import hmac
 import secrets
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from telsec.stix.timestamps import now_us
 from telsec.storage.db import write_transaction
@@ -39,7 +39,7 @@ def node_key(engine: Engine, override: str | None = None) -> bytes:
         value = conn.execute(select(Setting.value).where(Setting.key == _KEY_SETTING)).scalar()
         if value is None:
             value = secrets.token_hex(32)
-            conn.execute(Setting.__table__.insert().values(key=_KEY_SETTING, value=value))
+            conn.execute(insert(Setting).values(key=_KEY_SETTING, value=value))
     return bytes.fromhex(value)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     delete,
     exists,
     false,
+    insert,
     or_,
     select,
     text,
@@ -198,8 +199,8 @@ def ingest(
         return result
 
     first_us = _reserve_date_added(conn, len(rows))
-    for offset, row in enumerate(rows):
-        row["date_added_us"] = first_us + offset
+    for offset, new_row in enumerate(rows):
+        new_row["date_added_us"] = first_us + offset
     if flips:
         conn.execute(
             update(StixObject)
@@ -207,7 +208,7 @@ def ingest(
             .values(is_latest=bindparam("b_latest"), is_first=bindparam("b_first")),
             flips,
         )
-    conn.execute(StixObject.__table__.insert(), rows)
+    conn.execute(insert(StixObject), rows)
     _store_recipients(conn, accepted, rows)
     for cand in accepted:
         result.successes.append((cand.stix_id, cand.version))
@@ -308,7 +309,7 @@ def _store_recipients(
         )
     ).all()
     conn.execute(
-        RedRecipient.__table__.insert(),
+        insert(RedRecipient),
         [
             {"object_seq": seq, "identity_id": identity}
             for added, seq in seqs
@@ -461,7 +462,7 @@ def query(
         conditions.append(StixObject.stix_type.in_(filters.types))
     if filters.spec_versions:
         conditions.append(StixObject.spec_version.in_(filters.spec_versions))
-    rows = conn.execute(
+    rows: Sequence[Any] = conn.execute(
         select(*columns)
         .where(and_(*conditions))
         .order_by(StixObject.date_added_us)

@@ -19,7 +19,7 @@ import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -760,7 +760,7 @@ def _ingest(
         result = store.ingest(conn, scope, principal, objects, node.validate)
         body = orjson.dumps(_status_body(status_id, request_us, result))
         conn.execute(
-            Status.__table__.insert().values(
+            insert(Status).values(
                 id=status_id,
                 api_root_id=root.pk,
                 org_id=principal.org_id,

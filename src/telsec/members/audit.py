@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from telsec.stix.timestamps import now_us
@@ -69,7 +69,7 @@ def append(
         prev, at, org_id, actor, action, api_root, collection_id, tlp_value, objects_json, detail
     )
     conn.execute(
-        AuditEntry.__table__.insert().values(
+        insert(AuditEntry).values(
             at_us=at,
             org_id=org_id,
             actor=actor,

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from telsec.members.passwords import hash_password
@@ -91,7 +91,7 @@ def add_organisation(engine: Engine, name: str, country: str | None = None) -> O
     try:
         with write_transaction(engine) as conn:
             pk = conn.execute(
-                Organisation.__table__.insert().values(
+                insert(Organisation).values(
                     name=name, identity_id=identity, country=country, created_us=now_us()
                 )
             ).inserted_primary_key
@@ -133,7 +133,7 @@ def add_user(engine: Engine, username: str, org: str, role: str, password: str) 
     try:
         with write_transaction(engine) as conn:
             conn.execute(
-                User.__table__.insert().values(
+                insert(User).values(
                     org_id=organisation.id,
                     username=username,
                     password_hash=hash_password(password),
@@ -192,7 +192,7 @@ def issue_token(
             if user_id is None:
                 raise MembersError(f"no user {username!r} in organisation {org!r}")
         conn.execute(
-            ApiToken.__table__.insert().values(
+            insert(ApiToken).values(
                 token_id=token_id,
                 secret_sha256=token_digest(secret),
                 org_id=organisation.id,
@@ -255,7 +255,7 @@ def ensure_api_root(
         if pk is not None:
             return int(pk)
         result = conn.execute(
-            ApiRoot.__table__.insert().values(
+            insert(ApiRoot).values(
                 name=name,
                 title=title or name,
                 description=description,
@@ -291,7 +291,7 @@ def add_collection(
     try:
         with write_transaction(engine) as conn:
             pk = conn.execute(
-                Collection.__table__.insert().values(
+                insert(Collection).values(
                     collection_id=cid,
                     api_root_id=root_pk,
                     title=title,
@@ -305,7 +305,7 @@ def add_collection(
             assert pk is not None
             for name, org in orgs.items():
                 conn.execute(
-                    Grant.__table__.insert().values(
+                    insert(Grant).values(
                         collection_pk=pk[0],
                         org_id=org.id,
                         can_read=name in read,
@@ -322,13 +322,11 @@ def set_grant(engine: Engine, collection_id: str, org: str, *, read: bool, write
     info = get_collection(engine, collection_id)
     with write_transaction(engine) as conn:
         conn.execute(
-            Grant.__table__.delete().where(
-                Grant.collection_pk == info.pk, Grant.org_id == organisation.id
-            )
+            delete(Grant).where(Grant.collection_pk == info.pk, Grant.org_id == organisation.id)
         )
         if read or write:
             conn.execute(
-                Grant.__table__.insert().values(
+                insert(Grant).values(
                     collection_pk=info.pk, org_id=organisation.id, can_read=read, can_write=write
                 )
             )
