@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from telsec import __version__
 from telsec.cli.output import OutputFormat, emit, err_console
@@ -48,7 +49,7 @@ OutOpt = Annotated[
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -109,23 +110,30 @@ def _when(us: int | None) -> str:
     return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"telsec {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="print the version and exit", is_eager=True, callback=_print_version
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="log more to standard error")
     ] = False,
 ) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    if version:
-        typer.echo(f"telsec {__version__}")
-        raise typer.Exit(0)
+    logging.getLogger("telsec").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 # ---------------------------------------------------------------- database

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 err_console = Console(stderr=True)
@@ -52,11 +53,11 @@ def _write(
             handle.write(orjson.dumps(row).decode() + "\n")
     else:
         cols = list(columns or (rows[0].keys() if rows else []))
-        table = Table(title=title, show_lines=False)
+        table = Table(title=escape(title) if title else None, show_lines=False)
         for col in cols:
-            table.add_column(col)
+            table.add_column(escape(col))
         for row in rows:
-            table.add_row(*(_cell(row.get(col)) for col in cols))
+            table.add_row(*(escape(_cell(row.get(col))) for col in cols))
         Console(file=handle, width=200 if not handle.isatty() else None).print(table)
 
 

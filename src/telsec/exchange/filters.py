@@ -92,7 +92,7 @@ def parse_limit(raw: list[str], maximum: int) -> int:
     """The page size asked for, capped at the server's maximum."""
     if not raw:
         return maximum
-    if len(raw) != 1 or not raw[0].isdigit() or len(raw[0]) > 12:
+    if len(raw) != 1 or not (raw[0].isascii() and raw[0].isdigit()) or len(raw[0]) > 12:
         raise FilterError("limit must be a positive integer")
     value = int(raw[0])
     if value < 1:

@@ -16,6 +16,7 @@ collection's default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import (
     delete,
     exists,
     false,
+    func,
     insert,
     or_,
     select,
@@ -115,6 +117,14 @@ def _extract(obj: dict[str, Any]) -> _Candidate:
     )
 
 
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _has_nul(body: str) -> bool:
+    """True if the JSON text encodes U+0000 (PostgreSQL cannot store it in JSONB)."""
+    return "\\u0000" in body and _ESCAPED_NUL.search(body) is not None
+
+
 def display_version(version: str, date_added_us: int) -> str:
     """The TAXII ``version`` of a stored row: its modified/created, else its date_added."""
     return version or format_timestamp(date_added_us)
@@ -138,6 +148,15 @@ def ingest(
             oid = obj.get("id") if isinstance(obj, dict) else None
             oid = oid if isinstance(oid, str) and len(oid) <= 300 else None
             result.failures.append((oid, _version_of(obj), str(exc)[:500]))
+            continue
+        if _has_nul(cand.body):
+            result.failures.append(
+                (
+                    cand.stix_id,
+                    cand.version or None,
+                    "contains a NUL character (U+0000), which this server does not store",
+                )
+            )
             continue
         key = (cand.stix_id, cand.version)
         if key in candidates:
@@ -405,10 +424,9 @@ class Page:
 
 def visible(scope: CollectionScope, principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the object version may be shown to ``principal``."""
-    if scope.default_tlp == Tlp.RED:
-        restricted = or_(StixObject.tlp.is_(None), StixObject.tlp == int(Tlp.RED))
-    else:
-        restricted = StixObject.tlp == int(Tlp.RED)
+    # COALESCE applies the collection default to unmarked versions and keeps
+    # the condition two-valued (a bare NULL comparison would hide them all).
+    restricted = func.coalesce(StixObject.tlp, int(scope.default_tlp)) == int(Tlp.RED)
     entitled = or_(
         StixObject.producer_org_id == principal.org_id,
         StixObject.created_by_ref == principal.org_identity,
@@ -567,8 +585,6 @@ def _recompute_flags(conn: Connection, collection_pk: int, stix_id: str) -> None
 
 
 def count_objects(conn: Connection, collection_pk: int) -> int:
-    from sqlalchemy import func
-
     return int(
         conn.execute(
             select(func.count())

@@ -448,6 +448,10 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         _accept(request)
         principal = _principal(node, request)
         root = _root(node, principal, api_root)
+        try:
+            status_id = str(uuid.UUID(status_id))
+        except ValueError:
+            _not_found("status")
         with read_transaction(node.engine) as conn:
             row = conn.execute(
                 select(Status.details).where(

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from telsec.stix.timestamps import now_us
 from telsec.stix.tlp import Tlp
-from telsec.storage.db import read_transaction
 from telsec.storage.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -144,10 +143,8 @@ def _record(row: AuditEntry) -> AuditRecord:
 
 def verify_chain(engine: Engine) -> tuple[int, int | None]:
     """(entries checked, id of the first broken entry or None)."""
-    with read_transaction(engine) as conn:
-        rows: Iterable[AuditEntry] = [
-            r[0] for r in conn.execute(select(AuditEntry).order_by(AuditEntry.id)).all()
-        ]
+    with Session(engine) as session:
+        rows: Iterable[AuditEntry] = session.scalars(select(AuditEntry).order_by(AuditEntry.id))
         prev = GENESIS
         count = 0
         for row in rows:

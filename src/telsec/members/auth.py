@@ -59,7 +59,7 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """The principal for an ``Authorization`` header value, or None."""
-        if not authorization:
+        if not authorization or "\x00" in authorization:
             return None
         scheme, _, credentials = authorization.strip().partition(" ")
         scheme = scheme.lower()
@@ -72,7 +72,7 @@ class Authenticator:
             except (binascii.Error, UnicodeDecodeError):
                 return None
             username, sep, password = decoded.partition(":")
-            if not sep:
+            if not sep or "\x00" in decoded:
                 return None
             if split_token(password) is not None:
                 return self.from_token(password)

@@ -224,8 +224,10 @@ def revoke_token(engine: Engine, token_or_id: str) -> str:
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
-    with read_transaction(engine) as conn:
-        rows = conn.execute(
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        rows = session.execute(
             select(ApiToken, Organisation.name)
             .join(Organisation, Organisation.id == ApiToken.org_id)
             .order_by(ApiToken.created_us)

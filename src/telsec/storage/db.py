@@ -107,7 +107,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
     except Exception as exc:  # connection problems surface as many different types
         if _is_connection_error(exc):
-            raise DatabaseUnavailable(f"cannot reach the database: {exc}") from exc
+            raise DatabaseUnavailable(f"cannot reach the database: {_first_line(exc)}") from exc
         raise
 
 
@@ -130,4 +130,11 @@ def ping(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
-        raise DatabaseUnavailable(f"cannot reach the database: {exc}") from exc
+        raise DatabaseUnavailable(f"cannot reach the database: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own message, without SQLAlchemy's SQL echo and help links."""
+    original = getattr(exc, "orig", None) or exc
+    text_ = str(original).strip().splitlines()
+    return text_[0] if text_ else exc.__class__.__name__

@@ -143,6 +143,8 @@ class Collection(Base):
     is_vocabulary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_us: Mapped[int] = mapped_column(BigInteger)
 
+    __table_args__ = (UniqueConstraint("api_root_id", "alias", name="uq_collections_root_alias"),)
+
 
 class Grant(Base):
     """Read and write rights of one organisation on one collection."""

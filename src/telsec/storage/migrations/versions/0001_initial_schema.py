@@ -92,6 +92,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_collections")),
         sa.UniqueConstraint("collection_id", name=op.f("uq_collections_collection_id")),
+        sa.UniqueConstraint("api_root_id", "alias", name="uq_collections_root_alias"),
     )
     op.create_table(
         "statuses",

@@ -1,0 +1,65 @@
+"""The migrations produce exactly the schema the models describe, on both back-ends."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from telsec.storage.db import alembic_config, current_revision, upgrade
+from telsec.storage.models import Base
+
+
+def test_models_and_migrations_agree(database) -> None:
+    with database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_upgrade_is_idempotent_and_reaches_head(database) -> None:
+    upgrade(database.engine)
+    assert current_revision(database.engine) == "0001"
+
+
+def test_downgrade_removes_everything_and_upgrade_restores_it(database) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(database.engine), "base")
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+    upgrade(database.engine)
+    assert "stix_objects" in inspect(database.engine).get_table_names()
+
+
+def test_clock_rows_exist(database) -> None:
+    with database.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id FROM clock ORDER BY id")).scalars().all()
+    assert rows == [1, 2]
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"])
+def test_database_refuses_to_change_the_audit_log(database, statement) -> None:
+    from telsec.members import audit
+    from telsec.storage.db import write_transaction
+
+    with write_transaction(database.engine) as conn:
+        audit.append(
+            conn,
+            org_id=None,
+            actor="test",
+            action="read",
+            api_root=None,
+            collection_id=None,
+            tlp=None,
+            objects=[("indicator--x", "v")],
+        )
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
+        conn.execute(text(statement))
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_database) -> None:
+    with sqlite_database.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
