@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,13 +75,37 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    key = str(engine.url)
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: on SQLite it holds the write lock from the start."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(telsec_write=True)
-        with conn.begin():
-            yield conn
+    """A transaction that will write: on SQLite it holds the write lock from the start.
+
+    SQLite has one writer at a time; threads of this process queue on a lock
+    first, so that they wait in order instead of sleeping in SQLite's busy
+    handler (other processes still meet the busy timeout).
+    """
+    lock = _writer_lock(engine)
+    if lock is not None:
+        lock.acquire()
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(telsec_write=True)
+            with conn.begin():
+                yield conn
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @contextmanager
