@@ -342,7 +342,18 @@ def telsec_server(args: argparse.Namespace, workdir: Path, backend: str) -> Iter
         port = free_port()
         log_path = workdir / "server.log"
         process = spawn(
-            [telsec, "serve", "--host", "127.0.0.1", "--port", str(port)], env, log_path
+            [
+                telsec,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.telsec_workers),
+            ],
+            env,
+            log_path,
         )
         server = Server(
             target=f"telsec-{backend}",
@@ -1090,6 +1101,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--startup-timeout", type=float, default=60.0)
     parser.add_argument("--telsec-bin", default=None, help="telsec console script")
+    parser.add_argument(
+        "--telsec-workers", type=int, default=2, help="telsec serve --workers (one per core)"
+    )
     parser.add_argument(
         "--pg-admin-url",
         default="postgresql://postgres@127.0.0.1:5432/test",

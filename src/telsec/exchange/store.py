@@ -130,14 +130,16 @@ def display_version(version: str, date_added_us: int) -> str:
     return version or format_timestamp(date_added_us)
 
 
-def ingest(
-    conn: Connection,
-    scope: CollectionScope,
-    principal: Principal,
-    objects: Sequence[Any],
-    validate: Validator,
-) -> IngestResult:
-    """Store the valid objects among ``objects``, inside the caller's write transaction."""
+@dataclass
+class PreparedBatch:
+    """Objects validated and ready to store, and those already rejected."""
+
+    candidates: dict[tuple[str, str], _Candidate]
+    result: IngestResult
+
+
+def prepare(objects: Sequence[Any], validate: Validator) -> PreparedBatch:
+    """Validate and index ``objects`` (CPU only: done before taking the write lock)."""
     result = IngestResult()
     candidates: dict[tuple[str, str], _Candidate] = {}
     for obj in objects:
@@ -164,6 +166,27 @@ def ingest(
             result.successes.append((cand.stix_id, cand.version))
             continue
         candidates[key] = cand
+    return PreparedBatch(candidates, result)
+
+
+def ingest(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    objects: Sequence[Any] | PreparedBatch,
+    validate: Validator | None = None,
+) -> IngestResult:
+    """Store the valid objects among ``objects``, inside the caller's write transaction.
+
+    ``objects`` may be raw objects (validated here with ``validate``) or a
+    :class:`PreparedBatch` from :func:`prepare`, so that validation can run
+    outside the transaction.
+    """
+    if not isinstance(objects, PreparedBatch):
+        if validate is None:
+            raise TypeError("raw objects need a validator")
+        objects = prepare(objects, validate)
+    candidates, result = objects.candidates, objects.result
     if not candidates:
         return result
 

@@ -760,8 +760,9 @@ def _ingest(
 ) -> bytes:
     status_id = str(uuid.uuid4())
     request_us = now_us()
+    prepared = store.prepare(objects, node.validate)
     with write_transaction(node.engine) as conn:
-        result = store.ingest(conn, scope, principal, objects, node.validate)
+        result = store.ingest(conn, scope, principal, prepared)
         body = orjson.dumps(_status_body(status_id, request_us, result))
         conn.execute(
             insert(Status).values(

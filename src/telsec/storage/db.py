@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA wal_autocheckpoint=4000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -75,37 +78,67 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+class _SqliteWriterLock:
+    """Serialises SQLite writers across threads and processes without polling.
+
+    SQLite allows one writer at a time and makes the others sleep and retry in
+    its busy handler; under load that wastes most of the wait.  Writers of this
+    node queue instead on an advisory ``flock`` on a file beside the database
+    (which every worker process shares) and, within a process, on a thread lock.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._path = database + ".write-lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:
+            # No lock file possible (read-only directory, ...): SQLite's own
+            # busy handling still keeps writers correct, only slower.
+            pass
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+_SQLITE_WRITERS: dict[str, _SqliteWriterLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def _writer_lock(engine: Engine) -> threading.Lock | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    key = str(engine.url)
+def _writer_lock(engine: Engine) -> _SqliteWriterLock | nullcontext[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return nullcontext()
     with _SQLITE_WRITERS_GUARD:
-        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
+        lock = _SQLITE_WRITERS.get(database)
+        if lock is None:
+            lock = _SQLITE_WRITERS[database] = _SqliteWriterLock(database)
+    return lock
 
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: on SQLite it holds the write lock from the start.
 
-    SQLite has one writer at a time; threads of this process queue on a lock
-    first, so that they wait in order instead of sleeping in SQLite's busy
-    handler (other processes still meet the busy timeout).
+    On SQLite, writers first queue on :class:`_SqliteWriterLock`.
     """
-    lock = _writer_lock(engine)
-    if lock is not None:
-        lock.acquire()
-    try:
-        with engine.connect() as conn:
-            conn = conn.execution_options(telsec_write=True)
-            with conn.begin():
-                yield conn
-    finally:
-        if lock is not None:
-            lock.release()
+    with _writer_lock(engine), engine.connect() as conn:
+        conn = conn.execution_options(telsec_write=True)
+        with conn.begin():
+            yield conn
 
 
 @contextmanager

@@ -163,7 +163,9 @@ class StixObject(Base):
     objects that have neither, such as SCOs) normalised to microseconds, so that
     the key (collection, id, version) identifies a version exactly.
     ``tlp`` is the marking found on the object (NULL: none, the collection's
-    default applies at read time).
+    default applies at read time).  ``date_added_us`` is unique and strictly
+    increasing because it is handed out from the :class:`Clock` row under the
+    write lock (a unique index would only slow every insert down).
     """
 
     __tablename__ = "stix_objects"
@@ -184,7 +186,6 @@ class StixObject(Base):
 
     __table_args__ = (
         UniqueConstraint("collection_pk", "stix_id", "version", name="uq_stix_objects_version"),
-        UniqueConstraint("date_added_us", name="uq_stix_objects_date_added"),
         Index("ix_stix_objects_added", "collection_pk", "date_added_us"),
         Index("ix_stix_objects_latest", "collection_pk", "is_latest", "date_added_us"),
         Index("ix_stix_objects_type", "collection_pk", "stix_type", "is_latest", "date_added_us"),

@@ -192,7 +192,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_stix_objects")),
         sa.UniqueConstraint("collection_pk", "stix_id", "version", name="uq_stix_objects_version"),
-        sa.UniqueConstraint("date_added_us", name="uq_stix_objects_date_added"),
     )
     with op.batch_alter_table("stix_objects", schema=None) as batch_op:
         batch_op.create_index(
