@@ -249,18 +249,18 @@ def test_unknown_paths_are_taxii_404(api, coalition):
     for path in UNKNOWN_PATHS:
         for method in ("GET", "POST", "DELETE"):
             response = api.http.request(method, path, headers=headers(token))
-            assert_error(response, 404)
+            # GET of something that does not exist is a 404.  Another method on a
+            # path that has the shape of a real endpoint (such as POST /nope/,
+            # shaped like an API root) may be answered 405 from the route table:
+            # that tells nothing about what exists.
+            assert_error(response, 404 if method == "GET" else response.status_code)
+            assert response.status_code in (404, 405), (method, path)
             # Without credentials: a TAXII error too (401 where the path could be real).
             response = api.http.request(method, path, headers=headers(None))
-            assert response.status_code in (401, 404), (method, path)
+            assert response.status_code in (401, 404, 405), (method, path)
             assert_error(response, response.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the catch-all route in taxii.py answers 404 for a known endpoint called with "
-    "a method it does not support, instead of 405 with an Allow header",
-)
 def test_unsupported_method_on_known_endpoint_is_405(api, coalition):
     token = coalition.token("Ofcom")
     for method, path in [
@@ -274,11 +274,6 @@ def test_unsupported_method_on_known_endpoint_is_405(api, coalition):
         assert "allow" in response.headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: taxii._install_error_handlers._http drops StarletteHTTPException.headers, so a "
-    "405 has no Allow header (RFC 9110 section 15.5.6 requires one)",
-)
 def test_405_has_allow_header(api, coalition):
     response = api.http.options("/taxii2/", headers=headers(coalition.token("Ofcom")))
     assert_error(response, 405)
@@ -522,11 +517,6 @@ def test_revoked_version_blocks_newer_versions(api, coalition):
     assert len(_versions(api, token, v1["id"])) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: store._conflict only checks versions already stored, so a revoked version "
-    "and a newer one in the same envelope are both accepted",
-)
 def test_revoked_version_blocks_newer_version_in_same_envelope(api, coalition):
     token = coalition.token("Ofcom")
     v2 = indicator(Tlp.GREEN, created=T0, modified=T1, revoked=True)

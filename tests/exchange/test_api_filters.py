@@ -213,12 +213,6 @@ def test_match_version(api, coalition):
     assert_error(api.versions(SHARED, token, oid, match_version="all"), 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an object without created/modified (an SCO) is stored with version '' but "
-    "shown with its date_added as version; match[version]=<that version> never matches it "
-    "(store._version_clause compares against the empty key)",
-)
 def test_match_version_finds_an_sco_by_its_advertised_version(api, coalition):
     token = coalition.token("Ofcom")
     sco = ipv4()
@@ -228,12 +222,6 @@ def test_match_version_finds_an_sco_by_its_advertised_version(api, coalition):
     assert api.ids(SHARED, token, match_version=version) == [sco["id"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: timestamps.format_timestamp uses time.strftime('%Y'), which glibc does not "
-    "zero-pad below year 1000, so match[version]=0999-... is normalised to '999-...' and "
-    "never matches the stored version key '0999-...'",
-)
 def test_match_version_before_year_1000(api, coalition):
     token = coalition.token("Ofcom")
     old = indicator(Tlp.GREEN, created="0999-01-01T00:00:00.000Z")

@@ -343,13 +343,6 @@ def test_nul_character_in_a_basic_user_name(api, coalition):
     assert_error(response, 401)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: orjson.loads accepts nesting up to 1024 levels but store._extract's "
-    "orjson.dumps stops at 255 and raises JSONEncodeError (a TypeError), which ingest does "
-    "not catch: 500, and the valid objects of the same envelope are lost",
-)
 def test_nesting_between_the_json_limits(api, coalition):
     token = coalition.token("Ofcom")
     valid = indicator(Tlp.GREEN)

@@ -110,10 +110,6 @@ def _queued_behind(engine, holder_pid):
 
 
 def test_overlapping_posts_of_the_same_object(coalition, request):
-    if coalition.database.backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(strict=True, raises=AssertionError, reason=RACE_BUG + ": 500s")
-        )
     obj = indicator(Tlp.GREEN)
     responses = _overlapping_posts(coalition, [[obj], [obj], [obj]])
     assert [r.status_code for r in responses] == [202, 202, 202], [r.text for r in responses]
@@ -124,12 +120,6 @@ def test_overlapping_posts_of_the_same_object(coalition, request):
 
 
 def test_overlapping_posts_of_versions_keep_one_latest(coalition, request):
-    if coalition.database.backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True, raises=AssertionError, reason=RACE_BUG + ": several rows is_latest"
-            )
-        )
     first = indicator(Tlp.GREEN, created=T0)
     stamps = ["2024-01-02T00:00:00.000Z", "2024-01-03T00:00:00.000Z", "2024-01-04T00:00:00.000Z"]
     versions = [indicator(Tlp.GREEN, id=first["id"], created=T0, modified=t) for t in stamps]
@@ -199,17 +189,6 @@ def test_polling_with_added_after_never_skips_concurrent_writes(coalition):
 def test_workers_starting_together_share_one_signing_key(coalition, request):
     """Several workers or replicas starting at once on a fresh database."""
     db = coalition.database
-    if db.backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="BUG: pagination.node_key reads the settings row and INSERTs the key "
-                "when missing, without ON CONFLICT or a lock: a worker starting while another "
-                "creates the key fails with IntegrityError (on SQLite BEGIN IMMEDIATE "
-                "serialises them)",
-            )
-        )
     outcome: list[object] = []
 
     def start_worker() -> None:

@@ -15,9 +15,10 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from telsec.stix.timestamps import now_us
 from telsec.storage.db import write_transaction
@@ -36,11 +37,25 @@ def node_key(engine: Engine, override: str | None = None) -> bytes:
     if override:
         return hashlib.sha256(override.encode()).digest()
     with write_transaction(engine) as conn:
-        value = conn.execute(select(Setting.value).where(Setting.key == _KEY_SETTING)).scalar()
-        if value is None:
-            value = secrets.token_hex(32)
-            conn.execute(insert(Setting).values(key=_KEY_SETTING, value=value))
+        insert_new = _insert_if_absent(conn.dialect.name)
+        # Workers starting together: the first insert wins, everyone reads it.
+        conn.execute(
+            insert_new(Setting)
+            .values(key=_KEY_SETTING, value=secrets.token_hex(32))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        value = conn.execute(select(Setting.value).where(Setting.key == _KEY_SETTING)).scalar_one()
     return bytes.fromhex(value)
+
+
+def _insert_if_absent(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 class TokenSigner:

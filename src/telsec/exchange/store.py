@@ -42,7 +42,7 @@ from sqlalchemy import (
 from telsec.members import audit
 from telsec.members.auth import Principal
 from telsec.stix.ids import RED_RECIPIENTS_EXTENSION_ID
-from telsec.stix.timestamps import format_timestamp, now_us, version_key
+from telsec.stix.timestamps import format_timestamp, now_us, parse_timestamp, version_key
 from telsec.stix.tlp import Tlp, tlp_of
 from telsec.storage.models import Clock, RedRecipient, StixObject
 
@@ -146,7 +146,7 @@ def prepare(objects: Sequence[Any], validate: Validator) -> PreparedBatch:
         try:
             validate(obj)
             cand = _extract(obj)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # orjson.JSONEncodeError is a TypeError
             oid = obj.get("id") if isinstance(obj, dict) else None
             oid = oid if isinstance(oid, str) and len(oid) <= 300 else None
             result.failures.append((oid, _version_of(obj), str(exc)[:500]))
@@ -189,6 +189,10 @@ def ingest(
     candidates, result = objects.candidates, objects.result
     if not candidates:
         return result
+    # Take the writers' lock before reading what exists, so that two overlapping
+    # POSTs of the same object cannot both decide it is new (PostgreSQL; on
+    # SQLite the transaction already holds the database's write lock).
+    last_us = _lock_clock(conn)
 
     existing = _existing_versions(conn, scope.pk, {c.stix_id for c in candidates.values()})
     rows: list[dict[str, Any]] = []
@@ -201,16 +205,19 @@ def ingest(
     for stix_id, versions in by_id.items():
         known = existing.get(stix_id, [])
         known_keys = {k.version for k in known}
+        revoked = [k.version for k in known if k.revoked]
         fresh: list[_Candidate] = []
-        for cand in versions:
+        for cand in sorted(versions, key=lambda c: c.version):
             if cand.version in known_keys:
                 result.successes.append((stix_id, cand.version))
                 continue
-            problem = _conflict(cand, known, principal)
+            problem = _conflict(cand, known, revoked, principal)
             if problem:
                 result.failures.append((stix_id, cand.version or None, problem))
                 continue
             fresh.append(cand)
+            if cand.revoked:
+                revoked.append(cand.version)
         if not fresh:
             continue
         all_versions = sorted({*known_keys, *(c.version for c in fresh)})
@@ -240,7 +247,7 @@ def ingest(
     if not rows:
         return result
 
-    first_us = _reserve_date_added(conn, len(rows))
+    first_us = _reserve_date_added(conn, last_us, len(rows))
     for offset, new_row in enumerate(rows):
         new_row["date_added_us"] = first_us + offset
     if flips:
@@ -354,27 +361,34 @@ def _existing_versions(
     return found
 
 
-def _conflict(cand: _Candidate, known: list[_Known], principal: Principal) -> str | None:
-    if not known or not cand.versioned:
+def _conflict(
+    cand: _Candidate, known: list[_Known], revoked: list[str], principal: Principal
+) -> str | None:
+    if not cand.versioned:
         return None
     if any(k.producer_org_id != principal.org_id for k in known):
+        # The same answer whether or not the caller may see that object: knowing
+        # a random (UUIDv4) SDO id is the precondition for learning anything.
         return (
             "this id already belongs to an object of another producer; only its producer "
             "may add versions"
         )
-    revoked = [k.version for k in known if k.revoked]
     if revoked and cand.version > min(revoked):
         return "the object has been revoked; no newer version may be added (STIX 2.1 section 3.6)"
     return None
 
 
-def _reserve_date_added(conn: Connection, count: int) -> int:
-    """Reserve ``count`` consecutive date_added values; lock held until commit."""
+def _lock_clock(conn: Connection) -> int:
+    """Lock the clock row until commit (serialising writers) and read it."""
     query = select(Clock.last_us).where(Clock.id == _OBJECTS_CLOCK_ROW)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    last = conn.execute(query).scalar_one()
-    first = max(now_us(), int(last) + 1)
+    return int(conn.execute(query).scalar_one())
+
+
+def _reserve_date_added(conn: Connection, last: int, count: int) -> int:
+    """Reserve ``count`` consecutive date_added values after ``last``."""
+    first = max(now_us(), last + 1)
     conn.execute(
         text("UPDATE clock SET last_us = :last WHERE id = :id"),
         {"last": first + count - 1, "id": _OBJECTS_CLOCK_ROW},
@@ -519,6 +533,13 @@ def _version_clause(versions: Sequence[str]) -> ColumnElement[bool]:
     keys = [v for v in versions if v not in ("last", "first")]
     if keys:
         clauses.append(StixObject.version.in_(keys))
+        # Objects without created/modified are versioned by their date_added.
+        clauses.append(
+            and_(
+                StixObject.version == "",
+                StixObject.date_added_us.in_([parse_timestamp(k) for k in keys]),
+            )
+        )
     return or_(*clauses) if clauses else false()
 
 
@@ -611,8 +632,9 @@ def delete_versions(
     ]
     if filters.spec_versions:
         conditions.append(StixObject.spec_version.in_(filters.spec_versions))
-    if not principal.is_admin:
-        conditions.append(StixObject.producer_org_id == principal.org_id)
+    # Only the producing organisation deletes its objects over TAXII; a node's
+    # operators remove anything else with the database tools.
+    conditions.append(StixObject.producer_org_id == principal.org_id)
     rows = conn.execute(
         select(StixObject.seq, StixObject.version, StixObject.date_added_us, StixObject.tlp).where(
             and_(*conditions)

@@ -157,7 +157,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Method not allowed"}
         return error_response(
-            TaxiiError(exc.status_code, titles.get(exc.status_code, "HTTP error"), str(exc.detail))
+            TaxiiError(
+                exc.status_code,
+                titles.get(exc.status_code, "HTTP error"),
+                str(exc.detail),
+                dict(exc.headers or {}),
+            )
         )
 
     @app.exception_handler(OperationalError)
@@ -706,14 +711,6 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         if page.items:
             body["versions"] = [item.version for item in page.items]
         return taxii_response(body, headers=_date_headers(page))
-
-    @app.api_route(
-        "/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-    def unknown(path: str) -> Response:
-        _not_found("resource")
 
 
 def _check_object_id(object_id: str) -> None:
