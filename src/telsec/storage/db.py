@@ -41,7 +41,9 @@ def make_engine(settings: Settings, *, pool_size: int = 8) -> Engine:
         _configure_sqlite(engine)
         return engine
     if url.startswith("postgresql"):
-        connect_args = {}
+        # No server-side prepared statements: PostgreSQL's generic plans for
+        # them picked sequential scans for the IN-list lookups of the ingest path.
+        connect_args: dict[str, Any] = {"prepare_threshold": None}
         if settings.database_schema:
             connect_args["options"] = f"-csearch_path={settings.database_schema}"
         return create_engine(
