@@ -436,24 +436,17 @@ def _audit(
     objects: Sequence[_Candidate],
     rows: Sequence[dict[str, Any]],
 ) -> None:
-    groups: dict[Tlp, list[tuple[str, str]]] = {}
-    for cand, row in zip(objects, rows, strict=True):
-        level = _effective_tlp(row["tlp"], scope)
-        if level >= AUDITED:
-            groups.setdefault(level, []).append(
-                (cand.stix_id, display_version(cand.version, row["date_added_us"]))
-            )
-    for level, items in sorted(groups.items()):
-        audit.append(
-            conn,
-            org_id=principal.org_id,
-            actor=principal.actor,
-            action=action,
-            api_root=scope.api_root,
-            collection_id=scope.id,
-            tlp=level,
-            objects=items,
+    stored = [
+        StoredVersion(
+            stix_id=cand.stix_id,
+            version=display_version(cand.version, row["date_added_us"]),
+            date_added_us=row["date_added_us"],
+            tlp=_effective_tlp(row["tlp"], scope),
+            body=None,
         )
+        for cand, row in zip(objects, rows, strict=True)
+    ]
+    audit_read(conn, scope, principal, stored, action=action)
 
 
 # --------------------------------------------------------------------- reads
@@ -598,7 +591,7 @@ def audit_read(
     items: Sequence[StoredVersion],
     action: str = "read",
 ) -> None:
-    """Record the AMBER and above versions among ``items`` as read by ``principal``."""
+    """Record the AMBER and above versions among ``items`` as accessed by ``principal``."""
     groups: dict[Tlp, list[tuple[str, str]]] = {}
     for item in items:
         if item.tlp >= AUDITED:

@@ -13,10 +13,10 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import Engine, insert, select
@@ -408,11 +408,50 @@ def _status_body(status_id: str, request_us: int, result: store.IngestResult) ->
 
 # ------------------------------------------------------------------- routes
 
-QUERY_DOC = {
-    "added_after": "Only objects added after this timestamp",
-    "limit": "Page size (capped by the server)",
-    "next": "Continuation token from a previous page",
-}
+
+def _page_params(
+    added_after: str | None = Query(None, description="Only objects added after this timestamp"),
+    limit: str | None = Query(None, description="Page size (capped by the server)"),
+    next: str | None = Query(None, description="Continuation token from a previous page"),
+) -> None:
+    """Declares the paging parameters for the OpenAPI document.
+
+    The values are read and checked strictly by :mod:`.filters` from the raw
+    query string (so that repeated parameters and malformed values are TAXII
+    400s, not framework 422s).
+    """
+
+
+def _match_params(
+    match_id: str | None = Query(None, alias="match[id]", description="STIX ids, comma-separated"),
+    match_type: str | None = Query(
+        None, alias="match[type]", description="STIX types, comma-separated"
+    ),
+) -> None:
+    """Declares ``match[id]`` and ``match[type]`` (see :func:`_page_params`)."""
+
+
+def _spec_version_params(
+    match_spec_version: str | None = Query(
+        None, alias="match[spec_version]", description="STIX spec versions, e.g. 2.1"
+    ),
+) -> None:
+    """Declares ``match[spec_version]`` (see :func:`_page_params`)."""
+
+
+def _version_params(
+    match_version: str | None = Query(
+        None, alias="match[version]", description="first, last, all or timestamps"
+    ),
+    _spec: None = Depends(_spec_version_params),
+) -> None:
+    """Declares ``match[version]`` and ``match[spec_version]`` (see :func:`_page_params`)."""
+
+
+PageQuery = Annotated[None, Depends(_page_params)]
+MatchQuery = Annotated[None, Depends(_match_params)]
+VersionQuery = Annotated[None, Depends(_version_params)]
+SpecVersionQuery = Annotated[None, Depends(_spec_version_params)]
 
 
 def _install_routes(app: FastAPI, node: Node) -> None:
@@ -497,13 +536,9 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         api_root: str,
         collection_id: str,
         request: Request,
-        added_after: str | None = Query(None, description=QUERY_DOC["added_after"]),
-        limit: str | None = Query(None, description=QUERY_DOC["limit"]),
-        next: str | None = Query(None, description=QUERY_DOC["next"]),
-        match_id: str | None = Query(None, alias="match[id]"),
-        match_type: str | None = Query(None, alias="match[type]"),
-        match_version: str | None = Query(None, alias="match[version]"),
-        match_spec_version: str | None = Query(None, alias="match[spec_version]"),
+        _page: PageQuery,
+        _match: MatchQuery,
+        _version: VersionQuery,
     ) -> Response:
         _accept(request)
         principal = _principal(node, request)
@@ -543,13 +578,9 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         api_root: str,
         collection_id: str,
         request: Request,
-        added_after: str | None = Query(None, description=QUERY_DOC["added_after"]),
-        limit: str | None = Query(None, description=QUERY_DOC["limit"]),
-        next: str | None = Query(None, description=QUERY_DOC["next"]),
-        match_id: str | None = Query(None, alias="match[id]"),
-        match_type: str | None = Query(None, alias="match[type]"),
-        match_version: str | None = Query(None, alias="match[version]"),
-        match_spec_version: str | None = Query(None, alias="match[spec_version]"),
+        _page: PageQuery,
+        _match: MatchQuery,
+        _version: VersionQuery,
     ) -> Response:
         _accept(request)
         principal = _principal(node, request)
@@ -611,11 +642,8 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         collection_id: str,
         object_id: str,
         request: Request,
-        added_after: str | None = Query(None, description=QUERY_DOC["added_after"]),
-        limit: str | None = Query(None, description=QUERY_DOC["limit"]),
-        next: str | None = Query(None, description=QUERY_DOC["next"]),
-        match_version: str | None = Query(None, alias="match[version]"),
-        match_spec_version: str | None = Query(None, alias="match[spec_version]"),
+        _page: PageQuery,
+        _version: VersionQuery,
     ) -> Response:
         _accept(request)
         principal = _principal(node, request)
@@ -648,8 +676,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         collection_id: str,
         object_id: str,
         request: Request,
-        match_version: str | None = Query(None, alias="match[version]"),
-        match_spec_version: str | None = Query(None, alias="match[spec_version]"),
+        _version: VersionQuery,
     ) -> Response:
         _accept(request)
         principal = _principal(node, request)
@@ -680,10 +707,8 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         collection_id: str,
         object_id: str,
         request: Request,
-        added_after: str | None = Query(None, description=QUERY_DOC["added_after"]),
-        limit: str | None = Query(None, description=QUERY_DOC["limit"]),
-        next: str | None = Query(None, description=QUERY_DOC["next"]),
-        match_spec_version: str | None = Query(None, alias="match[spec_version]"),
+        _page: PageQuery,
+        _spec: SpecVersionQuery,
     ) -> Response:
         _accept(request)
         principal = _principal(node, request)
