@@ -368,13 +368,6 @@ def test_granular_red_marking_makes_the_object_red(api, coalition):
     assert_error(api.object(SHARED, fcc, obj["id"]), 404)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN LIMITATION (fails closed): 'last'/'first' are stored flags over all "
-    "versions (store._version_clause uses is_latest/is_first), so a hidden newer RED "
-    "version makes the older visible version vanish from default (last) reads for "
-    "non-recipients instead of being their latest version",
-)
 def test_hidden_red_version_does_not_hide_the_visible_one(api, coalition):
     ofcom, fcc = coalition.token("Ofcom"), coalition.token("FCC")
     v1 = indicator(Tlp.GREEN, created=T0)

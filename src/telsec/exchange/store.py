@@ -38,6 +38,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.orm import aliased
 
 from telsec.members import audit
 from telsec.members.auth import Principal
@@ -123,6 +124,27 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 def _has_nul(body: str) -> bool:
     """True if the JSON text encodes U+0000 (PostgreSQL cannot store it in JSONB)."""
     return "\\u0000" in body and _ESCAPED_NUL.search(body) is not None
+
+
+def version_flags(versions: Sequence[tuple[str, bool]]) -> dict[str, tuple[bool, bool, bool]]:
+    """(is_latest, is_first, below_red) for each version key of one object.
+
+    ``versions`` are (version key, is TLP:RED) pairs.  When the newest version
+    is RED, ``below_red`` marks the older versions that may be the newest one
+    a caller who cannot see it does see: reads of ``last`` check those with a
+    subquery, and only those.
+    """
+    ordered = sorted(versions)
+    newest, oldest = ordered[-1][0], ordered[0][0]
+    below: set[str] = set()
+    if ordered[-1][1]:
+        # Every older version down to the newest non-RED one may be the newest
+        # a given caller sees (RED versions can name different recipients).
+        for version, is_red in reversed(ordered[:-1]):
+            below.add(version)
+            if not is_red:
+                break
+    return {v: (v == newest, v == oldest, v in below) for v, _ in ordered}
 
 
 def display_version(version: str, date_added_us: int) -> str:
@@ -220,13 +242,22 @@ def ingest(
                 revoked.append(cand.version)
         if not fresh:
             continue
-        all_versions = sorted({*known_keys, *(c.version for c in fresh)})
-        newest, oldest = all_versions[-1], all_versions[0]
+        red = int(Tlp.RED)
+        flags = version_flags(
+            [(k.version, _effective_tlp(k.tlp, scope) == red) for k in known]
+            + [
+                (c.version, _effective_tlp(None if c.tlp is None else int(c.tlp), scope) == red)
+                for c in fresh
+            ]
+        )
         for row in known:
-            latest, first = row.version == newest, row.version == oldest
-            if (latest, first) != (row.is_latest, row.is_first):
-                flips.append({"b_seq": row.seq, "b_latest": latest, "b_first": first})
+            if flags[row.version] != (row.is_latest, row.is_first, row.below_red):
+                latest, first, below = flags[row.version]
+                flips.append(
+                    {"b_seq": row.seq, "b_latest": latest, "b_first": first, "b_below": below}
+                )
         for cand in fresh:
+            latest, first, below = flags[cand.version]
             accepted.append(cand)
             rows.append(
                 {
@@ -235,8 +266,9 @@ def ingest(
                     "stix_type": cand.stix_type,
                     "version": cand.version,
                     "spec_version": cand.spec_version,
-                    "is_latest": cand.version == newest,
-                    "is_first": cand.version == oldest,
+                    "is_latest": latest,
+                    "is_first": first,
+                    "below_red": below,
                     "revoked": cand.revoked,
                     "tlp": None if cand.tlp is None else int(cand.tlp),
                     "producer_org_id": principal.org_id,
@@ -254,7 +286,11 @@ def ingest(
         conn.execute(
             update(StixObject)
             .where(StixObject.seq == bindparam("b_seq"))
-            .values(is_latest=bindparam("b_latest"), is_first=bindparam("b_first")),
+            .values(
+                is_latest=bindparam("b_latest"),
+                is_first=bindparam("b_first"),
+                below_red=bindparam("b_below"),
+            ),
             flips,
         )
     _bulk_insert(conn, rows)
@@ -274,6 +310,7 @@ _INSERT_COLUMNS = (
     "date_added_us",
     "is_latest",
     "is_first",
+    "below_red",
     "revoked",
     "tlp",
     "producer_org_id",
@@ -326,8 +363,10 @@ class _Known:
     version: str
     is_latest: bool
     is_first: bool
+    below_red: bool
     revoked: bool
     producer_org_id: int
+    tlp: int | None
 
 
 def _existing_versions(
@@ -344,8 +383,10 @@ def _existing_versions(
                 StixObject.version,
                 StixObject.is_latest,
                 StixObject.is_first,
+                StixObject.below_red,
                 StixObject.revoked,
                 StixObject.producer_org_id,
+                StixObject.tlp,
             ).where(StixObject.collection_pk == collection_pk, StixObject.stix_id.in_(chunk))
         ):
             found.setdefault(row.stix_id, []).append(
@@ -354,8 +395,10 @@ def _existing_versions(
                     row.version,
                     bool(row.is_latest),
                     bool(row.is_first),
+                    bool(row.below_red),
                     bool(row.revoked),
                     row.producer_org_id,
+                    row.tlp,
                 )
             )
     return found
@@ -499,28 +542,49 @@ class Page:
         return self.items[-1].date_added_us if self.items else None
 
 
-def visible(scope: CollectionScope, principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the object version may be shown to ``principal``."""
+def visible(
+    scope: CollectionScope, principal: Principal, table: Any = StixObject
+) -> ColumnElement[bool]:
+    """SQL condition: the object version (in ``table``, or an alias of it) may be shown."""
     # COALESCE applies the collection default to unmarked versions and keeps
     # the condition two-valued (a bare NULL comparison would hide them all).
-    restricted = func.coalesce(StixObject.tlp, int(scope.default_tlp)) == int(Tlp.RED)
+    restricted = func.coalesce(table.tlp, int(scope.default_tlp)) == int(Tlp.RED)
     entitled = or_(
-        StixObject.producer_org_id == principal.org_id,
-        StixObject.created_by_ref == principal.org_identity,
+        table.producer_org_id == principal.org_id,
+        table.created_by_ref == principal.org_identity,
         exists().where(
-            RedRecipient.object_seq == StixObject.seq,
+            RedRecipient.object_seq == table.seq,
             RedRecipient.identity_id == principal.org_identity,
         ),
     )
     return or_(~restricted, entitled)
 
 
-def _version_clause(versions: Sequence[str]) -> ColumnElement[bool]:
+def _version_clause(
+    versions: Sequence[str],
+    scope: CollectionScope | None = None,
+    principal: Principal | None = None,
+) -> ColumnElement[bool]:
     if "all" in versions:
         return true()
     clauses: list[ColumnElement[bool]] = []
     if "last" in versions:
         clauses.append(StixObject.is_latest == true())
+        if scope is not None and principal is not None:
+            # The newest version this caller may see, when the newest of all is
+            # a RED one it may not: the flag limits the subquery to those rows.
+            newer = aliased(StixObject)
+            clauses.append(
+                and_(
+                    StixObject.below_red == true(),
+                    ~exists().where(
+                        newer.collection_pk == StixObject.collection_pk,
+                        newer.stix_id == StixObject.stix_id,
+                        newer.version > StixObject.version,
+                        visible(scope, principal, newer),
+                    ),
+                )
+            )
     if "first" in versions:
         clauses.append(StixObject.is_first == true())
     keys = [v for v in versions if v not in ("last", "first")]
@@ -552,7 +616,7 @@ def query(
         columns.append(StixObject.body)
     conditions: list[ColumnElement[bool]] = [
         StixObject.collection_pk == scope.pk,
-        _version_clause(filters.versions),
+        _version_clause(filters.versions, scope, principal),
         visible(scope, principal),
     ]
     floor = max(filters.added_after_us or -1, after_us if after_us is not None else -1)
@@ -620,7 +684,7 @@ def delete_versions(
     conditions = [
         StixObject.collection_pk == scope.pk,
         StixObject.stix_id == stix_id,
-        _version_clause(filters.versions),
+        _version_clause(filters.versions, scope, principal),
         visible(scope, principal),
     ]
     if filters.spec_versions:
@@ -638,7 +702,7 @@ def delete_versions(
     seqs = [r.seq for r in rows]
     conn.execute(delete(RedRecipient).where(RedRecipient.object_seq.in_(seqs)))
     conn.execute(delete(StixObject).where(StixObject.seq.in_(seqs)))
-    _recompute_flags(conn, scope.pk, stix_id)
+    _recompute_flags(conn, scope, stix_id)
     removed = [
         StoredVersion(
             stix_id,
@@ -653,19 +717,28 @@ def delete_versions(
     return removed
 
 
-def _recompute_flags(conn: Connection, collection_pk: int, stix_id: str) -> None:
+def _recompute_flags(conn: Connection, scope: CollectionScope, stix_id: str) -> None:
     remaining = conn.execute(
-        select(StixObject.seq, StixObject.version)
-        .where(StixObject.collection_pk == collection_pk, StixObject.stix_id == stix_id)
-        .order_by(StixObject.version)
+        select(StixObject.seq, StixObject.version, StixObject.tlp).where(
+            StixObject.collection_pk == scope.pk, StixObject.stix_id == stix_id
+        )
     ).all()
     if not remaining:
         return
-    first, last = remaining[0].seq, remaining[-1].seq
+    flags = version_flags([(r.version, _effective_tlp(r.tlp, scope) == Tlp.RED) for r in remaining])
     conn.execute(
         update(StixObject)
-        .where(StixObject.collection_pk == collection_pk, StixObject.stix_id == stix_id)
-        .values(is_latest=StixObject.seq == last, is_first=StixObject.seq == first)
+        .where(StixObject.seq == bindparam("b_seq"))
+        .values(
+            is_latest=bindparam("b_latest"),
+            is_first=bindparam("b_first"),
+            below_red=bindparam("b_below"),
+        ),
+        [
+            {"b_seq": r.seq, "b_latest": f[0], "b_first": f[1], "b_below": f[2]}
+            for r in remaining
+            for f in [flags[r.version]]
+        ],
     )
 
 

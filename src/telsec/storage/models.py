@@ -178,6 +178,8 @@ class StixObject(Base):
     date_added_us: Mapped[int] = mapped_column(BigInteger)
     is_latest: Mapped[bool] = mapped_column(Boolean)
     is_first: Mapped[bool] = mapped_column(Boolean)
+    # The newest non-RED version of an object whose newest version is RED.
+    below_red: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked: Mapped[bool] = mapped_column(Boolean)
     tlp: Mapped[int | None] = mapped_column(Integer, nullable=True)
     producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -175,6 +175,7 @@ def upgrade() -> None:
         sa.Column("date_added_us", sa.BigInteger(), nullable=False),
         sa.Column("is_latest", sa.Boolean(), nullable=False),
         sa.Column("is_first", sa.Boolean(), nullable=False),
+        sa.Column("below_red", sa.Boolean(), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.Column("tlp", sa.Integer(), nullable=True),
         sa.Column("producer_org_id", sa.Integer(), nullable=False),
