@@ -254,7 +254,13 @@ def ingest(
             if flags[row.version] != (row.is_latest, row.is_first, row.below_red):
                 latest, first, below = flags[row.version]
                 flips.append(
-                    {"b_seq": row.seq, "b_latest": latest, "b_first": first, "b_below": below}
+                    {
+                        "b_seq": row.seq,
+                        "b_latest": latest,
+                        "b_first": first,
+                        "b_below": below,
+                        "b_maybe": latest or below,
+                    }
                 )
         for cand in fresh:
             latest, first, below = flags[cand.version]
@@ -269,6 +275,7 @@ def ingest(
                     "is_latest": latest,
                     "is_first": first,
                     "below_red": below,
+                    "maybe_last": latest or below,
                     "revoked": cand.revoked,
                     "tlp": None if cand.tlp is None else int(cand.tlp),
                     "producer_org_id": principal.org_id,
@@ -290,6 +297,7 @@ def ingest(
                 is_latest=bindparam("b_latest"),
                 is_first=bindparam("b_first"),
                 below_red=bindparam("b_below"),
+                maybe_last=bindparam("b_maybe"),
             ),
             flips,
         )
@@ -311,6 +319,7 @@ _INSERT_COLUMNS = (
     "is_latest",
     "is_first",
     "below_red",
+    "maybe_last",
     "revoked",
     "tlp",
     "producer_org_id",
@@ -569,19 +578,24 @@ def _version_clause(
         return true()
     clauses: list[ColumnElement[bool]] = []
     if "last" in versions:
-        clauses.append(StixObject.is_latest == true())
-        if scope is not None and principal is not None:
-            # The newest version this caller may see, when the newest of all is
-            # a RED one it may not: the flag limits the subquery to those rows.
+        if scope is None or principal is None:
+            clauses.append(StixObject.is_latest == true())
+        else:
+            # maybe_last (indexed) is the newest version plus, when that one is
+            # RED, the older versions that may be the newest this caller sees;
+            # only for the latter does the subquery run.
             newer = aliased(StixObject)
             clauses.append(
                 and_(
-                    StixObject.below_red == true(),
-                    ~exists().where(
-                        newer.collection_pk == StixObject.collection_pk,
-                        newer.stix_id == StixObject.stix_id,
-                        newer.version > StixObject.version,
-                        visible(scope, principal, newer),
+                    StixObject.maybe_last == true(),
+                    or_(
+                        StixObject.is_latest == true(),
+                        ~exists().where(
+                            newer.collection_pk == StixObject.collection_pk,
+                            newer.stix_id == StixObject.stix_id,
+                            newer.version > StixObject.version,
+                            visible(scope, principal, newer),
+                        ),
                     ),
                 )
             )
@@ -733,9 +747,16 @@ def _recompute_flags(conn: Connection, scope: CollectionScope, stix_id: str) -> 
             is_latest=bindparam("b_latest"),
             is_first=bindparam("b_first"),
             below_red=bindparam("b_below"),
+            maybe_last=bindparam("b_maybe"),
         ),
         [
-            {"b_seq": r.seq, "b_latest": f[0], "b_first": f[1], "b_below": f[2]}
+            {
+                "b_seq": r.seq,
+                "b_latest": f[0],
+                "b_first": f[1],
+                "b_below": f[2],
+                "b_maybe": f[0] or f[2],
+            }
             for r in remaining
             for f in [flags[r.version]]
         ],

@@ -180,6 +180,8 @@ class StixObject(Base):
     is_first: Mapped[bool] = mapped_column(Boolean)
     # The newest non-RED version of an object whose newest version is RED.
     below_red: Mapped[bool] = mapped_column(Boolean, default=False)
+    # is_latest or below_red: what the indexes for "last" reads key on.
+    maybe_last: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked: Mapped[bool] = mapped_column(Boolean)
     tlp: Mapped[int | None] = mapped_column(Integer, nullable=True)
     producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -189,8 +191,8 @@ class StixObject(Base):
     __table_args__ = (
         UniqueConstraint("collection_pk", "stix_id", "version", name="uq_stix_objects_version"),
         Index("ix_stix_objects_added", "collection_pk", "date_added_us"),
-        Index("ix_stix_objects_latest", "collection_pk", "is_latest", "date_added_us"),
-        Index("ix_stix_objects_type", "collection_pk", "stix_type", "is_latest", "date_added_us"),
+        Index("ix_stix_objects_latest", "collection_pk", "maybe_last", "date_added_us"),
+        Index("ix_stix_objects_type", "collection_pk", "stix_type", "maybe_last", "date_added_us"),
     )
 
 

@@ -176,6 +176,7 @@ def upgrade() -> None:
         sa.Column("is_latest", sa.Boolean(), nullable=False),
         sa.Column("is_first", sa.Boolean(), nullable=False),
         sa.Column("below_red", sa.Boolean(), nullable=False),
+        sa.Column("maybe_last", sa.Boolean(), nullable=False),
         sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.Column("tlp", sa.Integer(), nullable=True),
         sa.Column("producer_org_id", sa.Integer(), nullable=False),
@@ -199,11 +200,11 @@ def upgrade() -> None:
             "ix_stix_objects_added", ["collection_pk", "date_added_us"], unique=False
         )
         batch_op.create_index(
-            "ix_stix_objects_latest", ["collection_pk", "is_latest", "date_added_us"], unique=False
+            "ix_stix_objects_latest", ["collection_pk", "maybe_last", "date_added_us"], unique=False
         )
         batch_op.create_index(
             "ix_stix_objects_type",
-            ["collection_pk", "stix_type", "is_latest", "date_added_us"],
+            ["collection_pk", "stix_type", "maybe_last", "date_added_us"],
             unique=False,
         )
 
