@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
@@ -31,7 +32,12 @@ from telsec.exchange.filters import FilterError, parse_filters, parse_limit
 from telsec.exchange.pagination import PaginationError, TokenSigner, node_key
 from telsec.members.auth import Authenticator, Principal
 from telsec.stix.timestamps import format_timestamp, now_us
-from telsec.storage.db import make_engine, read_transaction, write_transaction
+from telsec.storage.db import (
+    WalCheckpointer,
+    make_engine,
+    read_transaction,
+    write_transaction,
+)
 from telsec.storage.models import Status
 
 log = logging.getLogger("telsec.exchange")
@@ -130,7 +136,18 @@ def create_app(
         page_size=page_size,
         title=title,
     )
+    checkpointer = WalCheckpointer(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer.start()
+        try:
+            yield
+        finally:
+            checkpointer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="telsec TAXII 2.1",
         version=__version__,
         description="STIX 2.1 objects over TAXII 2.1 with TLP 2.0 enforced per organisation.",
@@ -139,6 +156,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.node = node
+
     _install_error_handlers(app)
     _install_routes(app, node)
     return app
