@@ -63,3 +63,28 @@ def test_sqlite_runs_in_wal_mode(sqlite_database) -> None:
     with sqlite_database.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_wal_checkpointer_restarts_and_checkpoints(sqlite_database) -> None:
+    import time
+
+    from telsec.storage.db import WalCheckpointer, write_transaction
+
+    with write_transaction(sqlite_database.engine) as conn:
+        conn.execute(text("INSERT INTO settings (key, value) VALUES ('k', 'v')"))
+    checkpointer = WalCheckpointer(sqlite_database.engine, interval=0.05)
+    checkpointer.start()
+    checkpointer.stop()
+    checkpointer.start()  # an application may run its lifespan twice
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with sqlite_database.engine.connect() as conn:
+                # (busy, WAL frames, frames checkpointed): nothing left to copy.
+                busy, frames, done = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
+            if frames == done:
+                break
+            time.sleep(0.05)
+        assert frames == done
+    finally:
+        checkpointer.stop()

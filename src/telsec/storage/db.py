@@ -217,18 +217,29 @@ class WalCheckpointer:
         self._engine = engine
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def start(self) -> WalCheckpointer:
-        if self._engine.dialect.name == "sqlite":
-            self._thread.start()
+        """Start the thread (once; an application may run its lifespan more than once)."""
+        if self._engine.dialect.name != "sqlite":
+            return self
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="wal-checkpoint", daemon=True
+                )
+                self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
+            self._thread = None
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._interval):
             try:
                 with self._engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
