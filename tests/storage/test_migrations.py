@@ -66,25 +66,30 @@ def test_sqlite_runs_in_wal_mode(sqlite_database) -> None:
 
 
 def test_wal_checkpointer_restarts_and_checkpoints(sqlite_database) -> None:
+    import threading
     import time
 
-    from telsec.storage.db import WalCheckpointer, write_transaction
+    from sqlalchemy import event
 
-    with write_transaction(sqlite_database.engine) as conn:
-        conn.execute(text("INSERT INTO settings (key, value) VALUES ('k', 'v')"))
-    checkpointer = WalCheckpointer(sqlite_database.engine, interval=0.05)
+    from telsec.storage.db import WalCheckpointer
+
+    engine = sqlite_database.engine
+    seen: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args) -> None:
+        if "wal_checkpoint" in statement:
+            seen.append(threading.current_thread().name)
+
+    event.listen(engine, "before_cursor_execute", spy)
+    checkpointer = WalCheckpointer(engine, interval=0.05)
     checkpointer.start()
     checkpointer.stop()
     checkpointer.start()  # an application may run its lifespan twice
     try:
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with sqlite_database.engine.connect() as conn:
-                # (busy, WAL frames, frames checkpointed): nothing left to copy.
-                busy, frames, done = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
-            if frames == done:
-                break
+        while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert frames == done
+        assert seen and set(seen) == {"wal-checkpoint"}
     finally:
         checkpointer.stop()
+        event.remove(engine, "before_cursor_execute", spy)
