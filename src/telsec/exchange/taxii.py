@@ -278,12 +278,12 @@ def _readable(coll: access.VisibleCollection) -> store.CollectionScope:
 
 def _reading(
     node: Node, request: Request, api_root: str, collection_id: str
-) -> tuple[Principal, access.VisibleCollection, store.CollectionScope]:
+) -> tuple[Principal, store.CollectionScope]:
     """The common start of every read: media type, caller, collection, read right."""
     _accept(request)
     principal = _principal(node, request)
     _, coll = _collection(node, principal, api_root, collection_id)
-    return principal, coll, _readable(coll)
+    return principal, _readable(coll)
 
 
 def _date_headers(page: store.Page) -> dict[str, str]:
@@ -568,7 +568,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         _match: MatchQuery,
         _version: VersionQuery,
     ) -> Response:
-        principal, _coll, scope = _reading(node, request, api_root, collection_id)
+        principal, scope = _reading(node, request, api_root, collection_id)
         page, token = _paged(
             node,
             request,
@@ -607,7 +607,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         _match: MatchQuery,
         _version: VersionQuery,
     ) -> Response:
-        principal, _coll, scope = _reading(node, request, api_root, collection_id)
+        principal, scope = _reading(node, request, api_root, collection_id)
         page, token = _paged(
             node,
             request,
@@ -667,7 +667,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         _page: PageQuery,
         _version: VersionQuery,
     ) -> Response:
-        principal, _coll, scope = _reading(node, request, api_root, collection_id)
+        principal, scope = _reading(node, request, api_root, collection_id)
         _check_object_id(object_id)
         page, token = _paged(
             node,
@@ -697,7 +697,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         request: Request,
         _version: VersionQuery,
     ) -> Response:
-        principal, _coll, scope = _reading(node, request, api_root, collection_id)
+        principal, scope = _reading(node, request, api_root, collection_id)
         _check_object_id(object_id)
         if not scope.can_write:
             raise TaxiiError(403, "Forbidden", "you may not delete objects in this collection")
@@ -726,7 +726,7 @@ def _install_routes(app: FastAPI, node: Node) -> None:
         _page: PageQuery,
         _spec: SpecVersionQuery,
     ) -> Response:
-        principal, _coll, scope = _reading(node, request, api_root, collection_id)
+        principal, scope = _reading(node, request, api_root, collection_id)
         _check_object_id(object_id)
         if "match[version]" in request.query_params:
             raise TaxiiError(400, "Bad request", "match[version] is not supported on versions")
