@@ -1108,6 +1108,12 @@ _X509_PROPS: Final[dict[str, Check]] = {
     "x509_v3_extensions": _struct(_X509_V3_EXTENSIONS),
 }
 
+# What a relationship may point at: any SDO or SCO.
+_SDO_OR_SCO_REF = _ref(
+    _not_in({"bundle", "language-content", "marking-definition", "relationship", "sighting"}),
+    "an SDO or SCO",
+)
+
 _SCHEMAS: Final[dict[str, _Schema]] = {
     s.name: s
     for s in (
@@ -1356,30 +1362,8 @@ _SCHEMAS: Final[dict[str, _Schema]] = {
             {
                 "relationship_type": _string,
                 "description": _string,
-                "source_ref": _ref(
-                    _not_in(
-                        {
-                            "bundle",
-                            "language-content",
-                            "marking-definition",
-                            "relationship",
-                            "sighting",
-                        }
-                    ),
-                    "an SDO or SCO",
-                ),
-                "target_ref": _ref(
-                    _not_in(
-                        {
-                            "bundle",
-                            "language-content",
-                            "marking-definition",
-                            "relationship",
-                            "sighting",
-                        }
-                    ),
-                    "an SDO or SCO",
-                ),
+                "source_ref": _SDO_OR_SCO_REF,
+                "target_ref": _SDO_OR_SCO_REF,
                 "start_time": _timestamp,
                 "stop_time": _timestamp,
             },
