@@ -369,7 +369,7 @@ def telsec_server(args: argparse.Namespace, workdir: Path, backend: str) -> Iter
     finally:
         if process is not None:
             stop(process)
-        if backend == "postgres":
+        if backend == "postgres" and not args.keep_workdir:
             try:
                 recreate_database(admin_url, args.pg_database, drop_only=True)
             except Exception as exc:  # keep the results even if the drop fails
@@ -1114,7 +1114,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--python", default="python3", help="interpreter that creates bench/.venv-medallion"
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    parser.add_argument("--keep-workdir", action="store_true", help="keep server data and logs")
+    parser.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep server data, logs and the PostgreSQL database",
+    )
     args = parser.parse_args(argv)
     args.target_list = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = [t for t in args.target_list if t not in ALL_TARGETS]

@@ -21,7 +21,23 @@ def test_models_and_migrations_agree(database) -> None:
 
 def test_upgrade_is_idempotent_and_reaches_head(database) -> None:
     upgrade(database.engine)
-    assert current_revision(database.engine) == "0001"
+    assert current_revision(database.engine) == "0002"
+
+
+def test_postgres_keeps_no_statistics_on_bodies(database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL column setting")
+    with database.engine.connect() as conn:
+        target = conn.execute(
+            text(
+                "SELECT a.attstattarget FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relname = 'stix_objects' "
+                "AND a.attname = 'body'"
+            )
+        ).scalar()
+    assert target == 0
 
 
 def test_downgrade_removes_everything_and_upgrade_restores_it(database) -> None:
@@ -65,13 +81,13 @@ def test_sqlite_runs_in_wal_mode(sqlite_database) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_wal_checkpointer_restarts_and_checkpoints(sqlite_database) -> None:
+def test_housekeeper_restarts_and_checkpoints_the_wal(sqlite_database) -> None:
     import threading
     import time
 
     from sqlalchemy import event
 
-    from telsec.storage.db import WalCheckpointer
+    from telsec.storage.db import Housekeeper
 
     engine = sqlite_database.engine
     seen: list[str] = []
@@ -81,7 +97,7 @@ def test_wal_checkpointer_restarts_and_checkpoints(sqlite_database) -> None:
             seen.append(threading.current_thread().name)
 
     event.listen(engine, "before_cursor_execute", spy)
-    checkpointer = WalCheckpointer(engine, interval=0.05)
+    checkpointer = Housekeeper(engine, interval=0.05)
     checkpointer.start()
     checkpointer.stop()
     checkpointer.start()  # an application may run its lifespan twice
@@ -89,7 +105,44 @@ def test_wal_checkpointer_restarts_and_checkpoints(sqlite_database) -> None:
         deadline = time.monotonic() + 5
         while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert seen and set(seen) == {"wal-checkpoint"}
+        assert seen and set(seen) == {"db-housekeeping"}
     finally:
         checkpointer.stop()
         event.remove(engine, "before_cursor_execute", spy)
+
+
+def test_housekeeper_analyses_a_bulk_loaded_postgres_table(database) -> None:
+    """Without statistics the planner scans a whole collection to find 500 ids."""
+    import time
+
+    from telsec.storage.db import ANALYZE_MIN_CHANGES, Housekeeper
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("statistics upkeep is PostgreSQL's")
+    engine = database.engine
+    rows = ANALYZE_MIN_CHANGES + 1_000
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO settings (key, value) "
+            f"SELECT 'bulk-' || g, 'x' FROM generate_series(1, {rows}) AS g"
+        )
+
+    def last_analyze() -> object:
+        with engine.connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT last_analyze FROM pg_stat_user_tables "
+                    "WHERE schemaname = current_schema() AND relname = 'settings'"
+                )
+            ).scalar()
+
+    assert last_analyze() is None
+    housekeeper = Housekeeper(engine)
+    done: list[str] = []
+    deadline = time.monotonic() + 10  # the server publishes row counts within a second or so
+    while "analyze settings" not in done and time.monotonic() < deadline:
+        done += housekeeper.run_once()
+        time.sleep(0.2)
+    assert "analyze settings" in done
+    assert last_analyze() is not None
+    assert "analyze settings" not in housekeeper.run_once()  # fresh statistics: left alone
