@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from telsec import __version__
 from telsec.cli.output import OutputFormat, emit, err_console
+from telsec.cli.signalling import app as signalling_app
 
 app = typer.Typer(
     name="telsec",
@@ -31,6 +32,7 @@ user_app = typer.Typer(help="Users (console and HTTP Basic sign-in).", no_args_i
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 collection_app = typer.Typer(help="API roots, collections and grants.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(signalling_app, name="signalling")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(org_app, name="org")
 admin_app.add_typer(user_app, name="user")

@@ -106,7 +106,7 @@ class Subscriber:
     imsi: str
     msisdn: str
     home: Network
-    #: Where the subscriber is registered now (a VLR GT) and since when.
+    #: Where the subscriber is registered now (a VLR GT), and when it was last active there.
     vlr: str
     network: Network
     since: float = 0.0
@@ -308,15 +308,12 @@ def _benign(world: World, t: float) -> list[Frame]:
     roll = rng.random()
     if roll < 0.30:  # a home subscriber registers somewhere (home, or abroad after a trip)
         sub = rng.choice(world.home_subs)
-        abroad = rng.random() < 0.4
         hours = (t - sub.since) / 3600
-        if abroad and hours >= 12:
-            net = rng.choice(PARTNERS)
+        if hours >= 24 and rng.random() < 0.4:  # long enough to fly anywhere
+            net = rng.choice((HOME, *PARTNERS))
             vlr = net.vlr(rng.randrange(4))
-        else:
-            net, vlr = HOME, HOME.vlr(rng.randrange(8))
-        if net is not HOME and sub.network is not HOME and net is not sub.network:
-            net, vlr = sub.network, sub.vlr  # no hop between two foreign countries
+        else:  # moves within the network it is in
+            net, vlr = sub.network, sub.network.vlr(rng.randrange(4))
         frames = _dialogue(
             world,
             t,
@@ -332,6 +329,7 @@ def _benign(world: World, t: float) -> list[Frame]:
         return frames
     if roll < 0.50:  # authentication vectors for a subscriber where it is
         sub = rng.choice(world.home_subs)
+        sub.since = t
         return _dialogue(
             world,
             t,
@@ -407,8 +405,9 @@ def _benign(world: World, t: float) -> list[Frame]:
             ul_arg(sub.imsi, sub.vlr),
             ul_res(sub.home.hlr),
         )
-    # a VLR abroad purges a home subscriber it holds
+    # a VLR purges a home subscriber it holds
     sub = rng.choice(world.home_subs)
+    sub.since = t
     return _dialogue(
         world,
         t,
@@ -465,8 +464,8 @@ def _attack(world: World, t: float, scenario: str) -> list[Frame]:
         return frames
     if scenario == "ul-hijack":
         # a subscriber seen at home moments ago "appears" far away
-        if sub.network is not HOME:
-            sub.vlr, sub.network = HOME.vlr(0), HOME
+        at_home = [s for s in world.home_subs if s.network is HOME]
+        sub = rng.choice(at_home or world.home_subs)
         frames = _dialogue(
             world,
             t,
@@ -583,7 +582,10 @@ def frames(
     world.home_subs = [_home_subscriber(rng, i) for i in range(population)]
     world.roamers = [_roamer(rng, i) for i in range(population // 4)]
     for sub in world.home_subs:
-        sub.since = start - rng.uniform(0, 86400)
+        sub.since = start - rng.uniform(0, 3 * 86400)
+        if rng.random() < 0.2:  # some are abroad already
+            sub.network = rng.choice(PARTNERS)
+            sub.vlr = sub.network.vlr(rng.randrange(4))
     attacks = (
         [s for s in SCENARIOS if s != "benign"]
         if scenario == "all"
@@ -647,3 +649,27 @@ def write_capture(out: Any, labels: Any, scenario: str, messages: int, seed: int
         )
         labels.write(b"\n")
     return count
+
+
+def demo_policy() -> str:
+    """The policy (TOML) of the generated home network."""
+
+    def table(header: str, net: Network) -> str:
+        return (
+            f'{header}\nname = "{net.name}"\ncountry = "{net.country}"\n'
+            f'plmn = ["{net.mcc}-{net.mnc}"]\ngt_prefixes = ["{net.gt_prefix}"]\n'
+            f"point_codes = [{net.point_code}]\n"
+        )
+
+    parts = [
+        "# Signalling policy of the generated home network (telsec signalling generate)\n",
+        table("[home]", HOME),
+    ]
+    parts += [table("[[partners]]", net) for net in PARTNERS]
+    parts.append(
+        "[lists]\nallow_gts = []\ndeny_gts = []\n"
+        f'leased_prefixes = ["{LEASED.gt_prefix}"]\n\n'
+        "[thresholds]\nfan_out_subscribers = 5\nfan_out_window_s = 600\n"
+        "sri_sm_followup_s = 60\nmax_speed_kmh = 1000\n"
+    )
+    return "\n".join(parts)

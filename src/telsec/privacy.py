@@ -1,0 +1,47 @@
+"""Pseudonyms for subscriber identities (IMSI, MSISDN, reporters' numbers).
+
+Nothing that leaves a node carries a subscriber identity in clear: it
+carries ``HMAC-SHA256(key, kind:value)``, shortened.  Two members that share
+a key get the same pseudonym for the same subscriber and can match their
+findings; without the key a pseudonym cannot be reversed by enumerating the
+(small) IMSI or MSISDN space.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_ENV = "TELSEC_PSEUDONYM_KEY"
+
+
+class Pseudonymiser:
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("a pseudonym key needs at least 16 bytes")
+        self._key = key
+
+    def __call__(self, kind: str, value: str | None) -> str | None:
+        """``kind`` ("imsi", "msisdn", ...) keeps equal digits of different kinds apart."""
+        if not value:
+            return None
+        digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+        return f"{kind}-" + base64.b32encode(digest[:10]).decode().lower()
+
+
+def node_key(data_dir: Path) -> bytes:
+    """The key from ``TELSEC_PSEUDONYM_KEY``, else this node's own (created once, mode 0600)."""
+    configured = os.environ.get(KEY_ENV)
+    if configured:
+        return configured.encode()
+    path = data_dir / "pseudonym.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

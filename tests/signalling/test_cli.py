@@ -1,0 +1,82 @@
+"""``telsec signalling`` end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orjson
+import pyarrow.parquet as pq
+
+TELSEC = [sys.executable, "-m", "telsec.cli.main"]
+
+
+def run(*args: str, **kw):
+    return subprocess.run([*TELSEC, *args], capture_output=True, **kw)
+
+
+def test_generate_decode_scan_evaluate(tmp_path) -> None:
+    pcap, labels, policy = tmp_path / "a.pcap", tmp_path / "a.jsonl", tmp_path / "p.toml"
+    done = run(
+        "signalling",
+        "generate",
+        "--out",
+        str(pcap),
+        "--labels",
+        str(labels),
+        "--messages",
+        "2000",
+        "--policy-out",
+        str(policy),
+    )
+    assert done.returncode == 0, done.stderr
+    decoded = run("signalling", "decode", str(pcap))
+    assert decoded.returncode == 0
+    records = [orjson.loads(line) for line in decoded.stdout.splitlines()]
+    assert len(records) == 2000 and records[0]["frame"] == 1
+    assert {
+        "frame",
+        "time",
+        "opc",
+        "dpc",
+        "calling_gt",
+        "called_gt",
+        "tcap",
+        "otid",
+        "component",
+        "invoke_id",
+        "opcode",
+        "operation",
+    } <= set(records[0])
+    parquet = tmp_path / "a.parquet"
+    assert (
+        run("signalling", "decode", str(pcap), "-f", "parquet", "-o", str(parquet)).returncode == 0
+    )
+    assert pq.read_table(parquet).num_rows == 2000
+    scan = run("signalling", "scan", str(pcap), "--policy", str(policy), "-f", "jsonl")
+    assert scan.returncode == 0
+    assert all(orjson.loads(line)["rule"].startswith("SIG-") for line in scan.stdout.splitlines())
+    evaluated = run(
+        "signalling",
+        "evaluate",
+        str(pcap),
+        "--labels",
+        str(labels),
+        "--policy",
+        str(policy),
+        "-f",
+        "json",
+    )
+    rows = orjson.loads(evaluated.stdout)
+    assert rows[-1]["scenario"] == "all" and rows[-1]["recall"] >= 0.98
+
+
+def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
+    missing = run("signalling", "decode", str(tmp_path / "nope.pcap"))
+    assert missing.returncode == 2 and b"Traceback" not in missing.stderr
+    bad_policy = tmp_path / "p.toml"
+    bad_policy.write_text("[home")
+    pcap = tmp_path / "x.pcap"
+    pcap.write_bytes(b"")
+    scan = run("signalling", "scan", str(pcap), "--policy", str(bad_policy))
+    assert scan.returncode == 2 and b"not valid TOML" in scan.stderr
