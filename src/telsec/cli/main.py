@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.markup import escape
 
 from telsec import __version__
-from telsec.cli.output import OutputFormat, emit, err_console
+from telsec.cli.output import OutputFormat, emit, err_console, fail
 from telsec.cli.signalling import app as signalling_app
 
 app = typer.Typer(
@@ -48,11 +47,6 @@ FormatOpt = Annotated[
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="write results to this file, not standard output")
 ]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def handled(func: F) -> F:

@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """A one-line error on standard error, then exit (1: failed, 2: usage)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
 
 
 class OutputFormat(StrEnum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Iterator
 from enum import StrEnum
@@ -14,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from telsec.cli.output import OutputFormat, emit, err_console
+from telsec.cli.output import OutputFormat, emit, err_console, fail
 
 app = typer.Typer(
     help="SS7/SIGTRAN and Diameter captures: decode, screen, generate.", no_args_is_help=True
@@ -25,11 +24,6 @@ class RecordFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     parquet = "parquet"
-
-
-def _fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _records(files: list[Path], stats: Any) -> Iterator[dict[str, Any]]:
@@ -67,7 +61,7 @@ def _report(stats: Any) -> None:
 def _check_files(files: list[Path]) -> None:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        _fail(f"no such capture file: {', '.join(missing)}", 2)
+        fail(f"no such capture file: {', '.join(missing)}", 2)
 
 
 @app.command()
@@ -85,7 +79,7 @@ def decode(
     records = _records(files, stats)
     if fmt == RecordFormat.parquet:
         if out is None and sys.stdout.isatty():
-            _fail("Parquet is binary: give --out FILE or redirect standard output", 2)
+            fail("Parquet is binary: give --out FILE or redirect standard output", 2)
         write_parquet(records, str(out) if out else sys.stdout.buffer)
     elif fmt == RecordFormat.csv:
         if out:
@@ -119,9 +113,9 @@ def generate(
     from telsec.signalling.generate import SCENARIOS, demo_policy, write_capture
 
     if scenario not in (*SCENARIOS, "all"):
-        _fail(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}, all", 2)
+        fail(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}, all", 2)
     with out.open("wb") as capture, labels.open("wb") as truth:
-        written = write_capture(io.BufferedWriter(capture), truth, scenario, messages, seed)
+        written = write_capture(capture, truth, scenario, messages, seed)
     if policy_out:
         policy_out.write_text(demo_policy())
     err_console.print(f"wrote {written:,} frames to {escape(str(out))}")
@@ -137,7 +131,7 @@ def _screen(files: list[Path], policy_path: Path) -> tuple[list[Any], Any, Any]:
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
         raise
     stats = DecodeStats()
     engine = Screen(policy, Pseudonymiser(node_key(load_settings().data_dir)))
@@ -200,7 +194,7 @@ def evaluate(
     try:
         truth = [orjson.loads(line) for line in labels.read_bytes().splitlines() if line.strip()]
     except orjson.JSONDecodeError as exc:
-        _fail(f"{labels}: not JSON lines ({exc})", 2)
+        fail(f"{labels}: not JSON lines ({exc})", 2)
         raise
     rows = [
         {
