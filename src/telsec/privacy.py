@@ -33,7 +33,7 @@ class Pseudonymiser:
         return f"{kind}-" + base64.b32encode(digest[:10]).decode().lower()
 
 
-def node_key(data_dir: Path) -> bytes:
+def pseudonym_key(data_dir: Path) -> bytes:
     """The key from ``TELSEC_PSEUDONYM_KEY``, else this node's own (created once, mode 0600)."""
     configured = os.environ.get(KEY_ENV)
     if configured:

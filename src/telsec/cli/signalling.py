@@ -123,7 +123,7 @@ def generate(
 
 def _screen(files: list[Path], policy_path: Path) -> tuple[list[Any], Any, Any]:
     from telsec.config import load_settings
-    from telsec.privacy import Pseudonymiser, node_key
+    from telsec.privacy import Pseudonymiser, pseudonym_key
     from telsec.signalling.decoder import DecodeStats
     from telsec.signalling.policy import PolicyError, load_policy
     from telsec.signalling.rules import Screen, screen
@@ -134,7 +134,7 @@ def _screen(files: list[Path], policy_path: Path) -> tuple[list[Any], Any, Any]:
         fail(str(exc), 2)
         raise
     stats = DecodeStats()
-    engine = Screen(policy, Pseudonymiser(node_key(load_settings().data_dir)))
+    engine = Screen(policy, Pseudonymiser(pseudonym_key(load_settings().data_dir)))
     findings = list(screen(_records(files, stats), policy, engine.pseudonym, engine))
     return findings, stats, engine
 

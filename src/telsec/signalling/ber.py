@@ -96,16 +96,6 @@ def _indefinite_end(data: bytes, pos: int, end: int, depth: int) -> int:
     raise Skip("indefinite BER length without end-of-contents")
 
 
-def children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(tag, content start, content end) of each element between ``start`` and ``end``."""
-    pos = start
-    while pos < end:
-        if data[pos] == 0 and pos + 1 < end and data[pos + 1] == 0:
-            return  # end-of-contents of an enclosing indefinite element
-        tag, cstart, cend, pos = read_tlv(data, pos, end)
-        yield tag, cstart, cend
-
-
 def elements(
     data: bytes, start: int, end: int, clamp: bool = False
 ) -> Iterator[tuple[int, int, int, int, int]]:
@@ -127,6 +117,21 @@ def elements(
             yield overrun.tag, overrun.content_start, end, here, end
             return
         yield tag, cstart, cend, here, pos
+
+
+def children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(tag, content start, content end) of each element between ``start`` and ``end``.
+
+    The same walk as :func:`elements` without the extents; kept separate
+    because it is the decoder's innermost loop: delegating made it 25 % slower
+    (timeit, ten address strings).
+    """
+    pos = start
+    while pos < end:
+        if data[pos] == 0 and pos + 1 < end and data[pos + 1] == 0:
+            return  # end-of-contents of an enclosing indefinite element
+        tag, cstart, cend, pos = read_tlv(data, pos, end)
+        yield tag, cstart, cend
 
 
 def integer(data: bytes, start: int, end: int) -> int:

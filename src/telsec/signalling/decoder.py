@@ -130,7 +130,7 @@ def _tcap_records(base: Record, message: TcapMessage, data: bytes) -> list[Recor
     return out
 
 
-def _ss7(base: Record, user_data: bytes, mtp3: tuple[int, int, int, int, bytes]) -> list[Record]:
+def _ss7(base: Record, mtp3: tuple[int, int, int, int, bytes]) -> list[Record]:
     opc, dpc, si, _ni, payload = mtp3
     if si != SI_SCCP:
         raise Skip("MTP3 user is not SCCP (ISUP, management, ...)")
@@ -148,11 +148,11 @@ def _payload_records(frame: int, time: float, payload: Payload) -> list[Record]:
     base: Record = {"frame": frame, "time": time, "src_ip": payload.src, "dst_ip": payload.dst}
     ppid = payload.ppid
     if ppid == PPID_M3UA:
-        return _ss7(base, payload.data, m3ua(payload.data))
+        return _ss7(base, m3ua(payload.data))
     if ppid == PPID_M2PA:
-        return _ss7(base, payload.data, m2pa(payload.data))
+        return _ss7(base, m2pa(payload.data))
     if ppid == PPID_M2UA:
-        return _ss7(base, payload.data, m2ua(payload.data))
+        return _ss7(base, m2ua(payload.data))
     if ppid in (PPID_DIAMETER, PPID_DIAMETER_DTLS):
         out = []
         for message in diameter_messages(payload.data):

@@ -31,23 +31,13 @@ def score(labels: Iterable[dict[str, Any]], flagged: set[int]) -> list[ScenarioS
                 hits[label["scenario"]] += 1
         elif frame in flagged:
             false_positives += 1
-    out = []
-    for scenario in sorted(malicious):
-        tp = hits[scenario]
-        precision = tp / (tp + false_positives) if tp + false_positives else 1.0
-        out.append(
-            ScenarioScore(scenario, malicious[scenario], tp, precision, tp / malicious[scenario])
-        )
-    total_tp = sum(hits.values())
-    total = sum(malicious.values())
-    if total:
-        out.append(
-            ScenarioScore(
-                "all",
-                total,
-                total_tp,
-                total_tp / (total_tp + false_positives) if total_tp + false_positives else 1.0,
-                total_tp / total,
-            )
-        )
+
+    def scored(name: str, positives: int, detected: int) -> ScenarioScore:
+        flagged_total = detected + false_positives
+        precision = detected / flagged_total if flagged_total else 1.0
+        return ScenarioScore(name, positives, detected, precision, detected / positives)
+
+    out = [scored(name, malicious[name], hits[name]) for name in sorted(malicious)]
+    if malicious:
+        out.append(scored("all", sum(malicious.values()), sum(hits.values())))
     return out

@@ -13,6 +13,7 @@ for the scanner.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -192,12 +193,7 @@ def _dialogue(
             op,
         )
     ]
-    components = (
-        [enc.return_result(1, opcode, result)]
-        if result is not None
-        else [enc.return_result(1, opcode, None)]
-    )
-    end = enc.tcap_end(otid, acn, components)
+    end = enc.tcap_end(otid, acn, [enc.return_result(1, opcode, result)])
     delay = world.rng.uniform(0.005, 0.08)
     frames.append(
         Frame(
@@ -591,12 +587,9 @@ def frames(
         if scenario == "all"
         else ([] if scenario == "benign" else [scenario])
     )
-    pending: list[Frame] = []
     produced = 0
     t = start
     turn = 0
-    import heapq
-
     heap: list[tuple[float, int, Frame]] = []
     counter = 0
     while produced < messages:
@@ -609,12 +602,10 @@ def frames(
         for frame in batch:
             heapq.heappush(heap, (frame.time, counter, frame))
             counter += 1
-        # everything earlier than now can be emitted (responses arrive within seconds)
+        # batches start at t, so frames earlier than that are final: emit them
         while heap and heap[0][0] < t - 10 and produced < messages:
-            pending.append(heapq.heappop(heap)[2])
+            yield heapq.heappop(heap)[2]
             produced += 1
-        yield from pending
-        pending.clear()
     while heap and produced < messages:
         yield heapq.heappop(heap)[2]
         produced += 1

@@ -33,21 +33,20 @@ CAPITALS: dict[str, tuple[float, float]] = {
 
 @lru_cache(maxsize=65536)
 def country_of(gt: str | None) -> str | None:
-    """ISO country of an international-format GT (E.164 digits), or None."""
+    """ISO country of an international-format GT (E.164 digits), or None.
+
+    Shared country codes (+1, +7, +44 ...) are told apart by the number's
+    prefix, as libphonenumber does."""
     if not gt or not gt.isdigit():
         return None
-    for size in (1, 2, 3):
-        region = phonenumbers.region_code_for_country_code(int(gt[:size]))
-        if region and region != "ZZ":
-            if region == "US" or size > 1 or gt[0] == "7":
-                try:
-                    number = phonenumbers.parse("+" + gt)
-                    precise = phonenumbers.region_code_for_number(number)
-                    return precise or region
-                except phonenumbers.NumberParseException:
-                    return region
-            return region
-    return None
+    try:
+        number = phonenumbers.parse("+" + gt)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number) or (
+        phonenumbers.region_code_for_country_code(number.country_code or 0)
+    )
+    return None if region in (None, "ZZ", "001") else region
 
 
 def country_name(region: str | None) -> str | None:

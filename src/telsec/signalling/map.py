@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from telsec.signalling.ber import children
 from telsec.signalling.sccp import tbcd_digits
-from telsec.signalling.transport import Skip
 
 #: MAP local operation codes (3GPP TS 29.002 section 17.5).
 OPERATIONS: dict[int, str] = {
@@ -425,18 +424,3 @@ def parameters(opcode: int, kind: str, data: bytes, start: int, end: int) -> dic
 
 def operation_name(opcode: int | None) -> str | None:
     return None if opcode is None else OPERATIONS.get(opcode, f"unknown-{opcode}")
-
-
-__all__ = [
-    "OPCODES",
-    "OPERATIONS",
-    "PARAMETERS",
-    "SSN_NAMES",
-    "Skip",
-    "address_string",
-    "cell_global_id",
-    "classify",
-    "imsi",
-    "operation_name",
-    "parameters",
-]

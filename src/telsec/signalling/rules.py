@@ -137,7 +137,8 @@ class Screen:
     max_subscribers: int = 1_000_000
     _location: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
     _pending: deque[_Lookup] = field(default_factory=deque)
-    _delivered: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: calling GT -> time of its latest MT/MO-ForwardSM
+    _delivered: dict[str, float] = field(default_factory=dict)
     _orphans: dict[str, deque[_Lookup]] = field(default_factory=lambda: defaultdict(deque))
     _last_time: float = float("-inf")
     #: SRI-SMs whose follow-up window had not passed when the input ended.
@@ -174,7 +175,8 @@ class Screen:
         calling = record.get("calling_gt")
         policy = self.policy
         if policy.is_home_gt(calling):
-            self._track_home(record, opcode)
+            if opcode in CAT3:
+                self._remember(record)
             return out
         if calling in policy.allow_gts:
             return out
@@ -224,38 +226,37 @@ class Screen:
             if velocity:
                 out.append(velocity)
         out.extend(self._node_mismatch(record, opcode, operator))
-        if opcode in CAT3 and len(out) == already and record.get("imsi"):
+        if opcode in CAT3 and len(out) == already:
             # only an unremarkable message moves the subscriber: a hijack attempt
             # must not make the subscriber's real network look implausible
-            where = country_of(record.get("vlr_number") or calling)
-            if where:
-                self._remember(record["imsi"], record["time"], where)
+            self._remember(record)
         if opcode in LOOKUPS and not (
             operator is not None and policy.operator_of_imsi(record.get("imsi")) is operator
         ):  # a network asking about its own subscriber is not probing
             out.extend(self._lookup(record, opcode))
         elif opcode in (MT_FSM, MO_FSM) and calling and record.get("imsi"):
-            self._delivered[(calling, record.get("service_centre") or calling)] = record["time"]
+            self._delivered[calling] = record["time"]
         return out
 
     # -- state: where subscribers are ------------------------------------------------
 
-    def _remember(self, imsi: str, when: float, country: str) -> None:
-        self._location[imsi] = (when, country)
+    @staticmethod
+    def _country(record: Record) -> str | None:
+        """Where a mobility message puts the subscriber: its VLR's (or sender's) country."""
+        return country_of(record.get("vlr_number") or record.get("calling_gt"))
+
+    def _remember(self, record: Record) -> None:
+        imsi, where = record.get("imsi"), self._country(record)
+        if not imsi or not where:
+            return
+        self._location[imsi] = (record["time"], where)
         self._location.move_to_end(imsi)
         if len(self._location) > self.max_subscribers:
             self._location.popitem(last=False)
 
-    def _track_home(self, record: Record, opcode: int | None) -> None:
-        imsi = record.get("imsi")
-        if imsi and opcode in CAT3:
-            country = country_of(record.get("vlr_number") or record.get("calling_gt"))
-            if country:
-                self._remember(imsi, record["time"], country)
-
     def _velocity(self, record: Record) -> Finding | None:
         imsi = record.get("imsi")
-        where = country_of(record.get("vlr_number") or record.get("calling_gt"))
+        where = self._country(record)
         if not imsi or not where:
             return None
         before = self._location.get(imsi)
@@ -318,7 +319,7 @@ class Screen:
         return []
 
     def _has_delivered(self, gt: str) -> bool:
-        return (gt, gt) in self._delivered
+        return gt in self._delivered
 
     def _count(self, lookup: _Lookup) -> list[Finding]:
         window = self.policy.thresholds.fan_out_window_s
@@ -345,7 +346,7 @@ class Screen:
         followup = self.policy.thresholds.sri_sm_followup_s
         while self._pending and self._pending[0].time < now - followup:
             lookup = self._pending.popleft()
-            delivered = self._delivered.get((lookup.gt, lookup.gt))
+            delivered = self._delivered.get(lookup.gt)
             if delivered is not None and delivered >= lookup.time:
                 continue  # the GT delivered after the lookup (the latest delivery is kept)
             out.append(

@@ -9,6 +9,7 @@ raises :class:`Skip` with a short reason that the decoder counts.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 # Link types (https://www.tcpdump.org/linktypes.html)
@@ -107,8 +108,6 @@ def _ipv4_text(raw: bytes) -> str:
 
 
 def _ipv6_text(raw: bytes) -> str:
-    import ipaddress
-
     return str(ipaddress.IPv6Address(raw))
 
 
