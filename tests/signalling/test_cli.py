@@ -55,7 +55,11 @@ def test_generate_decode_scan_evaluate(tmp_path) -> None:
     assert pq.read_table(parquet).num_rows == 2000
     scan = run("signalling", "scan", str(pcap), "--policy", str(policy), "-f", "jsonl")
     assert scan.returncode == 0
-    assert all(orjson.loads(line)["rule"].startswith("SIG-") for line in scan.stdout.splitlines())
+    lines = [orjson.loads(line) for line in scan.stdout.splitlines()]
+    assert {line["record"] for line in lines} == {"finding", "source"}
+    assert all(line["rule"].startswith("SIG-") for line in lines if line["record"] == "finding")
+    sources = [line for line in lines if line["record"] == "source"]
+    assert {s["verdict"] for s in sources} <= {"block", "investigate", "watch", "ok"}
     evaluated = run(
         "signalling",
         "evaluate",

@@ -22,7 +22,7 @@ def _evaluate(tmp_path, scenario: str, messages: int, seed: int):
     with pcap.open("wb") as out:
         write_capture(out, labels, scenario, messages, seed)
     policy = parse_policy(demo_policy())
-    findings = list(screen(decode_file(pcap, DecodeStats()), policy, KEY))
+    findings = list(screen(decode_file(pcap, DecodeStats()), Screen(policy, KEY)))
     truth = [orjson.loads(line) for line in labels.getvalue().splitlines()]
     return score(truth, {f for x in findings for f in x.frames}), findings
 
@@ -83,3 +83,73 @@ def test_velocity_allows_a_flight_and_flags_a_teleport() -> None:
 def test_bad_policies_are_refused_clearly(text: str) -> None:
     with pytest.raises(PolicyError):
         parse_policy(text)
+
+
+def _s6a(frame: int, time: float, code: int, realm: str, imsi: str, visited: str | None = None):
+    names = {316: "ULR", 317: "CLR", 318: "AIR", 319: "IDR"}
+    return {
+        "frame": frame,
+        "time": time,
+        "protocol": "diameter",
+        "is_request": True,
+        "command_code": code,
+        "command": names[code],
+        "origin_realm": realm,
+        "origin_host": "mme." + realm,
+        "imsi": imsi,
+        "user_name": imsi,
+        "visited_plmn": visited,
+    }
+
+
+HOME_REALM = "epc.mnc015.mcc234.3gppnetwork.org"
+FR_REALM = "epc.mnc001.mcc208.3gppnetwork.org"
+DE_REALM = "epc.mnc001.mcc262.3gppnetwork.org"
+ROGUE_REALM = "epc.mnc008.mcc456.3gppnetwork.org"
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # FS.19: IDR/CLR only from the subscriber's home HSS
+        (_s6a(1, 0, 319, FR_REALM, "208011234567890"), []),
+        (_s6a(1, 0, 319, FR_REALM, "234150000000001"), ["SIG-DIA-HOME-REALM"]),
+        (_s6a(1, 0, 317, ROGUE_REALM, "234150000000001"), ["SIG-DIA-HOME-REALM"]),
+        # a network outside the policy, for its own subscriber: plausible
+        (_s6a(1, 0, 319, ROGUE_REALM, "456080000000001"), []),
+        # ULR/AIR: the Visited-PLMN-Id must be the sender's, the sender a partner
+        (_s6a(1, 0, 316, FR_REALM, "234150000000001", "208-01"), []),
+        (_s6a(1, 0, 316, FR_REALM, "234150000000001", "262-01"), ["SIG-DIA-VISITED-PLMN"]),
+        (
+            _s6a(1, 0, 318, ROGUE_REALM, "234150000000001", "208-01"),
+            ["SIG-DIA-NO-AGREEMENT", "SIG-DIA-VISITED-PLMN"],
+        ),
+        # our own MME is not screened
+        (_s6a(1, 0, 319, HOME_REALM, "208011234567890"), []),
+    ],
+)
+def test_diameter_fs19_rules(record: dict, expected: list[str]) -> None:
+    engine = Screen(parse_policy(demo_policy()), KEY)
+    assert sorted(f.rule for f in engine.feed(record)) == expected
+
+
+def test_velocity_spans_map_and_diameter() -> None:
+    engine = Screen(parse_policy(demo_policy()), KEY)
+    imsi = "234150000000001"
+    assert engine.feed(_ul(1, 0.0, imsi, "44770090101", 1001)) == []  # MAP, at home
+    found = engine.feed(_s6a(2, 600.0, 316, "epc.mnc001.mcc530.3gppnetwork.org", imsi, "530-01"))
+    assert [f.rule for f in found] == ["SIG-CAT3-VELOCITY"]  # NZ by LTE, 10 min later
+
+
+def test_the_shared_diameter_capture_screens_without_error() -> None:
+    from pathlib import Path
+
+    from telsec.signalling.pipeline import Scan
+
+    path = Path(__file__).resolve().parents[2].parent / "shared/data/captures"
+    capture = path / "arkime-diameter-synthetic.pcap"
+    if not capture.exists():
+        pytest.skip("shared captures not present")
+    scan = Scan(parse_policy(demo_policy()), KEY)
+    list(scan.findings([capture]))
+    assert scan.stats.records == 8 and not scan.stats.file_errors

@@ -63,7 +63,16 @@ DIAMETER_FIELDS = {
     "diameter.User-Name": lambda r: {r.get("user_name")},
     "diameter.Session-Id": lambda r: {r.get("session_id")},
     "diameter.Result-Code": lambda r: {str(r["result_code"]) if r.get("result_code") else None},
+    # on S6a Wireshark reads User-Name as an IMSI, as telsec does
+    "e212.imsi": lambda r: {r.get("imsi")},
 }
+
+
+#: Where tshark shows more than the field holds.  A User-Name sent as an NAI
+#: ("310260123456789@lte.operator.net", arkime's Diameter capture) appears whole
+#: in tshark's e212.imsi; the IMSI is its user part (TS 23.003 19.3), which is
+#: what telsec reports.
+TSHARK_VALUE = {"e212.imsi": lambda v: v.partition("@")[0]}
 
 
 def tshark_fields(tshark: str, capture: Path, fields: list[str]) -> dict[int, dict[str, set[str]]]:
@@ -77,7 +86,10 @@ def tshark_fields(tshark: str, capture: Path, fields: list[str]) -> dict[int, di
     frames: dict[int, dict[str, set[str]]] = {}
     for line in out.splitlines():
         number, *values = line.split("\t")
-        raw = {c: {v for v in value.split("|") if v} for c, value in zip(columns, values)}
+        raw = {
+            c: {TSHARK_VALUE.get(c, str)(v) for v in value.split("|") if v}
+            for c, value in zip(columns, values)
+        }
         frames[int(number)] = {
             name: set().union(*(raw.get(part, set()) for part in name.split("+")))
             for name in fields
@@ -97,8 +109,12 @@ def telsec_fields(capture: Path, fields: dict) -> dict[int, dict[str, set[str]]]
     return by_frame
 
 
-def compare(tshark: str, capture: Path, fields: dict, subset: set[str] = frozenset()) -> int:
-    """Assert agreement; fields in ``subset`` need only telsec's values to be among tshark's.
+def compare(
+    tshark: str, capture: Path, fields: dict, subset: set[str] = frozenset(),
+    skip: set[int] = frozenset(),
+) -> int:  # fmt: skip
+    """Assert agreement; fields in ``subset`` need only telsec's values to be among tshark's;
+    frames in ``skip`` are not compared.
 
     Returns the number of frames compared.
     """
@@ -106,6 +122,8 @@ def compare(tshark: str, capture: Path, fields: dict, subset: set[str] = frozens
     ours = telsec_fields(capture, fields)
     compared = 0
     for frame, values in theirs.items():
+        if frame in skip:
+            continue
         if not any(values.values()):
             assert frame not in ours, f"frame {frame}: telsec decoded what tshark did not"
             continue
@@ -121,9 +139,18 @@ def compare(tshark: str, capture: Path, fields: dict, subset: set[str] = frozens
     return compared
 
 
-def test_generated_map_capture_matches_tshark(tshark: str, generated_capture) -> None:
+def test_generated_capture_matches_tshark(tshark: str, generated_capture) -> None:
+    """SS7 fields on the MAP frames, Diameter fields on the S6a frames."""
     pcap, _labels = generated_capture
-    assert compare(tshark, pcap, SS7_FIELDS) == 3000
+    diameter = {
+        frame
+        for frame, values in tshark_fields(tshark, pcap, ["diameter.cmd.code"]).items()
+        if values["diameter.cmd.code"]
+    }
+    assert 200 < len(diameter) < 1000
+    assert compare(tshark, pcap, SS7_FIELDS, skip=diameter) == 3000 - len(diameter)
+    everything = set(range(1, 3001))
+    assert compare(tshark, pcap, DIAMETER_FIELDS, skip=everything - diameter) == len(diameter)
 
 
 def test_shared_sigtran_capture_matches_tshark(tshark: str) -> None:

@@ -59,13 +59,23 @@ def _write(
         for row in rows:
             handle.write(orjson.dumps(row).decode() + "\n")
     else:
-        cols = list(columns or (rows[0].keys() if rows else []))
-        table = Table(title=escape(title) if title else None, show_lines=False)
-        for col in cols:
-            table.add_column(escape(col))
-        for row in rows:
-            table.add_row(*(escape(_cell(row.get(col))) for col in cols))
-        Console(file=handle, width=200 if not handle.isatty() else None).print(table)
+        write_table(rows, columns, handle, title)
+
+
+def write_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None,
+    handle: TextIO,
+    title: str | None = None,
+) -> None:
+    """A table for people (rich), 200 columns wide when not on a terminal."""
+    cols = list(columns or (rows[0].keys() if rows else []))
+    table = Table(title=escape(title) if title else None, show_lines=False)
+    for col in cols:
+        table.add_column(escape(col))
+    for row in rows:
+        table.add_row(*(escape(_cell(row.get(col))) for col in cols))
+    Console(file=handle, width=200 if not handle.isatty() else None).print(table)
 
 
 def _cell(value: Any) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from telsec.cli.output import OutputFormat, emit, err_console, fail
+from telsec.cli.output import OutputFormat, emit, err_console, fail, write_table
 
 app = typer.Typer(
     help="SS7/SIGTRAN and Diameter captures: decode, screen, generate.", no_args_is_help=True
@@ -121,61 +125,275 @@ def generate(
     err_console.print(f"wrote {written:,} frames to {escape(str(out))}")
 
 
-def _screen(files: list[Path], policy_path: Path) -> tuple[list[Any], Any, Any]:
-    from telsec.config import load_settings
-    from telsec.privacy import Pseudonymiser, pseudonym_key
-    from telsec.signalling.decoder import DecodeStats
-    from telsec.signalling.policy import PolicyError, load_policy
-    from telsec.signalling.rules import Screen, screen
+class View(StrEnum):
+    findings = "findings"
+    sources = "sources"
+    both = "both"
 
-    try:
-        policy = load_policy(policy_path)
-    except PolicyError as exc:
-        fail(str(exc), 2)
-        raise
-    stats = DecodeStats()
-    engine = Screen(policy, Pseudonymiser(pseudonym_key(load_settings().data_dir)))
-    findings = list(screen(_records(files, stats), policy, engine.pseudonym, engine))
-    return findings, stats, engine
+
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", "-w", min=0, help="processes to decode with (0: one per core)"),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        metavar="SCHEDULER",
+        help="run on a Dask cluster (tcp://host:8786); workers must see the files",
+    ),
+]
+
+
+class _Screening:
+    """A scan of captures with a policy, with progress on standard error."""
+
+    def __init__(self, files: list[Path], policy_path: Path, workers: int, dask: str | None):
+        from telsec.config import load_settings
+        from telsec.privacy import Pseudonymiser, pseudonym_key
+        from telsec.signalling.pipeline import Scan
+        from telsec.signalling.policy import PolicyError, load_policy
+
+        _check_files(files)
+        try:
+            self.policy = load_policy(policy_path)
+        except PolicyError as exc:
+            fail(str(exc), 2)
+            raise
+        self.files = files
+        self.scan = Scan(
+            self.policy,
+            Pseudonymiser(pseudonym_key(load_settings().data_dir)),
+            workers=workers or os.cpu_count() or 1,
+            dask=dask,
+        )
+
+    def findings(self) -> Iterator[Any]:
+        total = sum(f.stat().st_size for f in self.files)
+        progress = Progress(
+            TextColumn("screening"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task("screening", total=max(total, 1))
+            self.scan.on_progress = lambda done: progress.update(task, completed=done)
+            try:
+                yield from self.scan.findings(self.files)
+            except OSError as exc:
+                fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
+
+    def report(self) -> None:
+        _report(self.scan.stats)
+        if self.scan.undecided:
+            err_console.print(
+                f"{self.scan.undecided:,} SRI-SM too close to the end of the capture to judge"
+            )
+        if self.scan.stats.file_errors and not self.scan.stats.frames:
+            raise typer.Exit(1)
+
+    def summaries(self, tally: Any) -> list[Any]:
+        from telsec.signalling.report import summarise
+
+        return summarise(self.scan.activity, tally, self.policy)
+
+
+_SOURCE_COLUMNS = [
+    "source", "verdict", "severity", "country", "operator", "messages", "cat1", "cat2",
+    "cat3", "subscribers", "findings", "rules",
+]  # fmt: skip
+_FINDING_COLUMNS = [
+    "rule", "severity", "frames", "source", "operation", "subscriber", "detail",
+]  # fmt: skip
+#: Findings shown in the table for people (all of them go to json/jsonl).
+TABLE_FINDINGS = 200
 
 
 @app.command()
 def scan(
     files: Annotated[list[Path], typer.Argument(help="pcap or pcapng captures, in time order")],
     policy: Annotated[Path, typer.Option("--policy", help="the home network's policy (TOML)")],
+    workers: WorkersOpt = 1,
+    dask: DaskOpt = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    view: Annotated[View, typer.Option(help="findings, per-source summary, or both")] = View.both,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    publish: Annotated[
+        str | None,
+        typer.Option(metavar="COLLECTION", help="post the STIX report to this collection"),
+    ] = None,
+    tlp: Annotated[
+        str | None,
+        typer.Option(help="TLP of the published objects (clear|green|amber|amber+strict|red)"),
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="also write the STIX bundle to this file")
+    ] = None,
+    producer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TELSEC_ORG", help="your organisation: stable indicator ids (TELSEC_ORG)"
+        ),
+    ] = None,
+    url: Annotated[str, typer.Option(envvar="TELSEC_URL", help="hub URL (TELSEC_URL)")] = (
+        "http://127.0.0.1:8000"
+    ),
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="TELSEC_TOKEN", help="API token (TELSEC_TOKEN)", show_default=False),
+    ] = None,
+) -> None:
+    """Screen captures with the FS.11/FS.19 and GT-misuse rules: findings, a summary per
+    GT, and optionally a STIX report published to a hub."""
+    from telsec.signalling.report import Tally, stix_bundle
+    from telsec.stix.tlp import Tlp
+
+    level = None
+    if publish or bundle:
+        if not tlp:
+            fail("--publish and --bundle need --tlp (the marking of what you share)", 2)
+        try:
+            level = Tlp.parse(tlp or "")
+        except ValueError as exc:
+            fail(str(exc), 2)
+    screening = _Screening(files, policy, workers, dask)
+    tally = Tally()
+    shown: list[dict[str, Any]] = []
+    handle = out.open("w", encoding="utf-8") if out and fmt == OutputFormat.jsonl else None
+    try:
+        for item in screening.findings():
+            tally.add(item)
+            if view == View.sources:
+                continue
+            row = item.as_dict()
+            row["source"] = item.source
+            if fmt == OutputFormat.jsonl:
+                line = orjson.dumps({"record": "finding", **row}).decode() + "\n"
+                (handle or sys.stdout).write(line)
+            elif fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
+                shown.append(row)
+    finally:
+        if handle:
+            handle.close()
+    summaries = screening.summaries(tally)
+    sources = [s.as_dict() for s in summaries if s.findings or fmt != OutputFormat.table]
+    if fmt == OutputFormat.jsonl:
+        if view != View.findings:
+            with out.open("a", encoding="utf-8") if out else nullcontext(sys.stdout) as dest:
+                for source in sources:
+                    dest.write(orjson.dumps({"record": "source", **source}).decode() + "\n")
+    elif fmt == OutputFormat.json:
+        document = {
+            "findings": shown if view != View.sources else None,
+            "sources": sources if view != View.findings else None,
+        }
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+        if out:
+            out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    else:
+        _tables(shown, sources, tally.total, view, out)
+    screening.report()
+    verdicts = Counter(s.verdict for s in summaries)
+    err_console.print(
+        f"{tally.total:,} findings; sources: "
+        + ", ".join(f"{verdicts.get(v, 0):,} {v}" for v in ("block", "investigate", "watch", "ok"))
+    )
+    if level is not None:
+        scanned = ", ".join(f.name for f in files)
+        stix = stix_bundle(summaries, level, producer=producer, scanned=scanned)
+        if bundle:
+            bundle.write_bytes(orjson.dumps(stix, option=orjson.OPT_INDENT_2))
+            err_console.print(
+                f"STIX bundle: {len(stix['objects'])} objects in {escape(str(bundle))}"
+            )
+        if publish:
+            _publish(stix["objects"], publish, url, token)
+
+
+def _tables(
+    findings: list[dict[str, Any]], sources: list[dict[str, Any]], total: int, view: View,
+    out: Path | None,
+) -> None:  # fmt: skip
+    for row in findings:
+        row["frames"] = row["frames"][:5] + (["..."] if len(row["frames"]) > 5 else [])
+    for row in sources:
+        row["rules"] = ", ".join(f"{k} ({v})" for k, v in row["rules"].items())
+    with out.open("w", encoding="utf-8") if out else nullcontext(sys.stdout) as handle:
+        if view != View.sources:
+            title = "findings" + (
+                f" (first {len(findings)} of {total:,})" if total > len(findings) else ""
+            )
+            write_table(findings, _FINDING_COLUMNS, handle, title)
+        if view != View.findings:
+            write_table(sources, _SOURCE_COLUMNS, handle, "sources with findings")
+
+
+def _publish(objects: list[dict[str, Any]], collection: str, url: str, token: str | None) -> None:
+    from telsec.exchange.client import ClientError, TaxiiClient
+
+    if not objects:
+        err_console.print("nothing to publish: no source was flagged")
+        return
+    stored = rejected = 0
+    try:
+        with TaxiiClient(url, token) as client:
+            target = client.find_collection(collection, None)
+            for start in range(0, len(objects), 1000):
+                status = client.post(target, objects[start : start + 1000])
+                stored += int(status.get("success_count", 0))
+                rejected += int(status.get("failure_count", 0))
+                for failure in status.get("failures", [])[:10]:
+                    err_console.print(
+                        f"[yellow]rejected[/] {escape(str(failure.get('id')))}: "
+                        f"{escape(str(failure.get('message')))}"
+                    )
+    except ClientError as exc:
+        fail(f"publishing to {url}: {exc}")
+    err_console.print(f"published to {escape(collection)}: {stored} stored, {rejected} rejected")
+    if rejected:
+        raise typer.Exit(1)
+
+
+class ListFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@app.command()
+def blocklist(
+    files: Annotated[list[Path], typer.Argument(help="pcap or pcapng captures, in time order")],
+    policy: Annotated[Path, typer.Option("--policy", help="the home network's policy (TOML)")],
+    workers: WorkersOpt = 1,
+    dask: DaskOpt = None,
+    investigate: Annotated[
+        bool, typer.Option("--investigate", help="also list sources to screen (partners' GTs)")
+    ] = False,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.csv,
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
 ) -> None:
-    """Screen captures with the FS.11 and GT-misuse rules; print the findings."""
-    _check_files(files)
-    findings, stats, engine = _screen(files, policy)
-    rows = [f.as_dict() for f in findings]
-    if fmt == OutputFormat.table:
-        for row in rows:
-            row["frames"] = row["frames"][:5] + (["..."] if len(row["frames"]) > 5 else [])
-        emit(
-            rows,
-            columns=[
-                "rule",
-                "severity",
-                "frames",
-                "calling_gt",
-                "operation",
-                "subscriber",
-                "detail",
-            ],
-            fmt=fmt,
-            out=out,
-            title="findings",
-        )
-    else:
-        emit(rows, fmt=fmt, out=out)
-    _report(stats)
-    if engine.undecided:
-        err_console.print(
-            f"{engine.undecided:,} SRI-SM too close to the end of the capture to judge"
-        )
-    err_console.print(f"{len(findings):,} findings")
+    """The GTs (and Diameter realms) to deny, as CSV for SS7/Diameter firewalls."""
+    from telsec.signalling.report import BLOCKLIST_COLUMNS, Tally, blocklist_rows
+
+    screening = _Screening(files, policy, workers, dask)
+    tally = Tally()
+    tally.add_all(screening.findings())
+    verdicts = ("block", "investigate") if investigate else ("block",)
+    rows = blocklist_rows(screening.summaries(tally), verdicts)
+    with out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as handle:
+        if fmt == ListFormat.csv:
+            writer = csv.DictWriter(handle, fieldnames=BLOCKLIST_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                handle.write(orjson.dumps(row).decode() + "\n")
+    screening.report()
+    err_console.print(f"{len(rows):,} sources listed")
 
 
 @app.command()
@@ -183,14 +401,16 @@ def evaluate(
     files: Annotated[list[Path], typer.Argument(help="generated captures")],
     labels: Annotated[Path, typer.Option("--labels", help="their ground truth")],
     policy: Annotated[Path, typer.Option("--policy")],
+    workers: WorkersOpt = 1,
+    dask: DaskOpt = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
 ) -> None:
     """Precision and recall of the rules per attack scenario."""
     from telsec.signalling.evaluate import score
 
     _check_files([*files, labels])
-    findings, stats, _engine = _screen(files, policy)
-    flagged = {frame for f in findings for frame in f.frames}
+    screening = _Screening(files, policy, workers, dask)
+    flagged = {frame for f in screening.findings() for frame in f.frames}
     try:
         truth = [orjson.loads(line) for line in labels.read_bytes().splitlines() if line.strip()]
     except orjson.JSONDecodeError as exc:
@@ -207,4 +427,4 @@ def evaluate(
         for s in score(truth, flagged)
     ]
     emit(rows, fmt=fmt, title="detection per scenario")
-    _report(stats)
+    screening.report()

@@ -42,14 +42,12 @@ ones return the same ids with shifted timestamps.
 from __future__ import annotations
 
 import copy
-import json
 import random
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
-from telsec.stix.ids import STIX_SCO_NAMESPACE, organisation_identity_id, telsec_id
+from telsec.stix.ids import organisation_identity_id, telsec_id, value_sco
 from telsec.stix.techniques import technique_by_external_id
 from telsec.stix.telecom import cell_identity, global_title, sms_sender, with_red_recipients
 from telsec.stix.tlp import TLP2_MARKING_IDS, Tlp
@@ -145,13 +143,7 @@ def _refs(targets: Sequence[Obj | str]) -> list[str]:
 
 def _sco(stix_type: str, value: str) -> Obj:
     """A standard SCO identified by its ``value`` (STIX 2.1 section 2.9 id)."""
-    canonical = json.dumps({"value": value}, separators=(",", ":"), ensure_ascii=False)
-    return {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": f"{stix_type}--{uuid.uuid5(STIX_SCO_NAMESPACE, canonical)}",
-        "value": value,
-    }
+    return dict(value_sco(stix_type, value))
 
 
 def _mark(obj: Obj, tlp: Tlp | None, red_to: Sequence[str] = ()) -> Obj:

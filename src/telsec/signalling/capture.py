@@ -38,11 +38,11 @@ class Packet:
 
 def open_capture(path: str | Path) -> Iterator[Packet]:
     """Every packet of a pcap or pcapng file, in file order."""
-    handle = open(path, "rb")
-    return _read(handle)
+    return read_capture(open(path, "rb"))
 
 
-def _read(handle: BinaryIO) -> Iterator[Packet]:
+def read_capture(handle: BinaryIO) -> Iterator[Packet]:
+    """Every packet of a pcap or pcapng stream (closed at the end)."""
     with handle:
         magic = handle.read(4)
         if magic == PCAPNG_SHB:

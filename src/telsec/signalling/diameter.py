@@ -115,8 +115,12 @@ def diameter(data: bytes) -> tuple[DiameterMessage, int]:
     avps: dict[str, str | int] = {}
     _avps(data, HEADER, length, avps, 0)
     user = avps.get("user_name")
-    if isinstance(user, str) and user.isdigit() and 6 <= len(user) <= 15:
-        avps["imsi"] = user  # on S6a/S6d, User-Name is the IMSI (TS 29.272 7.3.1)
+    if isinstance(user, str):
+        # on S6a/S6d, User-Name is the IMSI (TS 29.272 7.3.1); some peers send it as
+        # an NAI, IMSI@realm, whose user part is the IMSI
+        local = user.partition("@")[0]
+        if local.isdigit() and 6 <= len(local) <= 15:
+            avps["imsi"] = local
     return (
         DiameterMessage(
             code,

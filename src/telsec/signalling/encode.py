@@ -249,3 +249,43 @@ class PcapWriter:
         if micros >= 1_000_000:
             seconds, micros = seconds + 1, micros - 1_000_000
         self._handle.write(struct.pack("<IIII", seconds, micros, len(frame), len(frame)) + frame)
+
+
+# --- Diameter (RFC 6733, S6a TS 29.272) ----------------------------------------------
+
+DIAMETER_S6A = 16777251
+
+
+def avp(code: int, value: bytes, *, vendor: int | None = None, mandatory: bool = True) -> bytes:
+    """One AVP, padded to a multiple of four octets."""
+    flags = (0x80 if vendor is not None else 0) | (0x40 if mandatory else 0)
+    header = 12 if vendor is not None else 8
+    length = header + len(value)
+    out = struct.pack(">IB", code, flags) + length.to_bytes(3, "big")
+    if vendor is not None:
+        out += struct.pack(">I", vendor)
+    return out + value + b"\0" * (-length % 4)
+
+
+def plmn_id(mcc: str, mnc: str) -> bytes:
+    """A PLMN identity (TS 24.008 10.5.1.3): MCC digits 2-1, MNC3/MCC3, MNC 2-1."""
+    mnc3 = int(mnc[2]) if len(mnc) == 3 else 0xF
+    return bytes(
+        [int(mcc[1]) << 4 | int(mcc[0]), mnc3 << 4 | int(mcc[2]), int(mnc[1]) << 4 | int(mnc[0])]
+    )
+
+
+def diameter_message(
+    code: int, request: bool, hop_by_hop: int, end_to_end: int, avps: list[bytes],
+    application: int = DIAMETER_S6A,
+) -> bytes:  # fmt: skip
+    body = b"".join(avps)
+    flags = (0x80 if request else 0) | 0x40  # request, proxiable
+    return (
+        bytes([1])
+        + (20 + len(body)).to_bytes(3, "big")
+        + bytes([flags])
+        + code.to_bytes(3, "big")
+        + struct.pack(">III", application, hop_by_hop, end_to_end)
+        + body
+    )

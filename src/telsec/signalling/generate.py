@@ -66,6 +66,14 @@ class Network:
     def vlr(self, index: int = 0) -> str:
         return self.gt(101 + index)
 
+    @property
+    def realm(self) -> str:
+        """Its Diameter realm (TS 23.003 19.2)."""
+        return f"epc.mnc{self.mnc:0>3}.mcc{self.mcc}.3gppnetwork.org"
+
+    def host(self, node: str) -> str:
+        return f"{node}.{self.realm}"
+
 
 HOME = Network("Albion Mobile", "GB", "234", "15", "4477009", 1001)
 PARTNERS = (
@@ -99,6 +107,8 @@ SCENARIOS = (
     "dos-cancel",
     "gt-scan",
     "spoofed-gt",
+    "diameter-idr",
+    "diameter-ulr",
 )
 
 
@@ -124,6 +134,8 @@ class Frame:
     scenario: str = "benign"
     malicious: bool = False
     operation: str = ""
+    #: A Diameter message (S6a over SCTP) instead of SS7; ``tcap`` is then empty.
+    diameter: bytes | None = None
 
 
 @dataclass
@@ -209,6 +221,74 @@ def _dialogue(
         )
     )
     return frames
+
+
+_ULR, _CLR, _AIR, _IDR = 316, 317, 318, 319
+_DIAMETER_NAMES = {_ULR: "ULR", _CLR: "CLR", _AIR: "AIR", _IDR: "IDR"}
+
+
+def _diameter(
+    world: World,
+    t: float,
+    scenario: str,
+    malicious: bool,
+    code: int,
+    sender: tuple[Network, str],
+    receiver: tuple[Network, str],
+    imsi: str,
+    visited: Network | None = None,
+    opc: int | None = None,
+) -> list[Frame]:
+    """An S6a request and its answer (Result-Code 2001)."""
+    net_from, node_from = sender
+    net_to, node_to = receiver
+    hbh, e2e = world.next_tid(), world.next_tid()
+    session = f"{net_from.host(node_from)};{hbh};{e2e}".encode()
+    avps = [
+        enc.avp(263, session),
+        enc.avp(277, (1).to_bytes(4, "big")),  # Auth-Session-State: NO_STATE_MAINTAINED
+        enc.avp(264, net_from.host(node_from).encode()),
+        enc.avp(296, net_from.realm.encode()),
+        enc.avp(283, net_to.realm.encode()),
+        enc.avp(1, imsi.encode()),
+    ]
+    if visited is not None:
+        avps.append(enc.avp(1407, enc.plmn_id(visited.mcc, visited.mnc), vendor=10415))
+    request = enc.diameter_message(code, True, hbh, e2e, avps)
+    answer = enc.diameter_message(
+        code,
+        False,
+        hbh,
+        e2e,
+        [
+            enc.avp(263, session),
+            enc.avp(268, (2001).to_bytes(4, "big")),
+            enc.avp(264, net_to.host(node_to).encode()),
+            enc.avp(296, net_to.realm.encode()),
+        ],
+    )
+    name = _DIAMETER_NAMES[code]
+    src_pc = opc if opc is not None else net_from.point_code
+    return [
+        Frame(t, src_pc, net_to.point_code, ("", 0), ("", 0), b"", scenario, malicious, name,
+              request),
+        Frame(t + world.rng.uniform(0.005, 0.05), net_to.point_code, src_pc, ("", 0), ("", 0),
+              b"", scenario, False, name, answer),
+    ]  # fmt: skip
+
+
+def _benign_diameter(world: World, t: float) -> list[Frame]:
+    """LTE roaming on S6a: home subscribers where they are, inbound roamers' HSSs."""
+    rng = world.rng
+    if rng.random() < 0.6:
+        sub = rng.choice(world.home_subs)
+        sub.since = t  # active where it is
+        code = _ULR if rng.random() < 0.4 else _AIR
+        return _diameter(world, t, "benign", False, code, (sub.network, "mme1"), (HOME, "hss1"),
+                         sub.imsi, visited=sub.network)  # fmt: skip
+    sub = rng.choice(world.roamers)
+    return _diameter(world, t, "benign", False, _IDR, (sub.home, "hss1"), (HOME, "mme1"),
+                     sub.imsi)  # fmt: skip
 
 
 # --- MAP parameters -------------------------------------------------------------
@@ -556,6 +636,22 @@ def _attack(world: World, t: float, scenario: str) -> list[Frame]:
             sri_sm_res(sub.imsi, sub.vlr),
             opc=SPOOFER_PC,
         )
+    if scenario == "diameter-idr":
+        # a rogue or wrong "HSS" rewrites or cancels a home subscriber's profile
+        sender = ROGUE if rng.random() < 0.5 else rng.choice(PARTNERS)
+        code = _IDR if rng.random() < 0.6 else _CLR
+        return _diameter(world, t, scenario, True, code, (sender, "hss9"), (HOME, "mme1"),
+                         sub.imsi)  # fmt: skip
+    if scenario == "diameter-ulr":
+        # a location update claiming a partner's network: from a rogue realm, or from a
+        # partner's realm with another network's PLMN
+        if rng.random() < 0.5:
+            sender, visited = ROGUE, rng.choice(PARTNERS)
+        else:
+            sender = rng.choice(PARTNERS)
+            visited = rng.choice([n for n in PARTNERS if n is not sender])
+        return _diameter(world, t, scenario, True, _ULR, (sender, "mme9"), (HOME, "hss1"),
+                         sub.imsi, visited=visited)  # fmt: skip
     raise ValueError(f"unknown scenario {scenario!r}")
 
 
@@ -565,6 +661,7 @@ def frames(
     seed: int = 1,
     start: float = 1_763_000_000.0,
     attack_share: float = 0.05,
+    diameter_share: float = 0.15,
 ) -> Iterator[Frame]:
     """About ``messages`` frames of traffic, in time order, attacks interleaved.
 
@@ -597,6 +694,8 @@ def frames(
         if attacks and rng.random() < attack_share:
             batch = _attack(world, t, attacks[turn % len(attacks)])
             turn += 1
+        elif rng.random() < diameter_share:
+            batch = _benign_diameter(world, t)
         else:
             batch = _benign(world, t)
         for frame in batch:
@@ -619,11 +718,14 @@ def write_capture(out: Any, labels: Any, scenario: str, messages: int, seed: int
     tsn = 1
     count = 0
     for count, frame in enumerate(frames(scenario, messages, seed), start=1):
-        called = enc.party_address(frame.called[0], frame.called[1])
-        calling = enc.party_address(frame.calling[0], frame.calling[1])
-        udt = enc.sccp_udt(called, calling, frame.tcap)
-        m3ua = enc.m3ua_data(frame.opc, frame.dpc, udt, sls=count & 0x0F)
-        sctp = enc.sctp_packet(2905, 2905, [(tsn, 1, 3, m3ua)])
+        if frame.diameter is not None:
+            sctp = enc.sctp_packet(3868, 3868, [(tsn, 0, 46, frame.diameter)], tag=2)
+        else:
+            called = enc.party_address(frame.called[0], frame.called[1])
+            calling = enc.party_address(frame.calling[0], frame.calling[1])
+            udt = enc.sccp_udt(called, calling, frame.tcap)
+            m3ua = enc.m3ua_data(frame.opc, frame.dpc, udt, sls=count & 0x0F)
+            sctp = enc.sctp_packet(2905, 2905, [(tsn, 1, 3, m3ua)])
         tsn += 1
         src = f"10.{frame.opc >> 8 & 0xFF}.{frame.opc & 0xFF}.1"
         dst = f"10.{frame.dpc >> 8 & 0xFF}.{frame.dpc & 0xFF}.1"

@@ -31,6 +31,26 @@ CAPITALS: dict[str, tuple[float, float]] = {
 }  # fmt: skip
 
 
+#: Mobile country codes (ITU-T E.212) of the countries above.
+MCC_COUNTRIES: dict[str, str] = {
+    "234": "GB", "235": "GB", "272": "IE", "208": "FR", "262": "DE", "204": "NL", "206": "BE",
+    "270": "LU", "228": "CH", "295": "LI", "232": "AT", "222": "IT", "214": "ES", "268": "PT",
+    "238": "DK", "242": "NO", "240": "SE", "244": "FI", "260": "PL", "230": "CZ", "216": "HU",
+    "202": "GR", "226": "RO", "284": "BG", "255": "UA", "250": "RU", "286": "TR", "425": "IL",
+    "424": "AE", "430": "AE", "431": "AE", "420": "SA", "602": "EG", "621": "NG", "639": "KE",
+    "655": "ZA", "404": "IN", "405": "IN", "406": "IN", "410": "PK", "460": "CN", "461": "CN",
+    "454": "HK", "440": "JP", "441": "JP", "450": "KR", "525": "SG", "502": "MY", "520": "TH",
+    "456": "KH", "452": "VN", "510": "ID", "515": "PH", "505": "AU", "530": "NZ", "310": "US",
+    "311": "US", "312": "US", "313": "US", "314": "US", "315": "US", "316": "US", "302": "CA",
+    "334": "MX", "724": "BR", "722": "AR", "730": "CL", "732": "CO",
+}  # fmt: skip
+
+
+def country_of_mcc(mcc: str | None) -> str | None:
+    """ISO country of a mobile country code, where telsec knows it."""
+    return MCC_COUNTRIES.get(mcc or "")
+
+
 @lru_cache(maxsize=65536)
 def country_of(gt: str | None) -> str | None:
     """ISO country of an international-format GT (E.164 digits), or None.

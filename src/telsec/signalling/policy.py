@@ -25,9 +25,24 @@ class Operator:
     point_codes: tuple[int, ...] = ()
     #: ISO country code, for the velocity rule.
     country: str | None = None
+    #: Diameter realms beyond the 3GPP ones its PLMNs imply (TS 23.003 19.2).
+    diameter_realms: tuple[str, ...] = ()
 
     def imsi_prefixes(self) -> tuple[str, ...]:
         return tuple(p.replace("-", "") for p in self.plmns)
+
+    @property
+    def realms(self) -> tuple[str, ...]:
+        """``epc.mncXXX.mccYYY.3gppnetwork.org`` for each PLMN, then the configured ones."""
+        derived = []
+        for plmn in self.plmns:
+            mcc, _, mnc = plmn.partition("-")
+            derived.append(f"epc.mnc{mnc:0>3}.mcc{mcc}.3gppnetwork.org")
+        return (*derived, *self.diameter_realms)
+
+    def has_realm(self, realm: str) -> bool:
+        realm = realm.lower()
+        return any(realm == r or realm.endswith("." + r) for r in self.realms)
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,17 @@ class Policy:
                 return op
         return None
 
+    def is_home_realm(self, realm: str | None) -> bool:
+        return bool(realm) and self.home.has_realm(realm)  # type: ignore[arg-type]
+
+    def operator_of_realm(self, realm: str | None) -> Operator | None:
+        if not realm:
+            return None
+        for op in (self.home, *self.partners):
+            if op.has_realm(realm):
+                return op
+        return None
+
     def is_leased(self, gt: str | None) -> bool:
         return bool(gt) and any(gt.startswith(p) for p in self.leased_prefixes)  # type: ignore[union-attr]
 
@@ -78,6 +104,7 @@ def _operator(data: Any, where: str) -> Operator:
         plmns = tuple(str(p) for p in data.get("plmn", []))
         prefixes = tuple(str(p) for p in data["gt_prefixes"])
         pcs = tuple(int(p) for p in data.get("point_codes", []))
+        realms = tuple(str(r).lower().strip(".") for r in data.get("diameter_realms", []))
     except KeyError as exc:
         raise PolicyError(f"{where}: missing {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
@@ -89,7 +116,7 @@ def _operator(data: Any, where: str) -> Operator:
     if not prefixes or not all(p.isdigit() for p in prefixes):
         raise PolicyError(f"{where}: gt_prefixes must be digit strings")
     country = data.get("country")
-    return Operator(name, plmns, prefixes, pcs, str(country).upper() if country else None)
+    return Operator(name, plmns, prefixes, pcs, str(country).upper() if country else None, realms)
 
 
 def parse_policy(text: str) -> Policy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 # The namespace under which telsec derives every id it mints itself (extension
@@ -26,3 +27,15 @@ TELSEC_IDENTITY_ID = telsec_id("identity", "telsec")
 def organisation_identity_id(org_name: str) -> str:
     """The STIX identity id of a member organisation, stable across nodes."""
     return telsec_id("identity", "organisation/" + org_name.strip().lower())
+
+
+def value_sco(stix_type: str, value: str) -> dict[str, str]:
+    """A standard SCO keyed by ``value`` alone (domain-name, url, ipv4-addr ...),
+    with its deterministic id (STIX 2.1 section 2.9)."""
+    canonical = json.dumps({"value": value}, separators=(",", ":"), ensure_ascii=False)
+    return {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": f"{stix_type}--{uuid.uuid5(STIX_SCO_NAMESPACE, canonical)}",
+        "value": value,
+    }

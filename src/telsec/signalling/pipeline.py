@@ -1,0 +1,262 @@
+"""Decode and screen captures: in one process, on all cores, or on a Dask cluster.
+
+The capture files are cut into chunks at frame boundaries (:func:`chunks`).
+Each chunk is decoded and inspected where it runs (:func:`inspect_chunk`):
+the stateless rules, per-source activity, and the events of the stateful
+rules.  The results come back in file order and the events go through one
+:class:`~telsec.signalling.rules.Tracker` in time order, so the velocity,
+fan-out and SRI-SM rules see each subscriber's and each GT's messages in the
+order they happened, whichever worker decoded them.  At most ``2 x workers``
+chunk results are held at once, so memory stays bounded whatever the capture
+size.
+
+With Dask, the workers must see the capture files at the same paths (a shared
+filesystem); only chunk descriptions, events and findings cross the network,
+and those carry pseudonyms, not subscriber identities.
+"""
+
+from __future__ import annotations
+
+import io
+import mmap
+import os
+import struct
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from telsec.privacy import Pseudonymiser
+from telsec.signalling.capture import (
+    MAX_FRAME,
+    PCAP_MAGIC_NS,
+    PCAP_MAGIC_US,
+    PCAPNG_SHB,
+    CaptureError,
+    Packet,
+    read_capture,
+)
+from telsec.signalling.decoder import DecodeStats, decode_file, decode_packets
+from telsec.signalling.policy import Policy
+from telsec.signalling.rules import (
+    Activity,
+    Event,
+    Finding,
+    Inspector,
+    Screen,
+    Tracker,
+    merge_activity,
+)
+
+#: Bytes of capture per chunk: big enough to amortise the hand-over, small
+#: enough that a few chunks' results fit in memory.
+CHUNK_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole frames of one capture file."""
+
+    path: str
+    #: The file header (pcap) or the section and interface blocks (pcapng)
+    #: that the frames need to be read on their own.
+    header: bytes
+    start: int
+    end: int
+    #: Wireshark number of the chunk's first frame.
+    first_frame: int
+
+
+def _pcap_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
+    header = data[:24]
+    endian = PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]
+    length = struct.Struct(endian + "I").unpack_from
+    size = len(data)
+    start, frame, first, pos = 24, 0, 1, 24
+    while pos + 16 <= size:
+        if pos - start >= target:
+            yield Chunk(path, header, start, pos, first)
+            start, first = pos, frame + 1
+        (incl_len,) = length(data, pos + 8)
+        if incl_len > MAX_FRAME:
+            break  # damaged: the chunk that reaches it reports where
+        pos += 16 + incl_len
+        frame += 1
+    yield Chunk(path, header, start, size, first)
+
+
+def _pcapng_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
+    header = b""
+    endian = "<"
+    size = len(data)
+    start, frame, first, pos = 0, 0, 1, 0
+    while pos + 12 <= size:
+        if data[pos : pos + 4] == PCAPNG_SHB:
+            endian = ">" if data[pos + 8 : pos + 12] == b"\x1a\x2b\x3c\x4d" else "<"
+        block_type, length = struct.unpack_from(endian + "II", data, pos)
+        if length < 12 or length % 4 or pos + length > size:
+            break
+        if block_type in (0x0A0D0D0A, 1):  # section header, interface description
+            block = data[pos : pos + length]
+            header = block if block_type == 0x0A0D0D0A else header + block
+            if start == pos:
+                start = pos + length  # the header travels with every chunk
+        elif block_type in (2, 3, 6):
+            if pos - start >= target:
+                yield Chunk(path, header, start, pos, first)
+                start, first = pos, frame + 1
+            frame += 1
+        pos += length
+    yield Chunk(path, header, start, size, first)
+
+
+def chunks(paths: Iterable[str | Path], target: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """Chunks of about ``target`` bytes, at frame boundaries, in file order."""
+    for path in map(str, paths):
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+            if size < 24 or magic not in (*PCAP_MAGIC_US, *PCAP_MAGIC_NS, PCAPNG_SHB):
+                # not a capture, or empty: one chunk, whose reader says what is wrong
+                yield Chunk(path, b"", 0, size, 1)
+                continue
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                if magic == PCAPNG_SHB:
+                    yield from _pcapng_chunks(path, data, target)
+                else:
+                    yield from _pcap_chunks(path, data, target)
+
+
+def _chunk_packets(chunk: Chunk) -> Iterator[Packet]:
+    with open(chunk.path, "rb") as handle:
+        handle.seek(chunk.start)
+        body = handle.read(chunk.end - chunk.start)
+    shift = chunk.first_frame - 1
+    for packet in read_capture(io.BytesIO(chunk.header + body)):
+        packet.frame += shift
+        yield packet
+
+
+@dataclass
+class ChunkResult:
+    findings: list[Finding]
+    events: list[Event]
+    activity: dict[str, Activity]
+    stats: DecodeStats
+
+
+def inspect_chunk(chunk: Chunk, policy: Policy, pseudonym: Pseudonymiser) -> ChunkResult:
+    """Decode one chunk and run the per-record stage of screening on it."""
+    stats = DecodeStats()
+    inspector = Inspector(policy, pseudonym)
+    findings: list[Finding] = []
+    events: list[Event] = []
+    try:
+        for record in decode_packets(_chunk_packets(chunk), stats):
+            found, event = inspector.inspect(record)
+            findings.extend(found)
+            if event is not None:
+                events.append(event)
+    except CaptureError as exc:
+        stats.file_errors.append(f"{chunk.path}: {exc}")
+    except OSError as exc:
+        stats.file_errors.append(f"{chunk.path}: {exc.strerror or exc}")
+    return ChunkResult(findings, events, inspector.activity, stats)
+
+
+class _Future(Protocol):
+    def result(self) -> Any: ...
+
+
+def _in_order(
+    submit: Callable[[Chunk], _Future], work: Iterable[Chunk], window: int
+) -> Iterator[ChunkResult]:
+    """Results in submission order, with at most ``window`` chunks in flight."""
+    pending: deque[_Future] = deque()
+    for chunk in work:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+@dataclass
+class Scan:
+    """A screening run; iterate :meth:`findings`, then read the counters."""
+
+    policy: Policy
+    pseudonym: Pseudonymiser
+    workers: int = 1
+    dask: str | None = None
+    stats: DecodeStats = field(default_factory=DecodeStats)
+    activity: dict[str, Activity] = field(default_factory=dict)
+    undecided: int = 0
+    #: Called with the bytes of capture done so far.
+    on_progress: Callable[[int], None] | None = None
+
+    def findings(self, paths: list[Path]) -> Iterator[Finding]:
+        if self.dask:
+            yield from self._distributed(paths)
+        elif self.workers > 1:
+            yield from self._parallel(paths)
+        else:
+            yield from self._serial(paths)
+
+    def _serial(self, paths: list[Path]) -> Iterator[Finding]:
+        engine = Screen(self.policy, self.pseudonym)
+        done = 0
+        for path in paths:
+            for record in decode_file(path, self.stats):
+                yield from engine.feed(record)
+            done += path.stat().st_size
+            if self.on_progress:
+                self.on_progress(done)
+        yield from engine.finish()
+        self.activity = engine.activity
+        self.undecided = engine.undecided
+
+    def _merge(self, results: Iterable[ChunkResult], sizes: Iterator[int]) -> Iterator[Finding]:
+        tracker = Tracker(self.policy)
+        done = 0
+        for result in results:
+            yield from result.findings
+            for event in result.events:
+                yield from tracker.apply(event)
+            merge_activity(self.activity, result.activity)
+            self.stats.merge(result.stats)
+            done += next(sizes, 0)
+            if self.on_progress:
+                self.on_progress(done)
+        yield from tracker.finish()
+        self.undecided = tracker.undecided
+
+    def _parallel(self, paths: list[Path]) -> Iterator[Finding]:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        work = list(chunks(paths))
+        sizes = iter([c.end - c.start for c in work])
+        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+            results = _in_order(
+                lambda c: pool.submit(inspect_chunk, c, self.policy, self.pseudonym),
+                work,
+                2 * self.workers,
+            )
+            yield from self._merge(results, sizes)
+
+    def _distributed(self, paths: list[Path]) -> Iterator[Finding]:
+        from distributed import Client
+
+        work = list(chunks([p.resolve() for p in paths]))
+        sizes = iter([c.end - c.start for c in work])
+        with Client(self.dask) as client:  # type: ignore[no-untyped-call]
+            window = 2 * max(1, sum(client.nthreads().values()))
+            policy, pseudonym = client.scatter([self.policy, self.pseudonym], broadcast=True)
+            results = _in_order(
+                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, pure=False),
+                work,
+                window,
+            )
+            yield from self._merge(results, sizes)

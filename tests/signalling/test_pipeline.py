@@ -1,0 +1,99 @@
+"""Screening spread over processes and a Dask cluster gives exactly the serial result."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from telsec.privacy import Pseudonymiser
+from telsec.signalling.decoder import DecodeStats, decode_file
+from telsec.signalling.generate import demo_policy, write_capture
+from telsec.signalling.pipeline import Scan, chunks, inspect_chunk
+from telsec.signalling.policy import parse_policy
+
+KEY = Pseudonymiser(b"a shared coalition key, 32 bytes")
+POLICY = parse_policy(demo_policy())
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pipeline") / "all.pcap"
+    with path.open("wb") as out, open(path.with_suffix(".jsonl"), "wb") as labels:
+        write_capture(out, labels, "all", 12_000, seed=21)
+    return path
+
+
+def _key(finding) -> tuple:
+    return (finding.rule, tuple(finding.frames), finding.detail, finding.subscriber)
+
+
+def _run(paths: list[Path], **kw) -> tuple[list[tuple], Scan]:
+    scan = Scan(POLICY, KEY, **kw)
+    return sorted(_key(f) for f in scan.findings(paths)), scan
+
+
+def _same_frames(paths: list[Path], target: int) -> None:
+    whole = [r for p in paths for r in decode_file(p, DecodeStats())]
+    pieces = list(chunks(paths, target))
+    assert len(pieces) > 3
+    from telsec.signalling.decoder import decode_packets
+    from telsec.signalling.pipeline import _chunk_packets
+
+    parts = [r for c in pieces for r in decode_packets(_chunk_packets(c), DecodeStats())]
+    assert [r["frame"] for r in parts] == [r["frame"] for r in whole]
+    assert parts == whole
+
+
+def test_chunks_of_a_pcap_hold_every_frame_once(capture: Path) -> None:
+    _same_frames([capture], 100_000)
+
+
+def test_chunks_of_a_pcapng_hold_every_frame_once(capture: Path, tshark: str, tmp_path) -> None:
+    pcapng = tmp_path / "all.pcapng"
+    subprocess.run([tshark, "-r", str(capture), "-F", "pcapng", "-w", str(pcapng)], check=True)
+    assert pcapng.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    _same_frames([pcapng], 100_000)
+
+
+def test_workers_find_exactly_what_one_process_finds(capture: Path, monkeypatch) -> None:
+    monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 200_000)
+    serial, one = _run([capture])
+    parallel, many = _run([capture], workers=2)
+    assert serial and parallel == serial
+    assert many.undecided == one.undecided
+    assert many.stats.frames == one.stats.frames == 12_000
+    assert {k: (a.messages, len(a.subscribers)) for k, a in many.activity.items()} == {
+        k: (a.messages, len(a.subscribers)) for k, a in one.activity.items()
+    }
+
+
+def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monkeypatch) -> None:
+    from distributed import LocalCluster
+
+    monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
+    serial, _ = _run([capture])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        distributed, scan = _run([capture], dask=cluster.scheduler_address)
+    assert distributed == serial
+    assert scan.stats.frames == 12_000
+
+
+def test_a_file_cut_short_keeps_every_whole_frame_in_parallel(capture: Path, tmp_path) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(capture.read_bytes()[: capture.stat().st_size * 2 // 3 + 7])
+    serial, one = _run([cut])
+    parallel, many = _run([cut], workers=2)
+    assert parallel == serial and serial
+    assert many.stats.frames == one.stats.frames > 7000
+    assert len(many.stats.file_errors) == 1 and "cut short" in many.stats.file_errors[0]
+
+
+def test_not_a_capture_is_one_chunk_that_says_so(tmp_path) -> None:
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"this is not a capture at all")
+    (chunk,) = chunks([junk])
+    result = inspect_chunk(chunk, POLICY, KEY)
+    assert result.stats.frames == 0 and "not a pcap" in result.stats.file_errors[0]
