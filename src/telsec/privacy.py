@@ -24,13 +24,27 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("a pseudonym key needs at least 16 bytes")
         self._key = key
+        self._known: dict[tuple[str, str], str] = {}
+
+    def __getstate__(self) -> dict[str, bytes]:
+        return {"key": self._key}  # the cache stays behind
+
+    def __setstate__(self, state: dict[str, bytes]) -> None:
+        self.__init__(state["key"])  # type: ignore[misc]
 
     def __call__(self, kind: str, value: str | None) -> str | None:
         """``kind`` ("imsi", "msisdn", ...) keeps equal digits of different kinds apart."""
         if not value:
             return None
+        known = self._known.get((kind, value))
+        if known is not None:
+            return known
         digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
-        return f"{kind}-" + base64.b32encode(digest[:10]).decode().lower()
+        pseudonym = f"{kind}-" + base64.b32encode(digest[:10]).decode().lower()
+        if len(self._known) >= 100_000:
+            self._known.clear()
+        self._known[(kind, value)] = pseudonym
+        return pseudonym
 
 
 def pseudonym_key(data_dir: Path) -> bytes:

@@ -710,14 +710,17 @@ def frames(
         produced += 1
 
 
-def write_capture(out: Any, labels: Any, scenario: str, messages: int, seed: int = 1) -> int:
+def write_capture(
+    out: Any, labels: Any, scenario: str, messages: int, seed: int = 1,
+    start: float = 1_763_000_000.0,
+) -> int:  # fmt: skip
     """Write a pcap (Ethernet/IPv4/SCTP/M3UA) and its JSON-lines labels; frames written."""
     import orjson
 
     writer = enc.PcapWriter(out)
     tsn = 1
     count = 0
-    for count, frame in enumerate(frames(scenario, messages, seed), start=1):
+    for count, frame in enumerate(frames(scenario, messages, seed, start), start=1):
         if frame.diameter is not None:
             sctp = enc.sctp_packet(3868, 3868, [(tsn, 0, 46, frame.diameter)], tag=2)
         else:

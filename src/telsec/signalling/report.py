@@ -284,14 +284,23 @@ def stix_bundle(
     scanned: str = "signalling captures",
     verdicts: Iterable[str] = ("block", "investigate", "watch"),
     now: int | None = None,
+    namespace: str | None = None,
 ) -> dict[str, Any]:
     """A STIX 2.1 bundle of the flagged sources, every object marked ``tlp``.
 
     With ``producer`` (a member organisation's name) the objects are created by
     its identity and each source's indicator has a stable id, so a later scan
-    adds a new version and new sightings rather than a second indicator."""
+    adds a new version and new sightings rather than a second indicator.
+    With ``namespace`` every id is derived from it (the same scan gives the
+    same objects: the demo data set loads once)."""
     created = format_timestamp(now if now is not None else now_us())
     producer_id = organisation_identity_id(producer) if producer else None
+
+    def new_id(stix_type: str, key: str) -> str:
+        if namespace:
+            return telsec_id(stix_type, f"{namespace}/{key}")
+        return f"{stix_type}--{uuid.uuid4()}"
+
     wanted = set(verdicts)
     objects: list[dict[str, Any]] = []
     indicator_ids: list[str] = []
@@ -301,19 +310,17 @@ def stix_bundle(
         sco, pattern = _observable(summary)
         first = format_timestamp(int(summary.first_seen * 1e6))
         last = format_timestamp(int(summary.last_seen * 1e6))
-        observed = _common(
-            "observed-data", f"observed-data--{uuid.uuid4()}", created, tlp, producer_id
-        )
+        key = f"{producer}/signalling/{summary.kind}/{summary.source}"
+        observed = _common("observed-data", new_id("observed-data", key), created, tlp, producer_id)
         observed.update(
             first_observed=first,
             last_observed=last,
             number_observed=max(1, summary.flagged_messages),
             object_refs=[sco["id"]],
         )
-        key = f"{producer}/signalling/{summary.kind}/{summary.source}"
         indicator = _common(
             "indicator",
-            telsec_id("indicator", key) if producer else f"indicator--{uuid.uuid4()}",
+            telsec_id("indicator", key) if producer else new_id("indicator", key),
             created,
             tlp,
             producer_id,
@@ -330,7 +337,7 @@ def stix_bundle(
             confidence=_CONFIDENCE[summary.verdict],
             labels=sorted(summary.rules),
         )
-        sighting = _common("sighting", f"sighting--{uuid.uuid4()}", created, tlp, producer_id)
+        sighting = _common("sighting", new_id("sighting", key), created, tlp, producer_id)
         sighting.update(
             sighting_of_ref=indicator["id"],
             first_seen=first,
@@ -351,7 +358,11 @@ def stix_bundle(
             if pattern_obj is None:
                 continue
             relationship = _common(
-                "relationship", f"relationship--{uuid.uuid4()}", created, tlp, producer_id
+                "relationship",
+                new_id("relationship", f"{key}/{external_id}"),
+                created,
+                tlp,
+                producer_id,
             )
             relationship.update(
                 relationship_type="indicates",
@@ -360,7 +371,7 @@ def stix_bundle(
             )
             objects.append(relationship)
     if objects:
-        report = _common("report", f"report--{uuid.uuid4()}", created, tlp, producer_id)
+        report = _common("report", new_id("report", scanned), created, tlp, producer_id)
         report.update(
             name=f"Signalling screening of {scanned}: {len(indicator_ids)} sources flagged",
             description="Global Titles and Diameter realms that broke the FS.11/FS.19 "
@@ -370,4 +381,4 @@ def stix_bundle(
             object_refs=[o["id"] for o in objects],
         )
         objects.append(report)
-    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+    return {"type": "bundle", "id": new_id("bundle", scanned), "objects": objects}

@@ -539,7 +539,6 @@ class Inspector:
 class _Pending:
     lookup: Lookup
     counted: bool = False
-    delivered: bool = False
 
 
 @dataclass
@@ -550,7 +549,10 @@ class Tracker:
     max_subscribers: int = 1_000_000
     _location: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
     _pending: deque[_Pending] = field(default_factory=deque)
+    #: GT -> SRI-SMs from it awaiting judgement (oldest first)
     _pending_by_gt: dict[str, deque[_Pending]] = field(default_factory=lambda: defaultdict(deque))
+    #: GT -> times of its deliveries that a pending SRI-SM may still need
+    _deliveries: dict[str, deque[float]] = field(default_factory=dict)
     #: calling GT -> time of its latest MT/MO-ForwardSM
     _delivered: dict[str, float] = field(default_factory=dict)
     _seen: dict[str, deque[Lookup]] = field(default_factory=lambda: defaultdict(deque))
@@ -622,10 +624,20 @@ class Tracker:
 
     def _deliver(self, event: Deliver) -> None:
         self._delivered[event.gt] = event.time
-        followup = self.policy.thresholds.sri_sm_followup_s
-        for pending in self._pending_by_gt.get(event.gt, ()):
-            if pending.lookup.time <= event.time <= pending.lookup.time + followup:
-                pending.delivered = True
+        if event.gt in self._pending_by_gt:  # only a pending SRI-SM needs the time
+            self._deliveries.setdefault(event.gt, deque()).append(event.time)
+
+    def _was_delivered(self, lookup: Lookup) -> bool:
+        """Did the GT deliver a message within the follow-up window of ``lookup``?
+
+        SRI-SMs of one GT are judged oldest first, so a delivery before this
+        lookup is of no use to the later ones either and is dropped."""
+        times = self._deliveries.get(lookup.gt)
+        if not times:
+            return False
+        while times and times[0] < lookup.time:
+            times.popleft()
+        return bool(times) and times[0] <= lookup.time + self.policy.thresholds.sri_sm_followup_s
 
     def _count(self, lookup: Lookup) -> list[Finding]:
         window = self.policy.thresholds.fan_out_window_s
@@ -659,11 +671,13 @@ class Tracker:
         while self._pending and self._pending[0].lookup.time < now - followup:
             pending = self._pending.popleft()
             lookup = pending.lookup
+            delivered = self._was_delivered(lookup)
             same_gt = self._pending_by_gt[lookup.gt]
             same_gt.popleft()
             if not same_gt:
                 del self._pending_by_gt[lookup.gt]
-            if pending.delivered:
+                self._deliveries.pop(lookup.gt, None)
+            if delivered:
                 continue
             out.append(
                 finding(
@@ -692,6 +706,7 @@ class Tracker:
         self.undecided += len(self._pending)
         self._pending.clear()
         self._pending_by_gt.clear()
+        self._deliveries.clear()
         return out
 
 

@@ -43,8 +43,25 @@ class PartyAddress:
     digits: str | None = None
 
 
+#: Decoded addresses by their octets: a link carries few distinct ones.
+_ADDRESSES: dict[bytes, PartyAddress] = {}
+
+
 def party_address(raw: bytes) -> PartyAddress:
-    """Decode an ITU SCCP called/calling party address (without its length octet)."""
+    """Decode an ITU SCCP called/calling party address (without its length octet).
+
+    The result is shared between messages with the same address: do not modify it."""
+    known = _ADDRESSES.get(raw)
+    if known is not None:
+        return known
+    addr = _party_address(raw)
+    if len(_ADDRESSES) >= 65536:
+        _ADDRESSES.clear()
+    _ADDRESSES[raw] = addr
+    return addr
+
+
+def _party_address(raw: bytes) -> PartyAddress:
     if not raw:
         raise Skip("empty SCCP party address")
     indicator = raw[0]

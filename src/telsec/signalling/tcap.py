@@ -61,7 +61,24 @@ class TcapMessage:
 _DIALOGUE_PDUS = {0x60: "AARQ", 0x61: "AARE", 0x64: "ABRT"}
 
 
+#: (dialogue PDU, application context) by the dialogue portion's octets.
+_DIALOGUES: dict[bytes, tuple[str | None, str | None]] = {}
+
+
 def _dialogue(data: bytes, start: int, end: int, msg: TcapMessage) -> None:
+    raw = data[start:end]
+    known = _DIALOGUES.get(raw)
+    if known is None:
+        probe = TcapMessage(msg.kind)
+        _read_dialogue(data, start, end, probe)
+        known = (probe.dialogue, probe.application_context)
+        if len(_DIALOGUES) >= 4096:
+            _DIALOGUES.clear()
+        _DIALOGUES[raw] = known
+    msg.dialogue, msg.application_context = known
+
+
+def _read_dialogue(data: bytes, start: int, end: int, msg: TcapMessage) -> None:
     # DialoguePortion ::= [APPLICATION 11] EXTERNAL { direct-reference OID, [0] PDU }
     for tag, s, e in children(data, start, end):
         if tag != 0x28:

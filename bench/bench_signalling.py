@@ -1,0 +1,223 @@
+"""Signalling decode + screen throughput, side by side with tshark; memory on a big capture.
+
+Not a test: it prints a table and writes JSON to bench/results/.  Run from the
+repository root with the project's venv:
+
+    .venv/bin/python bench/bench_signalling.py                  # 1M messages, 1 and 2 workers
+    .venv/bin/python bench/bench_signalling.py --memory-gb 10   # also: scan a 10 GB capture
+
+What is timed (wall clock, whole commands as a user runs them, on the same file):
+
+* ``tshark -n -r FILE -T fields -e ...`` extracting the fields telsec's records
+  carry (point codes, GTs, SSNs, transaction ids, opcode, IMSI, MSISDN, node
+  addresses, Diameter hosts/realms/user), output to /dev/null, pinned to one
+  core with taskset;
+* ``telsec signalling decode FILE -o /dev/null`` (records as JSON lines), one core;
+* ``telsec signalling scan FILE --policy P -f jsonl --view findings -o /dev/null``
+  (decode + every rule), pinned to one core, then with ``--workers N`` unpinned.
+
+With ``--memory-gb`` the 1M-message capture is repeated, its timestamps shifted
+by the capture's length each time, into a file of that size, which
+``scan --workers 2`` then screens while the resident memory of its whole
+process tree is sampled every 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+TELSEC = [sys.executable, "-m", "telsec.cli.main"]
+TSHARK_FIELDS = [
+    "frame.number", "frame.time_epoch", "m3ua.protocol_data_opc", "m3ua.protocol_data_dpc",
+    "sccp.calling.digits", "sccp.called.digits", "sccp.calling.ssn", "sccp.called.ssn",
+    "tcap.otid", "tcap.dtid", "gsm_old.localValue", "e212.imsi", "e164.msisdn",
+    "gsm_map.address.digits", "diameter.cmd.code", "diameter.Origin-Host",
+    "diameter.Origin-Realm", "diameter.User-Name",
+]  # fmt: skip
+
+
+def timed(
+    command: list[str], *, core: int | None = None, env: dict[str, str] | None = None
+) -> float:
+    if core is not None and shutil.which("taskset"):
+        command = ["taskset", "-c", str(core), *command]
+    start = time.perf_counter()
+    subprocess.run(
+        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    return time.perf_counter() - start
+
+
+def generate(messages: int, seed: int) -> tuple[Path, Path]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    pcap = RESULTS / f"signalling-{messages}-{seed}.pcap"
+    policy = RESULTS / "signalling-policy.toml"
+    if not pcap.exists() or not policy.exists():
+        print(f"generating {messages:,} messages ...", file=sys.stderr)
+        subprocess.run(
+            [*TELSEC, "signalling", "generate", "--messages", str(messages), "--seed", str(seed),
+             "--out", str(pcap), "--labels", str(pcap.with_suffix(".labels.jsonl")),
+             "--policy-out", str(policy)],
+            check=True,
+        )  # fmt: skip
+    return pcap, policy
+
+
+def repeat_capture(source: Path, target: Path, size: int) -> int:
+    """``source`` again and again, each copy later by the source's span, up to ``size`` bytes."""
+    data = source.read_bytes()
+    header, body = data[:24], memoryview(data)[24:]
+    offsets = []
+    pos = 0
+    while pos + 16 <= len(body):
+        offsets.append(pos)
+        pos += 16 + struct.unpack_from("<I", body, pos + 8)[0]
+    first = struct.unpack_from("<I", body, 0)[0]
+    last = struct.unpack_from("<I", body, offsets[-1])[0]
+    span = last - first + 1
+    frames = 0
+    with target.open("wb") as out:
+        out.write(header)
+        copy = bytearray(body)
+        written = 24
+        shift = 0
+        while written < size:
+            for at in offsets:
+                struct.pack_into("<I", copy, at, struct.unpack_from("<I", body, at)[0] + shift)
+            out.write(copy)
+            written += len(copy)
+            frames += len(offsets)
+            shift += span
+    return frames
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    total = 0
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def scan_with_memory(command: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    done.set()
+    sampler.join()
+    if code:
+        raise SystemExit(f"scan failed with exit code {code}")
+    return time.perf_counter() - start, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--workers", default="2", help="worker counts to try, comma-separated")
+    parser.add_argument("--memory-gb", type=float, default=0.0)
+    parser.add_argument("--skip-tshark", action="store_true")
+    args = parser.parse_args()
+
+    pcap, policy = generate(args.messages, args.seed)
+    frames = args.messages
+    size = pcap.stat().st_size
+    rows = []
+    env = dict(os.environ, TELSEC_DATA_DIR=str(RESULTS / "data"))
+
+    def row(name: str, seconds: float) -> None:
+        rows.append(
+            {"what": name, "seconds": round(seconds, 2), "messages/s": round(frames / seconds)}
+        )
+        print(f"{name:<48} {seconds:8.2f} s {frames / seconds:>12,.0f} messages/s", file=sys.stderr)
+
+    print(f"capture: {pcap.name}, {frames:,} frames, {size / 1e6:,.0f} MB", file=sys.stderr)
+    if not args.skip_tshark:
+        fields = [item for f in TSHARK_FIELDS for item in ("-e", f)]
+        row(
+            "tshark -T fields, 1 core",
+            timed(["tshark", "-n", "-r", str(pcap), "-T", "fields", *fields], core=0),
+        )
+    row(
+        "telsec decode (jsonl), 1 core",
+        timed([*TELSEC, "signalling", "decode", str(pcap), "-o", os.devnull], core=0, env=env),
+    )
+    scan = [*TELSEC, "signalling", "scan", str(pcap), "--policy", str(policy), "-f", "jsonl",
+            "--view", "findings", "-o", os.devnull]  # fmt: skip
+    row("telsec scan (decode + rules), 1 core", timed(scan, core=0, env=env))
+    for workers in [int(w) for w in args.workers.split(",") if w]:
+        row(f"telsec scan --workers {workers}", timed([*scan, "--workers", str(workers)], env=env))
+    result: dict[str, object] = {
+        "capture": pcap.name,
+        "frames": frames,
+        "bytes": size,
+        "rows": rows,
+        "cpu": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+    if args.memory_gb:
+        big = RESULTS / f"signalling-{args.memory_gb:g}GB.pcap"
+        print(f"writing {big.name} ...", file=sys.stderr)
+        big_frames = repeat_capture(pcap, big, int(args.memory_gb * 1e9))
+        command = [*TELSEC, "signalling", "scan", str(big), "--policy", str(policy), "-f", "jsonl",
+                   "--view", "sources", "-o", os.devnull, "--workers", "2"]  # fmt: skip
+        seconds, peak = scan_with_memory(command)
+        result["memory"] = {
+            "bytes": big.stat().st_size,
+            "frames": big_frames,
+            "seconds": round(seconds, 1),
+            "peak_rss_mb": round(peak / 2**20),
+            "workers": 2,
+        }
+        print(f"{big.stat().st_size / 1e9:.1f} GB, {big_frames:,} frames: {seconds:,.0f} s, "
+              f"peak RSS of the process tree {peak / 2**20:,.0f} MiB", file=sys.stderr)  # fmt: skip
+        big.unlink()
+    out = RESULTS / f"signalling-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
