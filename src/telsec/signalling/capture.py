@@ -41,14 +41,15 @@ def open_capture(path: str | Path) -> Iterator[Packet]:
     return read_capture(open(path, "rb"))
 
 
-def read_capture(handle: BinaryIO) -> Iterator[Packet]:
-    """Every packet of a pcap or pcapng stream (closed at the end)."""
+def read_capture(handle: BinaryIO, first_frame: int = 1) -> Iterator[Packet]:
+    """Every packet of a pcap or pcapng stream (closed at the end), numbered from
+    ``first_frame`` (a later part of a file, behind a copy of its header)."""
     with handle:
         magic = handle.read(4)
         if magic == PCAPNG_SHB:
-            yield from _read_pcapng(handle, magic)
+            yield from _read_pcapng(handle, magic, first_frame - 1)
         elif magic in PCAP_MAGIC_US or magic in PCAP_MAGIC_NS:
-            yield from _read_pcap(handle, magic)
+            yield from _read_pcap(handle, magic, first_frame - 1)
         elif len(magic) < 4:
             raise CaptureError("empty or truncated file: no capture header")
         else:
@@ -83,7 +84,7 @@ class _Buffer:
         return len(self.data) - self.pos
 
 
-def _read_pcap(handle: BinaryIO, magic: bytes) -> Iterator[Packet]:
+def _read_pcap(handle: BinaryIO, magic: bytes, frame: int) -> Iterator[Packet]:
     endian = PCAP_MAGIC_US.get(magic) or PCAP_MAGIC_NS[magic]
     divisor = 1e6 if magic in PCAP_MAGIC_US else 1e9
     buf = _Buffer(handle, magic)
@@ -92,7 +93,6 @@ def _read_pcap(handle: BinaryIO, magic: bytes) -> Iterator[Packet]:
     linktype = struct.unpack_from(endian + "I", buf.data, buf.pos + 20)[0] & 0x0FFFFFFF
     buf.pos += 24
     record = struct.Struct(endian + "IIII")
-    frame = 0
     while buf.ensure(16):
         seconds, fraction, incl_len, _orig = record.unpack_from(buf.data, buf.pos)
         if incl_len > MAX_FRAME:
@@ -109,11 +109,10 @@ def _read_pcap(handle: BinaryIO, magic: bytes) -> Iterator[Packet]:
         raise CaptureError(f"frame {frame + 1}: truncated record header (file cut short)")
 
 
-def _read_pcapng(handle: BinaryIO, magic: bytes) -> Iterator[Packet]:
+def _read_pcapng(handle: BinaryIO, magic: bytes, frame: int) -> Iterator[Packet]:
     buf = _Buffer(handle, magic)
     endian = "<"
     interfaces: list[tuple[int, float]] = []  # (linktype, seconds per tick)
-    frame = 0
     while buf.ensure(12):
         head = buf.data[buf.pos : buf.pos + 12]
         if head[:4] == PCAPNG_SHB:

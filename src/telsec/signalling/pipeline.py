@@ -129,13 +129,11 @@ def chunks(paths: Iterable[str | Path], target: int = CHUNK_BYTES) -> Iterator[C
 
 
 def _chunk_packets(chunk: Chunk) -> Iterator[Packet]:
+    """The chunk's packets, numbered as in the whole file."""
     with open(chunk.path, "rb") as handle:
         handle.seek(chunk.start)
         body = handle.read(chunk.end - chunk.start)
-    shift = chunk.first_frame - 1
-    for packet in read_capture(io.BytesIO(chunk.header + body)):
-        packet.frame += shift
-        yield packet
+    return read_capture(io.BytesIO(chunk.header + body), chunk.first_frame)
 
 
 @dataclass
