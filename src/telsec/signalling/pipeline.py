@@ -18,14 +18,13 @@ and those carry pseudonyms, not subscriber identities.
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.capture import (
@@ -51,7 +50,7 @@ from telsec.signalling.rules import (
 
 #: Bytes of capture per chunk: big enough to amortise the hand-over, small
 #: enough that a few chunks' results fit in memory.
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -68,17 +67,39 @@ class Chunk:
     first_frame: int
 
 
-def _pcap_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
-    header = data[:24]
+class _Window:
+    """Bytes of a file by absolute position, read in large blocks.
+
+    Memory stays at one block whatever the file size (an mmap of the whole file
+    would count every page it touched as resident)."""
+
+    BLOCK = 8 << 20
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._start = 0
+        self._data = b""
+
+    def get(self, pos: int, count: int) -> bytes:
+        if not self._start <= pos or pos + count > self._start + len(self._data):
+            self._handle.seek(pos)
+            self._data = self._handle.read(max(self.BLOCK, count))
+            self._start = pos
+        offset = pos - self._start
+        return self._data[offset : offset + count]
+
+
+def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
+    window = _Window(handle)
+    header = window.get(0, 24)
     endian = PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]
-    length = struct.Struct(endian + "I").unpack_from
-    size = len(data)
+    length = struct.Struct(endian + "I").unpack
     start, frame, first, pos = 24, 0, 1, 24
     while pos + 16 <= size:
         if pos - start >= target:
             yield Chunk(path, header, start, pos, first)
             start, first = pos, frame + 1
-        (incl_len,) = length(data, pos + 8)
+        (incl_len,) = length(window.get(pos + 8, 4))
         if incl_len > MAX_FRAME:
             break  # damaged: the chunk that reaches it reports where
         pos += 16 + incl_len
@@ -86,19 +107,20 @@ def _pcap_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
     yield Chunk(path, header, start, size, first)
 
 
-def _pcapng_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
+def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
+    window = _Window(handle)
     header = b""
     endian = "<"
-    size = len(data)
     start, frame, first, pos = 0, 0, 1, 0
     while pos + 12 <= size:
-        if data[pos : pos + 4] == PCAPNG_SHB:
-            endian = ">" if data[pos + 8 : pos + 12] == b"\x1a\x2b\x3c\x4d" else "<"
-        block_type, length = struct.unpack_from(endian + "II", data, pos)
+        head = window.get(pos, 12)
+        if head[:4] == PCAPNG_SHB:
+            endian = ">" if head[8:12] == b"\x1a\x2b\x3c\x4d" else "<"
+        block_type, length = struct.unpack_from(endian + "II", head)
         if length < 12 or length % 4 or pos + length > size:
             break
         if block_type in (0x0A0D0D0A, 1):  # section header, interface description
-            block = data[pos : pos + length]
+            block = window.get(pos, length)
             header = block if block_type == 0x0A0D0D0A else header + block
             if start == pos:
                 start = pos + length  # the header travels with every chunk
@@ -111,8 +133,10 @@ def _pcapng_chunks(path: str, data: mmap.mmap, target: int) -> Iterator[Chunk]:
     yield Chunk(path, header, start, size, first)
 
 
-def chunks(paths: Iterable[str | Path], target: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """Chunks of about ``target`` bytes, at frame boundaries, in file order."""
+def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[Chunk]:
+    """Chunks of about ``target`` bytes, at frame boundaries, in file order (lazily:
+    the first chunks go to work while the rest of the file is still being cut)."""
+    target = target or CHUNK_BYTES
     for path in map(str, paths):
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -121,19 +145,45 @@ def chunks(paths: Iterable[str | Path], target: int = CHUNK_BYTES) -> Iterator[C
                 # not a capture, or empty: one chunk, whose reader says what is wrong
                 yield Chunk(path, b"", 0, size, 1)
                 continue
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                if magic == PCAPNG_SHB:
-                    yield from _pcapng_chunks(path, data, target)
-                else:
-                    yield from _pcap_chunks(path, data, target)
+            if magic == PCAPNG_SHB:
+                yield from _pcapng_chunks(path, handle, size, target)
+            else:
+                yield from _pcap_chunks(path, handle, size, target)
+
+
+class _ChunkStream(io.RawIOBase):
+    """The chunk's header, then its part of the file, read as the reader asks."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self._head = memoryview(chunk.header)
+        self._file = open(chunk.path, "rb")  # closed with the stream
+        self._file.seek(chunk.start)
+        self._left = chunk.end - chunk.start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            count = min(len(view), len(self._head))
+            view[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        if self._left <= 0:
+            return 0
+        count = self._file.readinto(view[: min(len(view), self._left)]) or 0
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _chunk_packets(chunk: Chunk) -> Iterator[Packet]:
     """The chunk's packets, numbered as in the whole file."""
-    with open(chunk.path, "rb") as handle:
-        handle.seek(chunk.start)
-        body = handle.read(chunk.end - chunk.start)
-    return read_capture(io.BytesIO(chunk.header + body), chunk.first_frame)
+    return read_capture(io.BufferedReader(_ChunkStream(chunk)), chunk.first_frame)
 
 
 @dataclass
@@ -161,6 +211,31 @@ def inspect_chunk(chunk: Chunk, policy: Policy, pseudonym: Pseudonymiser) -> Chu
     except OSError as exc:
         stats.file_errors.append(f"{chunk.path}: {exc.strerror or exc}")
     return ChunkResult(findings, events, inspector.activity, stats)
+
+
+def _sized(work: Iterator[Chunk]) -> tuple[Iterator[Chunk], Iterator[int]]:
+    """The chunks, and their sizes in the same order as they are handed out."""
+    handed: deque[int] = deque()
+
+    def chunks_out() -> Iterator[Chunk]:
+        for chunk in work:
+            handed.append(chunk.end - chunk.start)
+            yield chunk
+
+    return chunks_out(), _Sizes(handed)
+
+
+class _Sizes:
+    """Pops the size of the oldest chunk handed out (an iterator that does not end)."""
+
+    def __init__(self, handed: deque[int]) -> None:
+        self._handed = handed
+
+    def __iter__(self) -> _Sizes:
+        return self
+
+    def __next__(self) -> int:
+        return self._handed.popleft() if self._handed else 0
 
 
 class _Future(Protocol):
@@ -234,8 +309,7 @@ class Scan:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        work = list(chunks(paths))
-        sizes = iter([c.end - c.start for c in work])
+        work, sizes = _sized(chunks(paths))
         with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
             results = _in_order(
                 lambda c: pool.submit(inspect_chunk, c, self.policy, self.pseudonym),
@@ -247,8 +321,7 @@ class Scan:
     def _distributed(self, paths: list[Path]) -> Iterator[Finding]:
         from distributed import Client
 
-        work = list(chunks([p.resolve() for p in paths]))
-        sizes = iter([c.end - c.start for c in work])
+        work, sizes = _sized(chunks([p.resolve() for p in paths]))
         with Client(self.dask) as client:  # type: ignore[no-untyped-call]
             window = 2 * max(1, sum(client.nthreads().values()))
             policy, pseudonym = client.scatter([self.policy, self.pseudonym], broadcast=True)

@@ -55,7 +55,7 @@ def party_address(raw: bytes) -> PartyAddress:
     if known is not None:
         return known
     addr = _party_address(raw)
-    if len(_ADDRESSES) >= 65536:
+    if len(_ADDRESSES) >= 16384:
         _ADDRESSES.clear()
     _ADDRESSES[raw] = addr
     return addr

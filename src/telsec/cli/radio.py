@@ -1,0 +1,170 @@
+"""``telsec radio``: find, locate and track SMS blasters in cell observations."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+
+from telsec.cli.output import emit, err_console, fail
+
+app = typer.Typer(
+    help="Cell observations: detect, locate and track fake base stations.", no_args_is_help=True
+)
+
+
+class ScanFormat(StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+    geojson = "geojson"
+
+
+def _read(files: list[Path], cells: Path, input_format: str | None, config: Path | None) -> Any:
+    import polars as pl
+
+    from telsec.radio.detect import ConfigError, load_config
+    from telsec.radio.readers import ReaderError, read_inventory, read_observations
+    from telsec.radio.schema import Rejections
+
+    missing = [str(f) for f in [*files, cells, *([config] if config else [])] if not f.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}", 2)
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+        raise
+    counts = Rejections()
+    parts = []
+    try:
+        inventory, inventory_counts = read_inventory(cells)
+        for path in files:
+            frame, file_counts = read_observations(path, input_format)
+            counts.merge(file_counts)
+            parts.append(frame)
+            err_console.print(f"{escape(str(path))}: {file_counts.kept:,} observations")
+    except ReaderError as exc:
+        fail(str(exc), 2)
+        raise
+    observations = pl.concat(parts) if parts else pl.DataFrame()
+    err_console.print(f"inventory {escape(str(cells))}: {inventory.height:,} cells")
+    for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
+        err_console.print(f"  rejected {count:,}: {escape(reason)}")
+    return observations, inventory, settings
+
+
+@app.command()
+def scan(
+    files: Annotated[list[Path], typer.Argument(help="observation files")],
+    cells: Annotated[Path, typer.Option("--cells", help="the reference cell inventory")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="the operators' networks (TOML)")
+    ] = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format", help="towercollector|wigle|cellinfo|jsonl|parquet (else detected)"
+        ),
+    ] = None,
+    fmt: Annotated[ScanFormat, typer.Option("--format", "-f")] = ScanFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+) -> None:
+    """Score every observed cell; alerts with their evidence, first/last seen and track."""
+    from telsec.radio.detect import detect
+    from telsec.radio.locate import geojson
+
+    observations, inventory, settings = _read(files, cells, input_format, config)
+    found = detect(observations, inventory, settings)
+    if fmt == ScanFormat.geojson:
+        text = orjson.dumps(geojson(found.alerts), option=orjson.OPT_INDENT_2).decode() + "\n"
+        if out:
+            out.write_text(text)
+        else:
+            sys.stdout.write(text)
+    elif fmt == ScanFormat.jsonl:
+        lines = "".join(orjson.dumps(a).decode() + "\n" for a in found.alerts)
+        if out:
+            out.write_text(lines)
+        else:
+            sys.stdout.write(lines)
+    else:
+        rows = [
+            {
+                "cell": alert["id"],
+                "score": alert["score"],
+                "first seen": _when(alert["first_seen"]),
+                "last seen": _when(alert["last_seen"]),
+                "obs": alert["observations"],
+                "where": _where(alert),
+                "evidence": ", ".join(e["rule"].removeprefix("RADIO-") for e in alert["evidence"]),
+            }
+            for alert in found.alerts
+        ]
+        emit(rows, out=out, title="suspected fake base stations")
+    err_console.print(
+        f"{found.observations:,} observations of {found.cells:,} cells: {len(found.alerts)} alerts"
+    )
+
+
+def _when(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _where(alert: dict[str, Any]) -> str:
+    track = alert.get("track") or []
+    if not track:
+        return ""
+    last = track[-1]
+    moving = " (moving)" if any(e["rule"] == "RADIO-MOVING" for e in alert["evidence"]) else ""
+    return f"{last['lat']:.5f},{last['lon']:.5f} ±{last['radius_m']:.0f} m{moving}"
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="the folder to write")],
+    scenario: Annotated[str, typer.Option(help="benign, a blaster scenario, or all")] = "all",
+    seed: int = 1,
+    observers: Annotated[int, typer.Option(min=2, help="phones (and a quarter as many vans)")] = 40,
+) -> None:
+    """Write a city's observations with SMS blasters, confounders and ground truth."""
+    from telsec.radio.simulate import SCENARIOS, write_scenario
+
+    if scenario not in (*SCENARIOS, "all"):
+        fail(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}, all", 2)
+    counts = write_scenario(out, scenario, seed, observers)
+    err_console.print(
+        f"wrote {counts['observations']:,} observations, {counts['cells']:,} inventory cells, "
+        f"{counts['blasters']} blasters to {escape(str(out))}"
+    )
+
+
+@app.command()
+def evaluate(
+    folder: Annotated[Path, typer.Argument(help="a folder written by `telsec radio simulate`")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|jsonl")] = "table",
+) -> None:
+    """Precision, recall, time to first detection and localisation error on a simulation."""
+    from telsec.cli.output import OutputFormat
+    from telsec.radio.evaluate import evaluate as score
+
+    truth_path = folder / "truth.json"
+    if not truth_path.is_file():
+        fail(f"{folder} has no truth.json: write it with `telsec radio simulate`", 2)
+    truth = orjson.loads(truth_path.read_bytes())
+    observations, inventory, settings = _read(
+        [folder / "observations.jsonl"], folder / "cells.csv", None, folder / "operator.toml"
+    )
+    result = score(truth["scenario"], observations, inventory, settings, truth["blasters"])
+    try:
+        output = OutputFormat(fmt)
+    except ValueError:
+        fail(f"--format must be table, json or jsonl, not {fmt!r}", 2)
+        raise
+    emit([result.as_dict()], fmt=output, title="detection and localisation")

@@ -1,0 +1,405 @@
+"""Score every observed cell for signs of a fake base station, explainably.
+
+Each rule adds evidence with a weight; a cell's score is the noisy-OR of its
+evidence (1 - product of (1 - weight)), so independent signs add up and no
+single weak sign (a new cell not yet in the inventory, a femtocell's own TAC)
+makes an alert on its own.  Every alert lists the evidence that scored it.
+
+Observations from an observer moving faster than a car (a phone on a plane)
+are not used for the distance-based rules: from the air, cells are heard far
+beyond their range.  The work is columnar (Polars) until the per-window
+localisation of the few suspect cells.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from telsec.radio.geo import haversine_m
+from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
+from telsec.radio.schema import CELL_KEY, TEST_MCC
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    weight: float
+    title: str
+    techniques: tuple[str, ...] = ("FGT1642.501", "MOT1557")
+
+
+RULES: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        Rule(
+            "RADIO-NOT-IN-INVENTORY", 0.30, "cell identity of a real network, not in its inventory"
+        ),
+        Rule("RADIO-GSM-OFF", 0.45, "GSM cell of a network that has switched 2G off"),
+        Rule("RADIO-LONESOME-AREA", 0.25, "LAC/TAC that none of the network's cells uses"),
+        Rule(
+            "RADIO-OUT-OF-RANGE",
+            0.55,
+            "heard where its inventory position and range cannot explain",
+        ),
+        Rule(
+            "RADIO-TOO-STRONG",
+            0.35,
+            "signal stronger than free space allows from its inventory position",
+        ),
+        Rule("RADIO-TRANSIENT", 0.20, "on the air for minutes only"),
+        Rule("RADIO-NO-NEIGHBOURS", 0.30, "announces no neighbour cells"),
+        Rule("RADIO-NULL-CIPHER", 0.30, "GSM without ciphering (A5/0)"),
+        Rule("RADIO-MOVING", 0.45, "its estimated position moves (vehicle-borne)"),
+        Rule("RADIO-TEST-PLMN", 0.50, "broadcasts the test network's MCC 001"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    mcc: int
+    mnc: int
+    gsm_switched_off: bool = False
+
+
+@dataclass(frozen=True)
+class RadioConfig:
+    networks: tuple[Network, ...] = ()
+    #: An alert needs at least this score.
+    threshold: float = 0.5
+    window_s: float = 300.0
+    transient_s: float = 2700.0
+    #: Observers faster than this (m/s) are airborne: no distance rules from them.
+    max_ground_speed: float = 55.0
+    #: Legitimate transmit power bounds (dBm EIRP) for the too-strong rule.
+    max_power_dbm: dict[str, float] = field(
+        default_factory=lambda: {"gsm": 57.0, "umts": 50.0, "lte": 48.0, "nr": 50.0}
+    )
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def parse_config(text: str) -> RadioConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}") from None
+    networks = []
+    for i, item in enumerate(data.get("networks", [])):
+        try:
+            networks.append(
+                Network(
+                    str(item["name"]),
+                    int(item["mcc"]),
+                    int(item["mnc"]),
+                    bool(item.get("gsm_switched_off", False)),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"[[networks]] #{i + 1}: {exc}") from None
+    limits = data.get("detection", {})
+    try:
+        return RadioConfig(
+            tuple(networks),
+            threshold=float(limits.get("threshold", 0.5)),
+            window_s=float(limits.get("window_s", 300)),
+            transient_s=float(limits.get("transient_s", 2700)),
+            max_ground_speed=float(limits.get("max_ground_speed", 55)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[detection]: {exc}") from None
+
+
+def load_config(path: Path | None) -> RadioConfig:
+    if path is None:
+        return RadioConfig()
+    try:
+        return parse_config(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+# -- per-observation flags ------------------------------------------------------------
+
+
+def _airborne(obs: pl.DataFrame, max_speed: float) -> pl.DataFrame:
+    """Mark each observation whose observer moved faster than ``max_speed`` to reach it."""
+    fixes = obs.select("source", "time", "lat", "lon").unique().sort("source", "time")
+    lat, lon = fixes["lat"].to_numpy(), fixes["lon"].to_numpy()
+    same = fixes["source"].to_numpy()[1:] == fixes["source"].to_numpy()[:-1]
+    dt = np.diff(fixes["time"].to_numpy())
+    d = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    fast = same & (d > 200) & (d > max_speed * np.maximum(dt, 1e-3))
+    flag = np.zeros(fixes.height, dtype=bool)
+    flag[1:] |= fast
+    flag[:-1] |= fast
+    marks = fixes.with_columns(pl.Series("airborne", flag))
+    return obs.join(marks, on=["source", "time", "lat", "lon"], how="left").with_columns(
+        pl.col("airborne").fill_null(False)
+    )
+
+
+def _with_inventory(
+    obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig
+) -> pl.DataFrame:
+    cells = inventory.select(
+        *CELL_KEY, pl.col("lat").alias("cell_lat"), pl.col("lon").alias("cell_lon"), "range_m"
+    )
+    joined = obs.join(cells, on=list(CELL_KEY), how="left")
+    distance = haversine_m(
+        joined["lat"].to_numpy(),
+        joined["lon"].to_numpy(),
+        joined["cell_lat"].fill_null(0).to_numpy(),
+        joined["cell_lon"].fill_null(0).to_numpy(),
+    )
+    max_power = pl.col("rat").replace_strict(
+        config.max_power_dbm, default=50.0, return_dtype=pl.Float64
+    )
+    known = pl.col("cell_lat").is_not_null()
+    ground = ~pl.col("airborne")
+    d = pl.col("cell_distance").clip(lower_bound=30.0)
+    return joined.with_columns(pl.Series("cell_distance", distance)).with_columns(
+        (known & ground & (pl.col("cell_distance") > 2 * pl.col("range_m") + 1000)).alias("far"),
+        # free space (exponent 2) from the inventory position, 38 dB at 1 m, 10 dB margin
+        (known & ground & (pl.col("signal") > max_power - 38.0 - 20 * d.log10() + 10)).alias(
+            "loud"
+        ),
+        (pl.col("neighbours") == 0).fill_null(False).alias("lonely"),
+        pl.col("cipher")
+        .str.to_uppercase()
+        .is_in(["A5/0", "NONE", "NULL"])
+        .fill_null(False)
+        .alias("clear"),
+    )
+
+
+# -- per-cell evidence ---------------------------------------------------------------
+
+
+def _plmns(inventory: pl.DataFrame, config: RadioConfig) -> set[tuple[int, int]]:
+    known = {(n.mcc, n.mnc) for n in config.networks}
+    known |= set(inventory.select("mcc", "mnc").unique().iter_rows())
+    return known
+
+
+def _areas(inventory: pl.DataFrame) -> set[tuple[int, int, bool, int]]:
+    """(mcc, mnc, is 4G/5G, area) in use: LACs and TACs are separate numberings."""
+    return {
+        (mcc, mnc, rat in ("lte", "nr"), area)
+        for rat, mcc, mnc, area in inventory.select("rat", "mcc", "mnc", "area")
+        .unique()
+        .iter_rows()
+    }
+
+
+def _evidence(
+    cell: dict[str, Any], ctx: dict[str, Any], config: RadioConfig
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def add(rule: str, detail: str) -> None:
+        out.append(
+            {
+                "rule": rule,
+                "weight": RULES[rule].weight,
+                "title": RULES[rule].title,
+                "detail": detail,
+            }
+        )
+
+    plmn = (cell["mcc"], cell["mnc"])
+    known_plmn = plmn in ctx["plmns"]
+    in_inventory = cell["in_inventory"]
+    if cell["mcc"] == TEST_MCC:
+        add("RADIO-TEST-PLMN", f"PLMN {cell['mcc']:03d}-{cell['mnc']:02d}")
+    if known_plmn and not in_inventory:
+        add(
+            "RADIO-NOT-IN-INVENTORY",
+            f"{cell['rat']} cell {cell['area']}/{cell['cell']} of "
+            f"{ctx['names'].get(plmn, f'{plmn[0]}-{plmn[1]:02d}')}",
+        )
+    if cell["rat"] == "gsm" and plmn in ctx["gsm_off"]:
+        add("RADIO-GSM-OFF", f"{ctx['names'][plmn]} has switched 2G off")
+    lte = cell["rat"] in ("lte", "nr")
+    if known_plmn and (plmn[0], plmn[1], lte, cell["area"]) not in ctx["areas"]:
+        add(
+            "RADIO-LONESOME-AREA",
+            f"{'TAC' if lte else 'LAC'} {cell['area']} is used by no other cell of the network",
+        )
+    if cell["far"] >= 5 and cell["far_sources"] >= 2:
+        add(
+            "RADIO-OUT-OF-RANGE",
+            f"{cell['far']} observations by {cell['far_sources']} "
+            f"observers up to {cell['far_km']:.1f} km from its inventory position",
+        )
+    if cell["loud"] >= 3:
+        add("RADIO-TOO-STRONG", f"{cell['loud']} observations louder than free space allows")
+    if cell["neighbour_reports"] >= 3 and cell["lonely"] >= 0.8 * cell["neighbour_reports"]:
+        add(
+            "RADIO-NO-NEIGHBOURS",
+            f"{cell['lonely']} of {cell['neighbour_reports']} reports list no neighbour",
+        )
+    if cell["clear"] >= 1:
+        add("RADIO-NULL-CIPHER", f"{cell['clear']} observations with ciphering off")
+    span = cell["last_seen"] - cell["first_seen"]
+    if (
+        not in_inventory
+        and span < config.transient_s
+        and ctx["span"] > 2 * config.transient_s
+        and cell["observations"] >= 3
+    ):
+        add(
+            "RADIO-TRANSIENT",
+            f"on the air for {span / 60:.0f} min of {ctx['span'] / 3600:.1f} h observed",
+        )
+    return out
+
+
+def score(evidence: list[dict[str, Any]]) -> float:
+    remaining = 1.0
+    for item in evidence:
+        remaining *= 1 - item["weight"]
+    return 1 - remaining
+
+
+@dataclass
+class Detection:
+    alerts: list[dict[str, Any]]
+    cells: int
+    observations: int
+
+
+def detect(obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig) -> Detection:
+    """Alerts, most suspect first, each with evidence, first/last seen and a track."""
+    if obs.is_empty():
+        return Detection([], 0, 0)
+    flagged = _with_inventory(_airborne(obs, config.max_ground_speed), inventory, config)
+    per_cell = flagged.group_by(list(CELL_KEY)).agg(
+        pl.len().alias("observations"),
+        pl.col("source").n_unique().alias("sources"),
+        pl.col("time").min().alias("first_seen"),
+        pl.col("time").max().alias("last_seen"),
+        pl.col("cell_lat").is_not_null().any().alias("in_inventory"),
+        pl.col("far").sum().alias("far"),
+        pl.col("source").filter(pl.col("far")).n_unique().alias("far_sources"),
+        (pl.col("cell_distance").filter(pl.col("far")).max().fill_null(0) / 1000).alias("far_km"),
+        pl.col("loud").sum().alias("loud"),
+        pl.col("neighbours").is_not_null().sum().alias("neighbour_reports"),
+        pl.col("lonely").sum().alias("lonely"),
+        pl.col("clear").sum().alias("clear"),
+        pl.col("signal").max().alias("max_signal"),
+    )
+    names = {(n.mcc, n.mnc): n.name for n in config.networks}
+    ctx = {
+        "plmns": _plmns(inventory, config),
+        "areas": _areas(inventory),
+        "gsm_off": {(n.mcc, n.mnc) for n in config.networks if n.gsm_switched_off},
+        "names": names,
+        "span": float(np.ptp(flagged["time"].to_numpy())),
+    }
+    alerts = []
+    suspects = []
+    for cell in per_cell.iter_rows(named=True):
+        evidence = _evidence(cell, ctx, config)
+        # worth locating: two independent signs already (a cell whose only sign is
+        # that the inventory lacks it is not tracked: that is how new cells look)
+        if score(evidence) >= config.threshold * 0.9:
+            suspects.append((cell, evidence))
+    for cell, evidence in suspects:
+        track = _windows(flagged, cell, config)
+        # only well-placed windows count: a passing observer's few readings of a
+        # fixed cell can pull one estimate hundreds of metres off
+        solid = [e for e in track if e.observations >= 8 and e.radius_m <= 600]
+        moved = displacement_m(solid)
+        is_moving = len(solid) >= 3 and moved > 700
+        track = _track(flagged, cell, config, moving=is_moving)
+        if is_moving:
+            evidence.append(
+                {
+                    "rule": "RADIO-MOVING",
+                    "weight": RULES["RADIO-MOVING"].weight,
+                    "title": RULES["RADIO-MOVING"].title,
+                    "detail": f"estimates {moved:,.0f} m apart beyond their uncertainty",
+                }
+            )
+        total = score(evidence)
+        if total < config.threshold:
+            continue
+        alerts.append(
+            {
+                "id": "{rat}:{mcc:03d}-{mnc:02d}:{area}:{cell}".format(**cell),
+                **{k: cell[k] for k in CELL_KEY},
+                "score": round(total, 3),
+                "first_seen": cell["first_seen"],
+                "last_seen": cell["last_seen"],
+                "observations": cell["observations"],
+                "sources": cell["sources"],
+                "in_inventory": cell["in_inventory"],
+                "evidence": sorted(evidence, key=lambda e: -e["weight"]),
+                "track": [e.as_dict() for e in track],
+            }
+        )
+    alerts.sort(key=lambda a: (-a["score"], a["first_seen"]))
+    return Detection(alerts, per_cell.height, obs.height)
+
+
+def _observations_of(flagged: pl.DataFrame, cell: dict[str, Any]) -> pl.DataFrame:
+    """The observations that locate the transmitter behind ``cell``: from the ground,
+    with a signal; for a cell in the inventory only the anomalous ones (a cloned
+    identity: the real cell is heard too, where it should be)."""
+    mine = flagged.filter(
+        *(pl.col(k) == cell[k] for k in CELL_KEY),
+        ~pl.col("airborne"),
+        pl.col("signal").is_not_null(),
+    )
+    if cell["in_inventory"]:
+        mine = mine.filter(pl.col("far") | pl.col("loud") | pl.col("clear"))
+    return mine.sort("time")
+
+
+def _windows(flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig) -> list[Estimate]:
+    """Each window on its own (to tell whether the transmitter moves)."""
+    mine = _observations_of(flagged, cell)
+    if mine.is_empty():
+        return []
+    window_s = config.window_s
+    mine = mine.with_columns((pl.col("time") // window_s).alias("window"))
+    out = []
+    for (window,), part in mine.group_by(["window"], maintain_order=True):
+        start = float(window) * window_s
+        found = estimate(
+            part["lat"].to_numpy(),
+            part["lon"].to_numpy(),
+            part["signal"].to_numpy(),
+            start,
+            start + window_s,
+        )
+        if found is not None and found.observations >= 3:
+            out.append(found)
+    out.sort(key=lambda e: e.start)
+    return out
+
+
+def _track(
+    flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig, *, moving: bool
+) -> list[Estimate]:
+    mine = _observations_of(flagged, cell)
+    if mine.is_empty():
+        return []
+    follow = track_moving if moving else track_fixed
+    return follow(
+        mine["lat"].to_numpy(),
+        mine["lon"].to_numpy(),
+        mine["signal"].to_numpy(),
+        mine["time"].to_numpy(),
+        config.window_s,
+    )

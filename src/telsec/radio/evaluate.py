@@ -1,0 +1,124 @@
+"""Score detection and localisation against a simulated scenario's ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from telsec.radio.detect import RadioConfig, detect
+from telsec.radio.geo import haversine_m
+from telsec.radio.schema import CELL_KEY
+
+#: Windows with at least this many observations count towards localisation error.
+LOCALISATION_MIN_OBSERVATIONS = 20
+
+
+@dataclass
+class Evaluation:
+    scenario: str
+    blasters: int
+    heard: int
+    detected: int
+    alerts: int
+    true_alerts: int
+    precision: float
+    recall: float
+    median_detection_s: float | None
+    localisation_windows: int
+    median_error_m: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "blasters": self.blasters,
+            "heard": self.heard,
+            "detected": self.detected,
+            "alerts": self.alerts,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "median time to detect (s)": (
+                None if self.median_detection_s is None else round(self.median_detection_s)
+            ),
+            "windows located": self.localisation_windows,
+            "median error (m)": (
+                None if self.median_error_m is None else round(self.median_error_m, 1)
+            ),
+        }
+
+
+def _key(item: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(item[k] for k in CELL_KEY)
+
+
+def _true_position(blaster: dict[str, Any], t: float) -> tuple[float, float]:
+    track = np.asarray(blaster["track"], dtype=float)
+    return float(np.interp(t, track[:, 0], track[:, 1])), float(
+        np.interp(t, track[:, 0], track[:, 2])
+    )
+
+
+def _time_to_detect(
+    obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig, blaster: dict[str, Any]
+) -> float | None:
+    """Seconds from the blaster's start to the first window after which the detector,
+    seeing only the observations made so far, alerts on it.  The transient rule needs
+    hindsight (the cell must have gone) and so does not count here."""
+    mine = obs.filter(*(pl.col(k) == blaster[k] for k in CELL_KEY))
+    if mine.is_empty():
+        return None
+    start = float(blaster["start"])
+    end = float(mine["time"].max())  # type: ignore[arg-type]
+    t = start + config.window_s
+    while t <= end + config.window_s:
+        found = detect(mine.filter(pl.col("time") <= t), inventory, config)
+        if any(_key(a) == _key(blaster) for a in found.alerts):
+            return t - start
+        t += config.window_s
+    return None
+
+
+def evaluate(
+    scenario: str,
+    obs: pl.DataFrame,
+    inventory: pl.DataFrame,
+    config: RadioConfig,
+    truth: list[dict[str, Any]],
+) -> Evaluation:
+    found = detect(obs, inventory, config)
+    malicious = {_key(b): b for b in truth}
+    heard_counts = obs.group_by(list(CELL_KEY)).len()
+    heard = {_key(row) for row in heard_counts.iter_rows(named=True) if row["len"] >= 3} & set(
+        malicious
+    )
+    true_alerts = [a for a in found.alerts if _key(a) in malicious]
+    detected = {_key(a) for a in true_alerts}
+    delays = [
+        d
+        for key in detected
+        if (d := _time_to_detect(obs, inventory, config, malicious[key])) is not None
+    ]
+    errors = []
+    for alert in true_alerts:
+        blaster = malicious[_key(alert)]
+        for window in alert["track"]:
+            if window["observations"] < LOCALISATION_MIN_OBSERVATIONS:
+                continue
+            lat, lon = _true_position(blaster, (window["start"] + window["end"]) / 2)
+            errors.append(float(haversine_m(lat, lon, window["lat"], window["lon"])))
+    alerts = len(found.alerts)
+    return Evaluation(
+        scenario=scenario,
+        blasters=len(truth),
+        heard=len(heard),
+        detected=len(detected & heard),
+        alerts=alerts,
+        true_alerts=len(true_alerts),
+        precision=len(true_alerts) / alerts if alerts else 1.0,
+        recall=len(detected & heard) / len(heard) if heard else 1.0,
+        median_detection_s=float(np.median(delays)) if delays else None,
+        localisation_windows=len(errors),
+        median_error_m=float(np.median(errors)) if errors else None,
+    )
