@@ -31,7 +31,8 @@ class Rule:
     id: str
     weight: float
     title: str
-    techniques: tuple[str, ...] = ("FGT1642.501", "MOT1557")
+    #: FiGHT: false base station, spoofed broadcast, bid down to 2G; MoTIF: broadcast channel.
+    techniques: tuple[str, ...] = ("FGT1583.501", "FGT1642.501", "FGT1562.501", "MOT3001.301")
 
 
 RULES: dict[str, Rule] = {
@@ -235,7 +236,8 @@ def _evidence(
             "RADIO-LONESOME-AREA",
             f"{'TAC' if lte else 'LAC'} {cell['area']} is used by no other cell of the network",
         )
-    if cell["far"] >= 5 and cell["far_sources"] >= 2:
+    # two observers, or one at many places: not a single phone with a stale position fix
+    if cell["far"] >= 5 and (cell["far_sources"] >= 2 or cell["far_places"] >= 5):
         add(
             "RADIO-OUT-OF-RANGE",
             f"{cell['far']} observations by {cell['far_sources']} "
@@ -291,6 +293,7 @@ def detect(obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig) -> D
         pl.col("cell_lat").is_not_null().any().alias("in_inventory"),
         pl.col("far").sum().alias("far"),
         pl.col("source").filter(pl.col("far")).n_unique().alias("far_sources"),
+        pl.struct("lat", "lon").filter(pl.col("far")).n_unique().alias("far_places"),
         (pl.col("cell_distance").filter(pl.col("far")).max().fill_null(0) / 1000).alias("far_km"),
         pl.col("loud").sum().alias("loud"),
         pl.col("neighbours").is_not_null().sum().alias("neighbour_reports"),

@@ -12,6 +12,9 @@ from telsec.radio.detect import RadioConfig, detect
 from telsec.radio.geo import haversine_m
 from telsec.radio.schema import CELL_KEY
 
+#: A blaster counts towards recall when at least this many observations by at least
+#: this many observers exist: fewer, and nobody could confirm it.
+HEARD_OBSERVATIONS, HEARD_SOURCES = 5, 2
 #: Windows with at least this many observations count towards localisation error.
 LOCALISATION_MIN_OBSERVATIONS = 20
 
@@ -89,10 +92,14 @@ def evaluate(
 ) -> Evaluation:
     found = detect(obs, inventory, config)
     malicious = {_key(b): b for b in truth}
-    heard_counts = obs.group_by(list(CELL_KEY)).len()
-    heard = {_key(row) for row in heard_counts.iter_rows(named=True) if row["len"] >= 3} & set(
-        malicious
+    heard_counts = obs.group_by(list(CELL_KEY)).agg(
+        pl.len().alias("observations"), pl.col("source").n_unique().alias("sources")
     )
+    heard = {
+        _key(row)
+        for row in heard_counts.iter_rows(named=True)
+        if row["observations"] >= HEARD_OBSERVATIONS and row["sources"] >= HEARD_SOURCES
+    } & set(malicious)
     true_alerts = [a for a in found.alerts if _key(a) in malicious]
     detected = {_key(a) for a in true_alerts}
     delays = [

@@ -272,19 +272,38 @@ def _received(
     y: np.ndarray,
     los: np.ndarray,
 ) -> np.ndarray:
-    """Received power (dBm) of every transmitter at every observer sample; -inf when off."""
+    """Received power (dBm) of every transmitter at every observer sample; -inf when off.
+
+    Fixed, always-on transmitters (nearly all) are computed as one matrix; the few
+    that move or come and go, one by one."""
     out = np.full((len(t), len(tx)), -np.inf)
+    fixed = [
+        j
+        for j, tr in enumerate(tx)
+        if len(tr.track) == 1 and tr.start <= START and tr.end >= START + DURATION_S
+    ]
+    if fixed:
+        fx = np.array([tx[j].track[0][1] for j in fixed])
+        fy = np.array([tx[j].track[0][2] for j in fixed])
+        power = np.array([tx[j].power_dbm for j in fixed])
+        n = np.where(los[:, None], 2.0, np.array([tx[j].n for j in fixed])[None, :])
+        d = np.maximum(np.hypot(x[:, None] - fx[None, :], y[:, None] - fy[None, :]), 30.0)
+        shadow = world.rng.normal(0, SHADOWING_DB, size=d.shape)
+        out[:, fixed] = power[None, :] - (PL0 + 10 * n * np.log10(d) + shadow)
+    fixed_set = set(fixed)
     for j, transmitter in enumerate(tx):
+        if j in fixed_set:
+            continue
         on = (t >= transmitter.start) & (t <= transmitter.end)
         if not on.any():
             continue
         tx_x, tx_y = transmitter.position(t[on])
         d = np.maximum(np.hypot(x[on] - tx_x, y[on] - tx_y), 30.0)  # antenna height
-        n = np.where(los[on], 2.0, transmitter.n)
-        loss = PL0 + 10 * n * np.log10(d) + world.rng.normal(0, SHADOWING_DB, size=d.size)
-        # a handset's receiver saturates around -25 dBm
-        out[on, j] = np.minimum(transmitter.power_dbm - loss, -25.0)
-    return out
+        n_on = np.where(los[on], 2.0, transmitter.n)
+        loss = PL0 + 10 * n_on * np.log10(d) + world.rng.normal(0, SHADOWING_DB, size=d.size)
+        out[on, j] = transmitter.power_dbm - loss
+    # a handset's receiver saturates around -25 dBm
+    return np.asarray(np.minimum(out, -25.0))
 
 
 def _route(

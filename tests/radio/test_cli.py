@@ -1,0 +1,59 @@
+"""``telsec radio`` as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orjson
+
+TELSEC = [sys.executable, "-m", "telsec.cli.main", "radio"]
+
+
+def run(*args: str):
+    return subprocess.run([*TELSEC, *args], capture_output=True)
+
+
+def test_simulate_scan_evaluate(tmp_path) -> None:
+    folder = tmp_path / "city"
+    done = run("simulate", "--out", str(folder), "--scenario", "stationary-blaster",
+               "--observers", "8", "--seed", "2")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in folder.iterdir()} == {
+        "cells.csv",
+        "observations.jsonl",
+        "labels.jsonl",
+        "truth.json",
+        "operator.toml",
+    }
+    common = [str(folder / "observations.jsonl"), "--cells", str(folder / "cells.csv"),
+              "--config", str(folder / "operator.toml")]  # fmt: skip
+    jsonl = run("scan", *common, "-f", "jsonl")
+    assert jsonl.returncode == 0, jsonl.stderr
+    alerts = [orjson.loads(line) for line in jsonl.stdout.splitlines()]
+    assert alerts and all(a["evidence"] and a["score"] >= 0.5 for a in alerts)
+    geo = run("scan", *common, "-f", "geojson")
+    collection = orjson.loads(geo.stdout)
+    assert collection["type"] == "FeatureCollection"
+    assert {f["geometry"]["type"] for f in collection["features"]} <= {"Point", "LineString"}
+    table = run("scan", *common)
+    assert table.returncode == 0 and b"suspected fake base stations" in table.stdout
+    evaluated = run("evaluate", str(folder), "-f", "json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    (row,) = orjson.loads(evaluated.stdout)
+    assert row["scenario"] == "stationary-blaster" and row["precision"] == 1.0
+
+
+def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
+    missing = run("scan", str(tmp_path / "none.jsonl"), "--cells", str(tmp_path / "c.csv"))
+    assert missing.returncode == 2 and b"Traceback" not in missing.stderr
+    odd = tmp_path / "odd.txt"
+    odd.write_text("what is this\n")
+    cells = tmp_path / "cells.csv"
+    cells.write_text("radio,mcc,net,area,cell,unit,lon,lat,range\n")
+    unknown = run("scan", str(odd), "--cells", str(cells))
+    assert unknown.returncode == 2 and b"--input-format" in unknown.stderr
+    bad_config = tmp_path / "op.toml"
+    bad_config.write_text("[[networks]]\nname = 1\n")
+    config = run("scan", str(odd), "--cells", str(cells), "--config", str(bad_config))
+    assert config.returncode == 2 and b"Traceback" not in config.stderr

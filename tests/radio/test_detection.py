@@ -1,0 +1,85 @@
+"""The detector and locator against simulated ground truth, and their pieces alone."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import polars as pl
+import pytest
+
+from telsec.radio.detect import RULES, parse_config, score
+from telsec.radio.evaluate import evaluate
+from telsec.radio.geo import from_local, haversine_m
+from telsec.radio.locate import estimate
+from telsec.radio.schema import Rejections, clean_inventory, clean_observations
+from telsec.radio.simulate import OPERATOR_TOML, simulate
+from telsec.stix.techniques import technique_by_external_id
+
+CONFIG = parse_config(OPERATOR_TOML)
+
+
+@functools.cache
+def _run(scenario: str, seed: int, observers: int = 20):
+    obs, inventory, truth = simulate(scenario, seed, observers)
+    inventory = inventory.rename(
+        {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
+    ).with_columns(pl.col("rat").str.to_lowercase())
+    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
+    return evaluate(scenario, clean, clean_inventory(inventory, Rejections()), CONFIG, truth)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_the_confounders_raise_no_alert(seed: int) -> None:
+    """A new cell not yet in the inventory, a femtocell with its own TAC, a French
+    border cell and a phone on a landing plane: none is a blaster."""
+    result = _run("benign", seed)
+    assert result.alerts == 0
+
+
+@pytest.mark.parametrize("scenario", ["stationary-blaster", "vehicle-blaster", "cloned-cell"])
+def test_blasters_are_found_without_false_alarms(scenario: str) -> None:
+    results = [_run(scenario, seed) for seed in (5, 6)]
+    assert all(r.precision >= 0.95 for r in results), results
+    heard = sum(r.heard for r in results)
+    detected = sum(r.detected for r in results)
+    assert heard >= 3
+    # measured: 1.0 for stationary and vehicle-borne blasters; cloned identities heard
+    # by few observers are the hard case (docs/radio.md)
+    assert detected / heard >= (0.95 if scenario != "cloned-cell" else 0.75), results
+    assert all(r.median_detection_s is None or r.median_detection_s <= 1800 for r in results)
+
+
+def test_a_stationary_blaster_is_located_within_about_a_hundred_metres() -> None:
+    errors = [r.median_error_m for r in (_run("stationary-blaster", s) for s in (5, 6))]
+    assert all(e is not None for e in errors)
+    assert float(np.median(errors)) <= 110, errors  # measured: 151 m and 59 m
+
+
+def test_multilateration_recovers_position_and_exponent() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-800, 800, 60), rng.uniform(-800, 800, 60)
+    d = np.hypot(x - 120, y + 80)
+    signal = 30 - 38 - 10 * 3.2 * np.log10(d) + rng.normal(0, 2, d.size)
+    lat, lon = from_local(x, y, 51.5, -0.12)
+    found = estimate(lat, lon, signal, 0, 300)
+    assert found is not None and found.method == "multilateration"
+    truth = from_local(120, -80, 51.5, -0.12)
+    assert float(haversine_m(truth[0], truth[1], found.lat, found.lon)) < 40
+    assert found.exponent == pytest.approx(3.2, abs=0.3)
+    assert found.radius_m < 150
+
+
+def test_few_observations_fall_back_to_a_centroid_with_a_wide_radius() -> None:
+    found = estimate(np.array([51.5, 51.501]), np.array([-0.12, -0.121]),
+                     np.array([-70.0, -80.0]), 0, 300)  # fmt: skip
+    assert found is not None and found.method == "centroid" and found.observations == 2
+
+
+def test_evidence_combines_as_noisy_or_and_names_real_techniques() -> None:
+    weights = [{"weight": 0.3}, {"weight": 0.25}]
+    assert score(weights) == pytest.approx(1 - 0.7 * 0.75)
+    assert score([{"weight": RULES["RADIO-NOT-IN-INVENTORY"].weight}]) < CONFIG.threshold
+    for rule in RULES.values():
+        for technique in rule.techniques:
+            assert technique_by_external_id(technique), (rule.id, technique)
