@@ -27,3 +27,19 @@ def test_the_report_names_the_generated_attackers_and_loads_once() -> None:
         o["object_marking_refs"] == [Tlp.AMBER.marking_id] for o in objects if "created" in o
     )
     assert signalling_report(NOW) == objects  # same ids: loading twice adds nothing
+
+
+def test_the_radio_report_is_the_detectors_output_and_loads_once() -> None:
+    from telsec.demo.radio import PRODUCER as RADIO_PRODUCER
+    from telsec.demo.radio import radio_report
+
+    objects = radio_report(NOW)
+    for obj in objects:
+        validate(obj)
+    indicators = [o for o in objects if o["type"] == "indicator"]
+    assert indicators and all("cell-identity:rat = 'gsm'" in o["pattern"] for o in indicators)
+    producer = organisation_identity_id(RADIO_PRODUCER)
+    assert all(o["created_by_ref"] == producer for o in objects if "created" in o)
+    # laid out before the moment the demo is loaded
+    assert all(o["last_seen"] < "2026-01-01" for o in objects if o["type"] == "sighting")
+    assert radio_report(NOW) == objects

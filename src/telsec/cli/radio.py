@@ -12,6 +12,16 @@ import typer
 from rich.markup import escape
 
 from telsec.cli.output import emit, err_console, fail
+from telsec.cli.share import (
+    BundleOpt,
+    ProducerOpt,
+    PublishOpt,
+    TlpOpt,
+    TokenOpt,
+    UrlOpt,
+    share,
+    share_level,
+)
 
 app = typer.Typer(
     help="Cell observations: detect, locate and track fake base stations.", no_args_is_help=True
@@ -73,11 +83,19 @@ def scan(
     ] = None,
     fmt: Annotated[ScanFormat, typer.Option("--format", "-f")] = ScanFormat.table,
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    publish: PublishOpt = None,
+    tlp: TlpOpt = None,
+    bundle: BundleOpt = None,
+    producer: ProducerOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
 ) -> None:
-    """Score every observed cell; alerts with their evidence, first/last seen and track."""
+    """Score every observed cell; alerts with their evidence, first/last seen and track,
+    and optionally a STIX report published to a hub."""
     from telsec.radio.detect import detect
     from telsec.radio.locate import geojson
 
+    level = share_level(publish, bundle, tlp)
     observations, inventory, settings = _read(files, cells, input_format, config)
     found = detect(observations, inventory, settings)
     if fmt == ScanFormat.geojson:
@@ -109,6 +127,12 @@ def scan(
     err_console.print(
         f"{found.observations:,} observations of {found.cells:,} cells: {len(found.alerts)} alerts"
     )
+    if level is not None:
+        from telsec.radio.report import stix_bundle
+
+        scanned = ", ".join(f.name for f in files)
+        stix = stix_bundle(found.alerts, level, producer=producer, scanned=scanned)
+        share(stix, publish, bundle, url, token)
 
 
 def _when(seconds: float) -> str:

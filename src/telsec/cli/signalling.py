@@ -18,6 +18,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from telsec.cli.output import OutputFormat, emit, err_console, fail, write_table
+from telsec.cli.share import (
+    BundleOpt,
+    ProducerOpt,
+    PublishOpt,
+    TlpOpt,
+    TokenOpt,
+    UrlOpt,
+    share,
+    share_level,
+)
 
 app = typer.Typer(
     help="SS7/SIGTRAN and Diameter captures: decode, screen, generate.", no_args_is_help=True
@@ -221,44 +231,18 @@ def scan(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
     view: Annotated[View, typer.Option(help="findings, per-source summary, or both")] = View.both,
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
-    publish: Annotated[
-        str | None,
-        typer.Option(metavar="COLLECTION", help="post the STIX report to this collection"),
-    ] = None,
-    tlp: Annotated[
-        str | None,
-        typer.Option(help="TLP of the published objects (clear|green|amber|amber+strict|red)"),
-    ] = None,
-    bundle: Annotated[
-        Path | None, typer.Option(help="also write the STIX bundle to this file")
-    ] = None,
-    producer: Annotated[
-        str | None,
-        typer.Option(
-            envvar="TELSEC_ORG", help="your organisation: stable indicator ids (TELSEC_ORG)"
-        ),
-    ] = None,
-    url: Annotated[str, typer.Option(envvar="TELSEC_URL", help="hub URL (TELSEC_URL)")] = (
-        "http://127.0.0.1:8000"
-    ),
-    token: Annotated[
-        str | None,
-        typer.Option(envvar="TELSEC_TOKEN", help="API token (TELSEC_TOKEN)", show_default=False),
-    ] = None,
+    publish: PublishOpt = None,
+    tlp: TlpOpt = None,
+    bundle: BundleOpt = None,
+    producer: ProducerOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
 ) -> None:
     """Screen captures with the FS.11/FS.19 and GT-misuse rules: findings, a summary per
     GT, and optionally a STIX report published to a hub."""
     from telsec.signalling.report import Tally, stix_bundle
-    from telsec.stix.tlp import Tlp
 
-    level = None
-    if publish or bundle:
-        if not tlp:
-            fail("--publish and --bundle need --tlp (the marking of what you share)", 2)
-        try:
-            level = Tlp.parse(tlp or "")
-        except ValueError as exc:
-            fail(str(exc), 2)
+    level = share_level(publish, bundle, tlp)
     screening = _Screening(files, policy, workers, dask)
     tally = Tally()
     shown: list[dict[str, Any]] = []
@@ -306,13 +290,7 @@ def scan(
     if level is not None:
         scanned = ", ".join(f.name for f in files)
         stix = stix_bundle(summaries, level, producer=producer, scanned=scanned)
-        if bundle:
-            bundle.write_bytes(orjson.dumps(stix, option=orjson.OPT_INDENT_2))
-            err_console.print(
-                f"STIX bundle: {len(stix['objects'])} objects in {escape(str(bundle))}"
-            )
-        if publish:
-            _publish(stix["objects"], publish, url, token)
+        share(stix, publish, bundle, url, token)
 
 
 def _tables(
@@ -331,32 +309,6 @@ def _tables(
             write_table(findings, _FINDING_COLUMNS, handle, title)
         if view != View.findings:
             write_table(sources, _SOURCE_COLUMNS, handle, "sources with findings")
-
-
-def _publish(objects: list[dict[str, Any]], collection: str, url: str, token: str | None) -> None:
-    from telsec.exchange.client import ClientError, TaxiiClient
-
-    if not objects:
-        err_console.print("nothing to publish: no source was flagged")
-        return
-    stored = rejected = 0
-    try:
-        with TaxiiClient(url, token) as client:
-            target = client.find_collection(collection, None)
-            for start in range(0, len(objects), 1000):
-                status = client.post(target, objects[start : start + 1000])
-                stored += int(status.get("success_count", 0))
-                rejected += int(status.get("failure_count", 0))
-                for failure in status.get("failures", [])[:10]:
-                    err_console.print(
-                        f"[yellow]rejected[/] {escape(str(failure.get('id')))}: "
-                        f"{escape(str(failure.get('message')))}"
-                    )
-    except ClientError as exc:
-        fail(f"publishing to {url}: {exc}")
-    err_console.print(f"published to {escape(collection)}: {stored} stored, {rejected} rejected")
-    if rejected:
-        raise typer.Exit(1)
 
 
 class ListFormat(StrEnum):

@@ -110,12 +110,15 @@ def load_demo(engine: Engine) -> DemoInfo:
     ensure_vocabulary(engine)
     orgs = {o.name: o for o in service.list_organisations(engine)}
     added = total = 0
-    from telsec.demo.signalling import COLLECTION, PRODUCER, signalling_report
+    from telsec.demo import radio, signalling
 
     anchor = _anchor(engine)
     content = demo_objects(anchor)
     # the analysers' own output, as a provider would publish it
-    content.setdefault(COLLECTION, []).append((PRODUCER, signalling_report(anchor)))
+    content.setdefault(signalling.COLLECTION, []).append(
+        (signalling.PRODUCER, signalling.signalling_report(anchor))
+    )
+    content.setdefault(radio.COLLECTION, []).append((radio.PRODUCER, radio.radio_report(anchor)))
     for alias, batches in content.items():
         info = existing[alias]
         scope = store.CollectionScope(info.pk, info.id, info.api_root, info.default_tlp, True, True)

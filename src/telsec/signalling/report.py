@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,10 +24,10 @@ from phonenumbers import carrier
 from telsec.signalling.geo import country_of, country_of_mcc
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import RULES, Activity, Finding, realm_plmn
-from telsec.stix.ids import organisation_identity_id, telsec_id, value_sco
-from telsec.stix.techniques import technique_by_external_id
+from telsec.stix.build import Builder
+from telsec.stix.ids import value_sco
 from telsec.stix.telecom import global_title
-from telsec.stix.timestamps import format_timestamp, now_us
+from telsec.stix.timestamps import format_timestamp
 from telsec.stix.tlp import Tlp
 
 SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -233,22 +232,6 @@ def blocklist_rows(
 _CONFIDENCE = {"block": 85, "investigate": 60, "watch": 40}
 
 
-def _common(
-    stix_type: str, stix_id: str, created: str, tlp: Tlp, producer_id: str | None
-) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": stix_id,
-        "created": created,
-        "modified": created,
-        "object_marking_refs": [tlp.marking_id],
-    }
-    if producer_id:
-        obj["created_by_ref"] = producer_id
-    return obj
-
-
 def _observable(summary: SourceSummary) -> tuple[dict[str, Any], str]:
     """The source as an SCO, and a STIX pattern that matches it."""
     if summary.kind == "gt":
@@ -293,39 +276,29 @@ def stix_bundle(
     adds a new version and new sightings rather than a second indicator.
     With ``namespace`` every id is derived from it (the same scan gives the
     same objects: the demo data set loads once)."""
-    created = format_timestamp(now if now is not None else now_us())
-    producer_id = organisation_identity_id(producer) if producer else None
-
-    def new_id(stix_type: str, key: str) -> str:
-        if namespace:
-            return telsec_id(stix_type, f"{namespace}/{key}")
-        return f"{stix_type}--{uuid.uuid4()}"
-
+    build = Builder(tlp, producer, namespace, now)
     wanted = set(verdicts)
     objects: list[dict[str, Any]] = []
-    indicator_ids: list[str] = []
+    flagged = 0
     for summary in summaries:
         if summary.verdict not in wanted:
             continue
+        flagged += 1
         sco, pattern = _observable(summary)
         first = format_timestamp(int(summary.first_seen * 1e6))
         last = format_timestamp(int(summary.last_seen * 1e6))
         key = f"{producer}/signalling/{summary.kind}/{summary.source}"
-        observed = _common("observed-data", new_id("observed-data", key), created, tlp, producer_id)
-        observed.update(
+        observed = build.sdo(
+            "observed-data",
+            build.new_id("observed-data", key),
             first_observed=first,
             last_observed=last,
             number_observed=max(1, summary.flagged_messages),
             object_refs=[sco["id"]],
         )
-        indicator = _common(
+        indicator = build.sdo(
             "indicator",
-            telsec_id("indicator", key) if producer else new_id("indicator", key),
-            created,
-            tlp,
-            producer_id,
-        )
-        indicator.update(
+            build.stable_id("indicator", f"signalling/{summary.kind}/{summary.source}"),
             name=f"Signalling misuse from {summary.source} ({summary.verdict})",
             description=_describe(summary),
             indicator_types=(
@@ -337,8 +310,9 @@ def stix_bundle(
             confidence=_CONFIDENCE[summary.verdict],
             labels=sorted(summary.rules),
         )
-        sighting = _common("sighting", new_id("sighting", key), created, tlp, producer_id)
-        sighting.update(
+        sighting = build.sdo(
+            "sighting",
+            build.new_id("sighting", key),
             sighting_of_ref=indicator["id"],
             first_seen=first,
             last_seen=last,
@@ -349,36 +323,15 @@ def stix_bundle(
                 f"{summary.subscribers:,} distinct subscribers targeted."
             ),
         )
-        if producer_id:
-            sighting["where_sighted_refs"] = [producer_id]
-        objects.extend([sco, observed, indicator, sighting])
-        indicator_ids.append(indicator["id"])
-        for external_id in summary.techniques:
-            pattern_obj = technique_by_external_id(external_id)
-            if pattern_obj is None:
-                continue
-            relationship = _common(
-                "relationship",
-                new_id("relationship", f"{key}/{external_id}"),
-                created,
-                tlp,
-                producer_id,
-            )
-            relationship.update(
-                relationship_type="indicates",
-                source_ref=indicator["id"],
-                target_ref=pattern_obj["id"],
-            )
-            objects.append(relationship)
-    if objects:
-        report = _common("report", new_id("report", scanned), created, tlp, producer_id)
-        report.update(
-            name=f"Signalling screening of {scanned}: {len(indicator_ids)} sources flagged",
-            description="Global Titles and Diameter realms that broke the FS.11/FS.19 "
-            "screening rules of telsec, with counts. Subscribers are not identified.",
-            report_types=["threat-report", "indicator"],
-            published=created,
-            object_refs=[o["id"] for o in objects],
-        )
-        objects.append(report)
-    return {"type": "bundle", "id": new_id("bundle", scanned), "objects": objects}
+        if build.producer_id:
+            sighting["where_sighted_refs"] = [build.producer_id]
+        objects += [sco, observed, indicator, sighting]
+        objects += build.indicates(indicator["id"], summary.techniques, key)
+    return build.bundle(
+        objects,
+        f"Signalling screening of {scanned}: {flagged} sources flagged",
+        "Global Titles and Diameter realms that broke the FS.11/FS.19 screening rules of "
+        "telsec, with counts. Subscribers are not identified.",
+        ["threat-report", "indicator"],
+        scanned,
+    )
