@@ -38,8 +38,9 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
     import polars as pl
 
     from telsec.radio.detect import ConfigError, load_config
-    from telsec.radio.readers import ReaderError, read_inventory, read_observations
-    from telsec.radio.schema import Rejections
+    from telsec.radio.device import read_gsmtap
+    from telsec.radio.readers import ReaderError, detect_format, read_inventory, read_observations
+    from telsec.radio.schema import OBSERVATION_SCHEMA, Rejections
 
     missing = [str(f) for f in [*files, cells, *([config] if config else [])] if not f.is_file()]
     if missing:
@@ -51,21 +52,35 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
         raise
     counts = Rejections()
     parts = []
+    events = []
     try:
         inventory, inventory_counts = read_inventory(cells)
         for path in files:
-            frame, file_counts = read_observations(path, input_format)
+            kind = input_format or detect_format(path)
+            if kind == "gsmtap":
+                log = read_gsmtap(path)
+                events.extend(log.events)
+                err_console.print(
+                    f"{escape(str(path))}: device log, {log.rrc:,} RRC and {log.nas:,} NAS "
+                    f"messages, {len(log.events)} events"
+                )
+                for reason, count in log.skipped.most_common():
+                    err_console.print(f"  skipped {count:,}: {escape(reason)}")
+                if log.error:
+                    err_console.print(f"[yellow]damaged:[/] {escape(log.error)}")
+                continue
+            frame, file_counts = read_observations(path, kind)
             counts.merge(file_counts)
             parts.append(frame)
             err_console.print(f"{escape(str(path))}: {file_counts.kept:,} observations")
     except ReaderError as exc:
         fail(str(exc), 2)
         raise
-    observations = pl.concat(parts) if parts else pl.DataFrame()
+    observations = pl.concat(parts) if parts else pl.DataFrame(schema=OBSERVATION_SCHEMA)
     err_console.print(f"inventory {escape(str(cells))}: {inventory.height:,} cells")
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
-    return observations, inventory, settings
+    return observations, inventory, settings, events
 
 
 @app.command()
@@ -78,7 +93,8 @@ def scan(
     input_format: Annotated[
         str | None,
         typer.Option(
-            "--input-format", help="towercollector|wigle|cellinfo|jsonl|parquet (else detected)"
+            "--input-format",
+            help="towercollector|wigle|cellinfo|jsonl|parquet|gsmtap (else detected)",
         ),
     ] = None,
     fmt: Annotated[ScanFormat, typer.Option("--format", "-f")] = ScanFormat.table,
@@ -96,8 +112,8 @@ def scan(
     from telsec.radio.locate import geojson
 
     level = share_level(publish, bundle, tlp)
-    observations, inventory, settings = _read(files, cells, input_format, config)
-    found = detect(observations, inventory, settings)
+    observations, inventory, settings, events = _read(files, cells, input_format, config)
+    found = detect(observations, inventory, settings, events)
     if fmt == ScanFormat.geojson:
         text = orjson.dumps(geojson(found.alerts), option=orjson.OPT_INDENT_2).decode() + "\n"
         if out:
@@ -182,7 +198,7 @@ def evaluate(
     if not truth_path.is_file():
         fail(f"{folder} has no truth.json: write it with `telsec radio simulate`", 2)
     truth = orjson.loads(truth_path.read_bytes())
-    observations, inventory, settings = _read(
+    observations, inventory, settings, _events = _read(
         [folder / "observations.jsonl"], folder / "cells.csv", None, folder / "operator.toml"
     )
     result = score(truth["scenario"], observations, inventory, settings, truth["blasters"])

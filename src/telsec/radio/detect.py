@@ -14,6 +14,7 @@ localisation of the few suspect cells.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from telsec.radio.device import DeviceEvent
 from telsec.radio.geo import haversine_m
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
-from telsec.radio.schema import CELL_KEY, TEST_MCC
+from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,15 @@ RULES: dict[str, Rule] = {
         Rule("RADIO-NULL-CIPHER", 0.30, "GSM without ciphering (A5/0)"),
         Rule("RADIO-MOVING", 0.45, "its estimated position moves (vehicle-borne)"),
         Rule("RADIO-TEST-PLMN", 0.50, "broadcasts the test network's MCC 001"),
+        # seen by a phone's modem (device logs: Rayhunter and other GSMTAP captures)
+        Rule(
+            "RADIO-DEVICE-IMSI-REQUEST",
+            0.35,
+            "asked a phone for its IMSI without authenticating it",
+        ),
+        Rule("RADIO-DEVICE-REDIRECT-2G", 0.45, "released a phone with a redirection to 2G"),
+        Rule("RADIO-DEVICE-PRIORITY-2G", 0.35, "broadcasts 2G/3G reselection priority above LTE"),
+        Rule("RADIO-DEVICE-NULL-CIPHER", 0.45, "selected EEA0: no ciphering"),
     )
 }
 
@@ -280,10 +291,60 @@ class Detection:
     observations: int
 
 
-def detect(obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig) -> Detection:
+def _device_evidence(
+    events: Sequence[DeviceEvent],
+) -> dict[tuple[Any, ...], tuple[list[dict[str, Any]], float, float, set[str]]]:
+    """Per cell: the device-log evidence, first and last event time, the devices."""
+    grouped: dict[tuple[Any, ...], dict[str, list[DeviceEvent]]] = {}
+    for event in events:
+        if event.cell is not None:
+            grouped.setdefault(event.cell, {}).setdefault(event.rule, []).append(event)
+    out = {}
+    for key, rules in grouped.items():
+        evidence = []
+        times = [e.time for found in rules.values() for e in found]
+        for rule, found in rules.items():
+            first = found[0]
+            evidence.append(
+                {
+                    "rule": rule,
+                    "weight": RULES[rule].weight,
+                    "title": RULES[rule].title,
+                    "detail": f"{len(found)} time(s); first in frame {first.frame} of "
+                    f"{first.source}: {first.detail}",
+                }
+            )
+        sources = {e.source for found in rules.values() for e in found}
+        out[key] = (evidence, min(times), max(times), sources)
+    return out
+
+
+_EMPTY_CELL = {
+    "observations": 0,
+    "far": 0,
+    "far_sources": 0,
+    "far_places": 0,
+    "far_km": 0.0,
+    "loud": 0,
+    "neighbour_reports": 0,
+    "lonely": 0,
+    "clear": 0,
+    "max_signal": None,
+}
+
+
+def detect(
+    obs: pl.DataFrame,
+    inventory: pl.DataFrame,
+    config: RadioConfig,
+    device_events: Sequence[DeviceEvent] = (),
+) -> Detection:
     """Alerts, most suspect first, each with evidence, first/last seen and a track."""
-    if obs.is_empty():
+    devices = _device_evidence(device_events)
+    if obs.is_empty() and not devices:
         return Detection([], 0, 0)
+    if obs.is_empty():
+        obs = pl.DataFrame(schema=OBSERVATION_SCHEMA)
     flagged = _with_inventory(_airborne(obs, config.max_ground_speed), inventory, config)
     per_cell = flagged.group_by(list(CELL_KEY)).agg(
         pl.len().alias("observations"),
@@ -307,24 +368,51 @@ def detect(obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig) -> D
         "areas": _areas(inventory),
         "gsm_off": {(n.mcc, n.mnc) for n in config.networks if n.gsm_switched_off},
         "names": names,
-        "span": float(np.ptp(flagged["time"].to_numpy())),
+        "span": float(np.ptp(flagged["time"].to_numpy())) if flagged.height else 0.0,
     }
     alerts = []
     suspects = []
-    for cell in per_cell.iter_rows(named=True):
+    cells = list(per_cell.iter_rows(named=True))
+    known = set(inventory.select(list(CELL_KEY)).iter_rows())
+    for key in devices.keys() - {tuple(c[k] for k in CELL_KEY) for c in cells}:
+        _, first, last, sources = devices[key]
+        cells.append(
+            {
+                **dict(zip(CELL_KEY, key, strict=True)),
+                **_EMPTY_CELL,
+                "sources": len(sources),
+                "first_seen": first,
+                "last_seen": last,
+                "in_inventory": key in known,
+            }
+        )
+    for cell in cells:
         evidence = _evidence(cell, ctx, config)
+        device = devices.get(tuple(cell[k] for k in CELL_KEY))
+        if device:
+            evidence += device[0]
+            cell["first_seen"] = min(cell["first_seen"], device[1])
+            cell["last_seen"] = max(cell["last_seen"], device[2])
         # worth locating: two independent signs already (a cell whose only sign is
         # that the inventory lacks it is not tracked: that is how new cells look)
         if score(evidence) >= config.threshold * 0.9:
             suspects.append((cell, evidence))
+    # the suspects' observations, split once (not one pass over everything per suspect)
+    keys = pl.DataFrame(
+        [{k: cell[k] for k in CELL_KEY} for cell, _ in suspects],
+        schema={k: flagged.schema[k] for k in CELL_KEY},
+    )
+    near = flagged.join(keys, on=list(CELL_KEY), how="semi")
+    parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
     for cell, evidence in suspects:
-        track = _windows(flagged, cell, config)
+        own = parts.get(tuple(cell[k] for k in CELL_KEY), near.head(0))
+        track = _windows(own, cell, config)
         # only well-placed windows count: a passing observer's few readings of a
         # fixed cell can pull one estimate hundreds of metres off
         solid = [e for e in track if e.observations >= 8 and e.radius_m <= 600]
         moved = displacement_m(solid)
         is_moving = len(solid) >= 3 and moved > 700
-        track = _track(flagged, cell, config, moving=is_moving)
+        track = _track(own, cell, config, moving=is_moving)
         if is_moving:
             evidence.append(
                 {
@@ -352,7 +440,7 @@ def detect(obs: pl.DataFrame, inventory: pl.DataFrame, config: RadioConfig) -> D
             }
         )
     alerts.sort(key=lambda a: (-a["score"], a["first_seen"]))
-    return Detection(alerts, per_cell.height, obs.height)
+    return Detection(alerts, len(cells), obs.height)
 
 
 def _observations_of(flagged: pl.DataFrame, cell: dict[str, Any]) -> pl.DataFrame:

@@ -20,6 +20,8 @@ be forced with ``input_format``:
 ``jsonl``         telsec's own JSON lines, the columns of :mod:`.schema`
                   (network-side UE measurement reports and 2G scans)
 ``parquet``       the same columns in Parquet
+``gsmtap``        a device log: GSMTAP LTE RRC/NAS in pcap or pcapng (Rayhunter,
+                  QCSuper, SCAT), read by :mod:`.device`
 ================  =========================================================
 
 Every reader returns the rows it could use and counts the others by reason.
@@ -72,8 +74,23 @@ def _first_line(path: Path) -> str:
     return head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().lstrip("\ufeff").lower()
 
 
+_CAPTURE_MAGICS = (
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+)
+
+
 def detect_format(path: Path) -> str:
     """The format of ``path`` by its first line, else its extension."""
+    try:
+        with path.open("rb") as handle:
+            if handle.read(4) in _CAPTURE_MAGICS:
+                return "gsmtap"
+    except OSError as exc:
+        raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
     first = _first_line(path)
     if first.startswith("wiglewifi"):
         return "wigle"

@@ -104,6 +104,8 @@ def empty_observations() -> pl.DataFrame:
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """``frame`` with exactly ``schema``'s columns, in order, cast (missing: null)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)  # literals alone would make a phantom row
     columns = []
     for name, dtype in schema.items():
         if name in frame.columns:
