@@ -10,7 +10,6 @@ import math
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import geocoder
 
 #: Capital cities (latitude, longitude), by ISO 3166 alpha-2 code.
 CAPITALS: dict[str, tuple[float, float]] = {
@@ -67,13 +66,6 @@ def country_of(gt: str | None) -> str | None:
         phonenumbers.region_code_for_country_code(number.country_code or 0)
     )
     return None if region in (None, "ZZ", "001") else region
-
-
-def country_name(region: str | None) -> str | None:
-    if not region:
-        return None
-    example = phonenumbers.example_number(region)
-    return geocoder.country_name_for_number(example, "en") if example else region
 
 
 def distance_km(a: str | None, b: str | None) -> float | None:
