@@ -41,7 +41,7 @@ class Pseudonymiser:
             return known
         digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
         pseudonym = f"{kind}-" + base64.b32encode(digest[:10]).decode().lower()
-        if len(self._known) >= 20_000:
+        if len(self._known) >= 100_000:
             self._known.clear()
         self._known[(kind, value)] = pseudonym
         return pseudonym

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from telsec.signalling.ber import children
 from telsec.signalling.sccp import tbcd_digits
-from telsec.signalling.transport import Skip
 
 #: MAP local operation codes (3GPP TS 29.002 section 17.5).
 OPERATIONS: dict[int, str] = {
@@ -381,32 +380,24 @@ PARAMETERS: dict[tuple[int, str], list[Spec]] = {
 }
 
 
-class _Level:
-    """The children of one constructed element, indexed by (tag, occurrence).
-
-    Walked once for all the paths that pass through it.  ``broken`` holds the
-    error that stopped the walk: a lookup that did not find its element before
-    that point raises it, exactly as walking the siblings one by one would."""
-
-    __slots__ = ("broken", "items")
-
-    def __init__(self, data: bytes, start: int, end: int) -> None:
-        self.items: dict[tuple[int, int], tuple[int, int]] = {}
-        self.broken: Skip | None = None
-        seen: dict[int, int] = {}
-        try:
-            for tag, s, e in children(data, start, end):
-                n = seen.get(tag, 0)
-                seen[tag] = n + 1
-                self.items[(tag, n)] = (s, e)
-        except Skip as exc:
-            self.broken = exc
-
-    def get(self, key: tuple[int, int]) -> tuple[int, int] | None:
-        found = self.items.get(key)
-        if found is None and self.broken is not None:
-            raise self.broken
-        return found
+def _find(data: bytes, start: int, end: int, path: tuple[Step, ...]) -> tuple[int, int] | None:
+    """Content range of the element at ``path`` below [start, end) (TLVs)."""
+    for depth, step in enumerate(path):
+        tag, wanted = (step, 0) if isinstance(step, int) else step
+        seen = 0
+        found = None
+        for t, s, e in children(data, start, end):
+            if t == tag:
+                if seen == wanted:
+                    found = (s, e)
+                    break
+                seen += 1
+        if found is None:
+            return None
+        if depth == len(path) - 1:
+            return found
+        start, end = found
+    return None
 
 
 def parameters(opcode: int, kind: str, data: bytes, start: int, end: int) -> dict[str, str]:
@@ -418,20 +409,11 @@ def parameters(opcode: int, kind: str, data: bytes, start: int, end: int) -> dic
     specs = PARAMETERS.get((opcode, kind))
     if not specs:
         return {}
-    levels: dict[tuple[int, int], _Level] = {}
     out: dict[str, str] = {}
     for path, name, decode in specs:
         if name in out:
             continue
-        where: tuple[int, int] | None = (start, end)
-        for step in path:
-            assert where is not None
-            level = levels.get(where)
-            if level is None:
-                level = levels[where] = _Level(data, *where)
-            where = level.get((step, 0) if isinstance(step, int) else step)
-            if where is None:
-                break
+        where = _find(data, start, end, path)
         if where is None:
             continue
         value = decode(data[where[0] : where[1]])
