@@ -88,6 +88,8 @@ class RadioConfig:
     threshold: float = 0.5
     window_s: float = 300.0
     transient_s: float = 2700.0
+    #: Not heard for this long, a cell's next observations start a new stretch on the air.
+    session_gap_s: float = 1800.0
     #: Observers faster than this (m/s) are airborne: no distance rules from them.
     max_ground_speed: float = 55.0
     #: Legitimate transmit power bounds (dBm EIRP) for the too-strong rule.
@@ -406,14 +408,18 @@ def detect(
     parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
     for cell, evidence in suspects:
         own = parts.get(tuple(cell[k] for k in CELL_KEY), near.head(0))
-        track = _windows(own, cell, config)
-        # only well-placed windows count: a passing observer's few readings of a
-        # fixed cell can pull one estimate hundreds of metres off
-        solid = [e for e in track if e.observations >= 8 and e.radius_m <= 600]
-        moved = displacement_m(solid)
-        is_moving = len(solid) >= 3 and moved > 700
-        track = _track(own, cell, config, moving=is_moving)
-        if is_moving:
+        track, moved = [], 0.0
+        # each stretch on the air is followed on its own: the same identity back on
+        # another day may be somewhere else
+        for session in _sessions(own, config):
+            windows = _windows(session, cell, config)
+            # only well-placed windows count: a passing observer's few readings of a
+            # fixed cell can pull one estimate hundreds of metres off
+            solid = [e for e in windows if e.observations >= 8 and e.radius_m <= 600]
+            shift = displacement_m(solid) if len(solid) >= 3 else 0.0
+            moved = max(moved, shift)
+            track += _track(session, cell, config, moving=shift > 700)
+        if moved > 700:
             evidence.append(
                 {
                     "rule": "RADIO-MOVING",
@@ -441,6 +447,17 @@ def detect(
         )
     alerts.sort(key=lambda a: (-a["score"], a["first_seen"]))
     return Detection(alerts, len(cells), obs.height)
+
+
+def _sessions(observations: pl.DataFrame, config: RadioConfig) -> list[pl.DataFrame]:
+    """The observations cut where the cell was not heard for ``session_gap_s``."""
+    if observations.is_empty():
+        return []
+    ordered = observations.sort("time")
+    gaps = ordered["time"].diff().fill_null(0) > config.session_gap_s
+    return ordered.with_columns(gaps.cum_sum().alias("_session")).partition_by(
+        "_session", include_key=False, maintain_order=True
+    )
 
 
 def _observations_of(flagged: pl.DataFrame, cell: dict[str, Any]) -> pl.DataFrame:

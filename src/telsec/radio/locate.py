@@ -106,6 +106,17 @@ def estimate(
         d = np.maximum(np.hypot(x - px, y - py), 1.0)
         return np.asarray(p[2] - 10 * p[3] * np.log10(d) - signal)
 
+    def jacobian(p: np.ndarray) -> np.ndarray:
+        px = p[0] + (p[4] * dt if moving else 0.0)
+        py = p[1] + (p[5] * dt if moving else 0.0)
+        ex, ey = px - x, py - y
+        d2 = np.maximum(ex * ex + ey * ey, 1.0)
+        scale = -10 * p[3] / (np.log(10) * d2)
+        columns = [scale * ex, scale * ey, np.ones_like(d2), -5 * np.log10(d2)]
+        if moving:
+            columns += [scale * ex * dt, scale * ey * dt]
+        return np.column_stack(columns)
+
     start_power = float(signal.max()) + 10 * 3.0 * np.log10(max(spread, 30.0))
     low = [x.min() - 3000, y.min() - 3000, -60, 1.6] + ([-40.0, -40.0] if moving else [])
     high = [x.max() + 3000, y.max() + 3000, 80, 5.5] + ([40.0, 40.0] if moving else [])
@@ -113,6 +124,7 @@ def estimate(
         fit = least_squares(
             residuals,
             x0=[cx, cy, start_power, 3.0] + ([0.0, 0.0] if moving else []),
+            jac=jacobian,
             bounds=(low, high),
             loss="soft_l1",
             f_scale=6.0,
