@@ -53,7 +53,7 @@ def test_blasters_are_found_without_false_alarms(scenario: str) -> None:
 def test_a_stationary_blaster_is_located_within_about_a_hundred_metres() -> None:
     errors = [r.median_error_m for r in (_run("stationary-blaster", s) for s in (5, 6))]
     assert all(e is not None for e in errors)
-    assert float(np.median(errors)) <= 110, errors  # measured: 151 m and 59 m
+    assert float(np.median(errors)) <= 110, errors  # measured: 157 m and 49 m
 
 
 def test_multilateration_recovers_position_and_exponent() -> None:
