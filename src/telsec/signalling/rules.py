@@ -26,6 +26,7 @@ import re
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from telsec.privacy import Pseudonymiser
@@ -326,6 +327,17 @@ class Inspector:
     pseudonym: Pseudonymiser
     activity: dict[str, Activity] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the same few GTs and IMSI ranges come back message after message
+        self._home_gt = lru_cache(maxsize=65536)(self.policy.is_home_gt)
+        self._leased = lru_cache(maxsize=65536)(self.policy.is_leased)
+        self._operator_of_gt = lru_cache(maxsize=65536)(self.policy.operator_of_gt)
+        self._operator_of_plmn = lru_cache(maxsize=4096)(self.policy.operator_of_imsi)
+
+    def _operator_of_imsi(self, imsi: str | None) -> Operator | None:
+        # an IMSI's network is in its first 5 or 6 digits (MCC, MNC)
+        return self._operator_of_plmn(imsi[:6]) if imsi else None
+
     def _evidence(self, record: Record, subscriber: str | None = None) -> Evidence:
         return Evidence(
             record["frame"],
@@ -371,7 +383,7 @@ class Inspector:
         opcode = record.get("opcode")
         calling = record.get("calling_gt")
         policy = self.policy
-        if policy.is_home_gt(calling):
+        if self._home_gt(calling):
             if opcode in CAT3:
                 return [], self._locate(record, None, check=False, trusted=True)
             return [], None
@@ -384,9 +396,9 @@ class Inspector:
         out: list[Finding] = []
         if calling in policy.deny_gts:
             out.append(finding("SIG-GT-DENY", evidence, f"GT {calling} is denied"))
-        if policy.is_leased(calling):
+        if self._leased(calling):
             out.append(finding("SIG-GT-LEASED", evidence, f"GT {calling} is in a leased range"))
-        operator = policy.operator_of_gt(calling)
+        operator = self._operator_of_gt(calling)
         if (
             operator is not None
             and operator.point_codes
@@ -404,7 +416,7 @@ class Inspector:
         if opcode in CAT1:
             out.append(finding("SIG-CAT1", evidence, f"{operation} from {calling}"))
         elif opcode in CAT2:
-            home = policy.operator_of_imsi(record.get("imsi"))
+            home = self._operator_of_imsi(record.get("imsi"))
             if record.get("imsi") and home is not operator:
                 out.append(
                     finding(
@@ -426,7 +438,7 @@ class Inspector:
         elif opcode in LOOKUPS:
             key = self.pseudonym("msisdn", record.get("msisdn")) or subscriber
             # a network asking about its own subscriber is not probing
-            own = operator is not None and policy.operator_of_imsi(record.get("imsi")) is operator
+            own = operator is not None and self._operator_of_imsi(record.get("imsi")) is operator
             if key and calling and not own:
                 event = Lookup(record["time"], calling, key, opcode == SRI_SM,
                                operator is not None, evidence)  # fmt: skip
@@ -457,7 +469,7 @@ class Inspector:
             return []
         if not node or not calling or node == calling:
             return []
-        node_operator = self.policy.operator_of_gt(node)
+        node_operator = self._operator_of_gt(node)
         same = (node_operator is operator and operator is not None) or (
             operator is None and country_of(node) == country_of(calling) and node[:6] == calling[:6]
         )
@@ -496,7 +508,7 @@ class Inspector:
         out: list[Finding] = []
         name = record.get("command")
         if command in DIAMETER_FROM_HOME and imsi:
-            home = policy.operator_of_imsi(imsi)
+            home = self._operator_of_imsi(imsi)
             if home is not None:
                 genuine = operator is home
             else:
