@@ -8,7 +8,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telsec.signalling.capture import Packet
+from telsec.packets.capture import Packet
 from telsec.signalling.decoder import DecodeStats, decode_file, decode_packet
 from telsec.signalling.generate import write_capture
 
@@ -87,7 +87,7 @@ def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
 ) -> None:
     """Damage anywhere (headers, lengths, a cut): chunking never raises, and the chunks
     give exactly the records and the damage report that one serial pass gives."""
-    from telsec.signalling.capture import CaptureError
+    from telsec.packets.capture import CaptureError
     from telsec.signalling.decoder import decode_packets
     from telsec.signalling.pipeline import _chunk_packets, chunks
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telsec.signalling.capture import CaptureError, open_capture
-from telsec.signalling.transport import Skip, ip_packet, transport_segment
+from telsec.packets.capture import CaptureError, open_capture
+from telsec.packets.network import Skip, ip_packet, transport_segment
 
 GSMTAP_PORT = 4729
 GSMTAP_LTE_RRC, GSMTAP_LTE_NAS = 13, 18

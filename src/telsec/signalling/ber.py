@@ -2,14 +2,14 @@
 
 Tags are returned as the integer of their identifier octets (``0xA1``,
 ``0x9F21``), lengths in short, long and indefinite form.  Malformed input
-raises :class:`~.transport.Skip`.
+raises :class:`~telsec.packets.network.Skip`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from telsec.signalling.transport import Skip
+from telsec.packets.network import Skip
 
 #: Deeper nesting than this is not TCAP/MAP but an attack on the decoder.
 MAX_DEPTH = 32

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telsec.packets.capture import CaptureError, Packet, open_capture
+from telsec.packets.network import Skip
 from telsec.signalling import map as gsm_map
-from telsec.signalling.capture import CaptureError, Packet, open_capture
 from telsec.signalling.diameter import messages as diameter_messages
 from telsec.signalling.map import CAP_OPERATIONS
 from telsec.signalling.mtp import SI_SCCP, m2pa, m2ua, m3ua
@@ -30,7 +31,6 @@ from telsec.signalling.transport import (
     PPID_M3UA,
     Payload,
     SctpReassembly,
-    Skip,
     payloads,
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telsec.signalling.transport import Skip
+from telsec.packets.network import Skip
 
 APP_S6A = 16777251
 VENDOR_3GPP = 10415

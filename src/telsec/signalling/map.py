@@ -404,7 +404,7 @@ def parameters(opcode: int, kind: str, data: bytes, start: int, end: int) -> dic
     """Security-relevant values in a MAP parameter at [start, end) of ``data``.
 
     ``kind`` is "arg" (Invoke) or "res" (ReturnResult).  Unknown layouts give
-    an empty dict; malformed BER raises :class:`~.transport.Skip`.
+    an empty dict; malformed BER raises :class:`~telsec.packets.network.Skip`.
     """
     specs = PARAMETERS.get((opcode, kind))
     if not specs:

@@ -1,13 +1,13 @@
 """The SS7 network layer as carried over SIGTRAN: M3UA, M2PA and M2UA to MTP3.
 
 Each reader returns the MTP3 view of a message, ``(opc, dpc, si, ni, user_data)``
-with ITU 14-bit point codes, or raises :class:`~.transport.Skip` for
+with ITU 14-bit point codes, or raises :class:`~telsec.packets.network.Skip` for
 management traffic (ASP state, heartbeats, link status) and malformed input.
 """
 
 from __future__ import annotations
 
-from telsec.signalling.transport import Skip
+from telsec.packets.network import Skip
 
 SI_SCCP = 3
 SI_ISUP = 5

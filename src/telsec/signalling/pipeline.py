@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from telsec.privacy import Pseudonymiser
-from telsec.signalling.capture import (
+from telsec.packets.capture import (
     MAX_FRAME,
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
@@ -36,6 +35,7 @@ from telsec.signalling.capture import (
     Packet,
     read_capture,
 )
+from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file, decode_packets
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telsec.signalling.transport import Skip
+from telsec.packets.network import Skip
 
 UDT, UDTS, XUDT, XUDTS, LUDT, LUDTS = 0x09, 0x0A, 0x11, 0x12, 0x13, 0x14
 MESSAGE_NAMES = {UDT: "UDT", UDTS: "UDTS", XUDT: "XUDT", XUDTS: "XUDTS"}

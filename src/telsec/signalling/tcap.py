@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from telsec.packets.network import Skip
 from telsec.signalling.ber import Overrun, children, elements, integer, oid, read_tlv
-from telsec.signalling.transport import Skip
 
 MESSAGE_TYPES = {
     0x61: "unidirectional",
