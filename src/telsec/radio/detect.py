@@ -69,6 +69,7 @@ RULES: dict[str, Rule] = {
         Rule("RADIO-DEVICE-REDIRECT-2G", 0.45, "released a phone with a redirection to 2G"),
         Rule("RADIO-DEVICE-PRIORITY-2G", 0.35, "broadcasts 2G/3G reselection priority above LTE"),
         Rule("RADIO-DEVICE-NULL-CIPHER", 0.45, "selected EEA0: no ciphering"),
+        Rule("RADIO-DEVICE-AUTH-FAILURE", 0.50, "failed to authenticate itself to a phone"),
     )
 }
 

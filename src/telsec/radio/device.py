@@ -13,11 +13,14 @@ known device-side heuristics of fake base stations:
 * ``RADIO-DEVICE-PRIORITY-2G``: SIB6/SIB7 give UTRA/GERAN a higher cell
   reselection priority than the serving LTE frequency (SIB3);
 * ``RADIO-DEVICE-NULL-CIPHER``: EEA0 (no ciphering) selected by RRC or NAS
-  Security Mode Command.
+  Security Mode Command;
+* ``RADIO-DEVICE-AUTH-FAILURE``: the phone answers an Authentication Request
+  with a MAC failure: the network does not hold the subscriber's keys.
 
 RRC is decoded with pycrate's 3GPP ASN.1 (device logs are small; this is not a
-hot path).  NAS messages are read from GSMTAP NAS frames; those that are
-ciphered cannot be and are counted.
+hot path).  NAS messages are read from GSMTAP NAS frames, or from captures whose
+private link type carries raw NAS PDUs; ciphered ones cannot be read and are
+counted.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ _RRC_CHANNELS = {
 }
 EMM_IDENTITY_REQUEST, EMM_AUTHENTICATION_REQUEST, EMM_SECURITY_MODE_COMMAND = 0x55, 0x52, 0x5D
 EMM_ATTACH_REJECT, EMM_TAU_REJECT = 0x44, 0x4B
+EMM_AUTHENTICATION_FAILURE = 0x5C
+#: Authentication Failure causes that say the network could not prove itself
+#: (TS 24.301 9.9.3.9): MAC failure, non-EPS authentication unacceptable.
+#: Synch failure (21) is left out: real networks cause it when re-synchronising.
+FORGED_AUTHENTICATION = {20: "MAC failure", 26: "non-EPS authentication unacceptable"}
+#: Link types reserved for private use (DLT_USER0-15): captures that carry raw LTE
+#: NAS PDUs, one per frame, as FBSDetector's published traces do.
+USER_LINKTYPES = range(147, 163)
 #: Seconds an IMSI request waits for authentication before it counts as unanswered.
 AUTHENTICATION_WAIT_S = 30.0
 
@@ -211,6 +222,18 @@ def _nas(state: _State, log: DeviceLog, body: bytes, time: float, frame: int) ->
             state.waiting.append((time, frame))
     elif kind in (EMM_ATTACH_REJECT, EMM_TAU_REJECT) and len(body) >= 3 and state.waiting:
         state.reject = body[2]
+    elif kind == EMM_AUTHENTICATION_FAILURE and len(body) >= 3 and body[2] in FORGED_AUTHENTICATION:
+        log.events.append(
+            DeviceEvent(
+                time,
+                frame,
+                "RADIO-DEVICE-AUTH-FAILURE",
+                f"the phone could not authenticate the network "
+                f"({FORGED_AUTHENTICATION[body[2]]}, EMM cause {body[2]})",
+                state.cell,
+                state.source,
+            )
+        )
     elif kind in (EMM_AUTHENTICATION_REQUEST, EMM_SECURITY_MODE_COMMAND):
         state.waiting.clear()
         state.reject = None
@@ -235,6 +258,10 @@ def read_gsmtap(path: Path) -> DeviceLog:
     try:
         for packet in open_capture(path):
             log.frames += 1
+            if packet.linktype in USER_LINKTYPES:  # raw NAS-EPS PDUs (FBSDetector's traces)
+                log.nas += 1
+                _nas(state, log, packet.data, packet.time, packet.frame)
+                continue
             try:
                 proto, _src, _dst, segment = transport_segment(
                     ip_packet(packet.linktype, packet.data)
