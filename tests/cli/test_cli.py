@@ -936,3 +936,33 @@ def test_audit_verify_reports_the_chain_intact(exchange: Exchange, tmp_path: Pat
     assert "audit chain intact:" in verified.stderr
     checked = int(verified.stderr.split("audit chain intact:")[1].split()[0])
     assert checked == len(as_json(ok(env, "audit", "-f", "json"))) >= 2
+
+
+def test_a_bug_is_one_line_not_a_stack_trace(tmp_path, monkeypatch, capsys) -> None:
+    import sys
+
+    import telsec.radio.detect
+    from telsec.cli.main import run
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something telsec did not expect")
+
+    monkeypatch.setattr(telsec.radio.detect, "detect", broken)
+    monkeypatch.delenv("TELSEC_DEBUG", raising=False)
+    observations = tmp_path / "o.jsonl"
+    observations.write_text(
+        '{"time": 1763028000, "lat": 51.5, "lon": -0.1, "rat": "lte", "mcc": 234, '
+        '"mnc": 15, "area": 1150, "cell": 257, "signal": -90}\n'
+    )
+    cells = tmp_path / "c.csv"
+    cells.write_text(
+        "radio,mcc,net,area,cell,unit,lon,lat,range\nLTE,234,15,1150,257,1,-0.1,51.5,900\n"
+    )
+    monkeypatch.setattr(
+        sys, "argv", ["telsec", "radio", "scan", str(observations), "--cells", str(cells)]
+    )
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "internal error" in err and "did not expect" in err and "Traceback" not in err

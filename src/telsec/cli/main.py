@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from telsec import __version__
 from telsec.cli.output import OutputFormat, emit, err_console, fail
@@ -592,5 +593,20 @@ def audit(
     emit(rows, fmt=fmt, out=out, title="Audit log")
 
 
+def run() -> None:
+    """The ``telsec`` command: a bug is reported in one line, not as a stack trace
+    (``TELSEC_DEBUG=1`` shows the trace)."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("TELSEC_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {exc.__class__.__name__}: {escape(str(exc))[:500]}\n"
+            "This is a bug in telsec; run again with TELSEC_DEBUG=1 for the details."
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    run()
