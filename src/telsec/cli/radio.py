@@ -52,27 +52,27 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
         raise
     counts = Rejections()
     parts = []
-    events = []
+    events: list[Any] = []
+    logs: dict[Path, Any] = {}
+    reports = []
     try:
         inventory, inventory_counts = read_inventory(cells)
         for path in files:
             kind = input_format or detect_format(path)
+            if kind == "rayhunter":
+                reports.append(path)  # after the captures: their serving cells are needed
+                continue
             if kind == "gsmtap":
-                log = read_gsmtap(path)
+                log = logs[path.resolve()] = read_gsmtap(path)
                 events.extend(log.events)
-                err_console.print(
-                    f"{escape(str(path))}: device log, {log.rrc:,} RRC and {log.nas:,} NAS "
-                    f"messages, {len(log.events)} events"
-                )
-                for reason, count in log.skipped.most_common():
-                    err_console.print(f"  skipped {count:,}: {escape(reason)}")
-                if log.error:
-                    err_console.print(f"[yellow]damaged:[/] {escape(log.error)}")
+                _device_summary(path, "device log", log)
                 continue
             frame, file_counts = read_observations(path, kind)
             counts.merge(file_counts)
             parts.append(frame)
             err_console.print(f"{escape(str(path))}: {file_counts.kept:,} observations")
+        for path in reports:
+            events = _with_report(path, events, logs)
     except ReaderError as exc:
         fail(str(exc), 2)
         raise
@@ -81,6 +81,44 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
     return observations, inventory, settings, events
+
+
+def _device_summary(path: Path, what: str, log: Any) -> None:
+    if what == "device log":
+        what = f"device log, {log.rrc:,} RRC and {log.nas:,} NAS messages"
+    err_console.print(f"{escape(str(path))}: {what}, {len(log.events)} events")
+    for reason, count in log.skipped.most_common():
+        err_console.print(f"  skipped {count:,}: {escape(reason)}")
+    if log.error:
+        err_console.print(f"[yellow]damaged:[/] {escape(log.error)}")
+
+
+def _with_report(path: Path, events: list[Any], logs: dict[Path, Any]) -> list[Any]:
+    """``events`` with a Rayhunter report's warnings, placed on the serving cell
+    that the recording's own capture names."""
+    from telsec.radio.device import read_gsmtap
+    from telsec.radio.rayhunter import attach_cells, combine, read_report, recording_of
+
+    report = read_report(path)
+    _device_summary(path, f"Rayhunter report, {report.frames:,} rows", report)
+    recording = recording_of(path)
+    if recording is not None:
+        capture = logs.get(recording.resolve()) or read_gsmtap(recording)
+        placed = attach_cells(report, capture.cells)
+        err_console.print(f"  serving cells from {escape(str(recording))}: {placed} events placed")
+    homeless = sum(1 for e in report.events if e.cell is None)
+    if homeless:
+        err_console.print(
+            f"  [yellow]{homeless} warnings without a serving cell[/] (no GSMTAP capture of "
+            "this recording beside the report): listed here, not in alerts"
+        )
+        for event in report.events:
+            if event.cell is None:
+                err_console.print(f"    {event.rule}: {escape(event.detail)}")
+    merged, agreed = combine(events, report)
+    if agreed:
+        err_console.print(f"  {agreed} warnings agree with telsec's own reading of the capture")
+    return merged
 
 
 @app.command()
@@ -94,7 +132,7 @@ def scan(
         str | None,
         typer.Option(
             "--input-format",
-            help="towercollector|wigle|cellinfo|jsonl|parquet|gsmtap (else detected)",
+            help="towercollector|wigle|cellinfo|jsonl|parquet|gsmtap|rayhunter (else detected)",
         ),
     ] = None,
     fmt: Annotated[ScanFormat, typer.Option("--format", "-f")] = ScanFormat.table,

@@ -70,6 +70,9 @@ RULES: dict[str, Rule] = {
         Rule("RADIO-DEVICE-PRIORITY-2G", 0.35, "broadcasts 2G/3G reselection priority above LTE"),
         Rule("RADIO-DEVICE-NULL-CIPHER", 0.45, "selected EEA0: no ciphering"),
         Rule("RADIO-DEVICE-AUTH-FAILURE", 0.50, "failed to authenticate itself to a phone"),
+        # only from Rayhunter's own reports (telsec.radio.rayhunter)
+        Rule("RADIO-DEVICE-INCOMPLETE-SIB", 0.20, "broadcasts an incomplete set of SIBs"),
+        Rule("RADIO-DEVICE-RAYHUNTER", 0.25, "a Rayhunter warning telsec has no own rule for"),
     )
 }
 

@@ -82,6 +82,8 @@ class DeviceLog:
     undecided: int = 0
     #: Per frame, what was read (for checking against Wireshark).
     decoded: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: (time, cell) each time the serving cell changed (from SIB1).
+    cells: list[tuple[float, tuple[str, int, int, int, int]]] = field(default_factory=list)
 
 
 def _rrc_messages() -> dict[int, Any]:
@@ -140,7 +142,9 @@ def _rrc(
             mnc = _digits(plmn["mnc"])
             tac = access["trackingAreaCode"][0]
             eci = access["cellIdentity"][0]
-            state.cell = ("lte", mcc, mnc, tac, eci)
+            if state.cell != ("lte", mcc, mnc, tac, eci):
+                state.cell = ("lte", mcc, mnc, tac, eci)
+                log.cells.append((time, state.cell))
             log.decoded[frame] = {"cell_identity": eci, "tac": tac}
         return
     body = _extension(inner)

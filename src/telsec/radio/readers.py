@@ -20,6 +20,7 @@ be forced with ``input_format``:
 ``jsonl``         telsec's own JSON lines, the columns of :mod:`.schema`
                   (network-side UE measurement reports and 2G scans)
 ``parquet``       the same columns in Parquet
+``rayhunter``     EFF Rayhunter's NDJSON analysis report, read by :mod:`.rayhunter`
 ``gsmtap``        a device log: GSMTAP LTE RRC/NAS in pcap or pcapng (Rayhunter,
                   QCSuper, SCAT), read by :mod:`.device`
 ================  =========================================================
@@ -39,6 +40,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from telsec.radio.rayhunter import is_report
 from telsec.radio.schema import (
     OBSERVATION_SCHEMA,
     Rejections,
@@ -101,6 +103,8 @@ def detect_format(path: Path) -> str:
     header = {_ALIASES.get(c.strip(), c.strip()) for c in first.split(",")}
     if {"rat", "mcc", "mnc", "lat", "lon"} <= header:
         return "cells-csv"
+    if is_report(first):
+        return "rayhunter"
     if first.startswith(("[", "{")):
         return "cellinfo" if '"cells"' in first or first == "[" else "jsonl"
     suffix = path.suffix.lower()
