@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from telsec import __version__
+from telsec.cli.fraud import app as fraud_app
 from telsec.cli.output import OutputFormat, emit, err_console, fail
 from telsec.cli.radio import app as radio_app
 from telsec.cli.signalling import app as signalling_app
@@ -35,6 +36,7 @@ collection_app = typer.Typer(help="API roots, collections and grants.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(signalling_app, name="signalling")
 app.add_typer(radio_app, name="radio")
+app.add_typer(fraud_app, name="fraud")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(org_app, name="org")
 admin_app.add_typer(user_app, name="user")

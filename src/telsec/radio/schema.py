@@ -26,10 +26,11 @@ stops a scan and the user sees what was rejected.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
 import polars as pl
+
+from telsec.rejections import Rejections
+
+__all__ = ["Rejections"]
 
 OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
     "time": pl.Float64(),
@@ -76,26 +77,6 @@ SIGNAL_RANGE = {
     "lte": (-150.0, -30.0),
     "nr": (-156.0, -30.0),
 }
-
-
-@dataclass
-class Rejections:
-    """Rows read and rows rejected, per reason."""
-
-    read: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-
-    def add(self, reason: str, count: int = 1) -> None:
-        if count:
-            self.rejected[reason] += count
-
-    def merge(self, other: Rejections) -> None:
-        self.read += other.read
-        self.rejected.update(other.rejected)
-
-    @property
-    def kept(self) -> int:
-        return self.read - sum(self.rejected.values())
 
 
 def empty_observations() -> pl.DataFrame:

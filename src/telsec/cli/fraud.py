@@ -1,0 +1,285 @@
+"""``telsec fraud``: spam and scam reports into campaigns, blocklists and a model."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from contextlib import nullcontext
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+
+from telsec.cli.output import OutputFormat, emit, err_console, fail
+
+app = typer.Typer(
+    help="Spam and scam reports: classify, cluster into campaigns, block and share.",
+    no_args_is_help=True,
+)
+SHARED_SMS = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "sms"
+
+
+class ReportFormat(StrEnum):
+    parquet = "parquet"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class ListFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+InputFormatOpt = Annotated[
+    str | None, typer.Option("--input-format", help="csv|jsonl (else detected)")
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(help="country (ISO 3166) for national numbers when the reporter's is unknown"),
+]
+
+
+def _load(files: list[Path], input_format: str | None, region: str | None) -> Any:
+    """Reports from report files (or from an ingested Parquet file), classified."""
+    import polars as pl
+
+    from telsec.config import load_settings
+    from telsec.fraud.classify import classify_reports
+    from telsec.fraud.records import Ingest, ReaderError, read_reports
+    from telsec.privacy import Pseudonymiser, pseudonym_key
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        fail(f"no such file: {', '.join(missing)}", 2)
+    ingest = Ingest(Pseudonymiser(pseudonym_key(load_settings().data_dir)), region)
+    parts = []
+    for path in files:
+        if path.suffix.lower() == ".parquet":
+            try:
+                parts.append(pl.read_parquet(path))
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                fail(f"{path}: not a telsec reports file ({exc})", 2)
+            err_console.print(f"{escape(str(path))}: {parts[-1].height:,} ingested reports")
+            continue
+        try:
+            before = ingest.counts.kept
+            parts.append(read_reports(path, ingest, input_format))
+        except ReaderError as exc:
+            fail(str(exc), 2)
+        err_console.print(f"{escape(str(path))}: {ingest.counts.kept - before:,} reports")
+    for reason, count in ingest.counts.rejected.most_common():
+        err_console.print(f"  rejected {count:,}: {escape(reason)}")
+    for note, count in ingest.counts.notes.most_common():
+        err_console.print(f"  note {count:,}: {escape(note)}")
+    if not parts:
+        fail("no reports", 2)
+    reports = pl.concat(parts, how="diagonal_relaxed")
+    if "category" not in reports.columns:
+        reports = classify_reports(reports)
+    flags = reports["flags"].explode().drop_nulls().value_counts(sort=True)
+    for flag, count in flags.iter_rows():
+        err_console.print(f"  flagged {count:,}: {escape(flag)}")
+    return reports
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="report files (CSV or JSONL)")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write here")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.jsonl,
+    input_format: InputFormatOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Read, pseudonymise, enrich and classify reports; write them for ``campaigns``."""
+    reports = _load(files, input_format, region)
+    if fmt == ReportFormat.parquet:
+        if out is None:
+            fail("--format parquet needs --out", 2)
+        reports.write_parquet(out)
+    elif fmt == ReportFormat.csv:
+        flat = reports.with_columns(
+            [reports[c].list.join(" ").alias(c) for c, t in reports.schema.items() if t.is_nested()]
+        )
+        flat.write_csv(out or sys.stdout)
+    else:
+        with out.open("w", encoding="utf-8") if out else nullcontext(sys.stdout) as handle:
+            for row in reports.iter_rows(named=True):
+                handle.write(orjson.dumps(row).decode() + "\n")
+    counts = reports["category"].value_counts(sort=True)
+    err_console.print(
+        f"{reports.height:,} reports: " + ", ".join(f"{n:,} {c}" for c, n in counts.iter_rows())
+    )
+
+
+def _jsonl(path: Path | None) -> list[dict[str, Any]]:
+    if path is None:
+        return []
+    if not path.is_file():
+        fail(f"no such file: {path}", 2)
+    try:
+        return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    except orjson.JSONDecodeError as exc:
+        fail(f"{path}: not JSON lines ({exc})", 2)
+        raise
+
+
+@app.command()
+def campaigns(
+    files: Annotated[list[Path], typer.Argument(help="report files, or ingested .parquet")],
+    blasters: Annotated[
+        Path | None, typer.Option(help="radio alerts (telsec radio scan -f jsonl) to link")
+    ] = None,
+    signalling: Annotated[
+        Path | None,
+        typer.Option(help="signalling sources (telsec signalling scan --view sources -f jsonl)"),
+    ] = None,
+    include_ham: Annotated[
+        bool, typer.Option("--include-ham", help="also list clusters the model calls ham")
+    ] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    input_format: InputFormatOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Campaigns: near-duplicate texts joined by shared domains, senders and numbers."""
+    from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
+
+    reports = find_campaigns(_load(files, input_format, region))
+    found = summarise(reports)
+    link_blasters(found, reports, _jsonl(blasters))
+    link_signalling(found, _jsonl(signalling))
+    if not include_ham:
+        found = [c for c in found if c["category"] != "ham"]
+    err_console.print(f"{len(found):,} campaigns")
+    if fmt == OutputFormat.table:
+        rows = [
+            {
+                "campaign": c["name"],
+                "reports": c["reports"],
+                "reporters": c["reporters"],
+                "first seen": _stamp(c["first_seen"]),
+                "last seen": _stamp(c["last_seen"]),
+                "networks": c["networks"][:3],
+                "senders": c["senders"][:3],
+                "domains": c["domains"][:3],
+                "links": [b["alert"] for b in c["blasters"]]
+                + [g["global_title"] for g in c["global_titles"]],
+            }
+            for c in found
+        ]
+        emit(rows, fmt=fmt, out=out, title="fraud campaigns")
+    else:
+        emit([{k: v for k, v in c.items() if k != "report_ids"} for c in found], fmt=fmt, out=out)
+
+
+def _stamp(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@app.command()
+def blocklist(
+    files: Annotated[list[Path], typer.Argument(help="report files, or ingested .parquet")],
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.csv,
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    input_format: InputFormatOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
+    from telsec.fraud.campaigns import find_campaigns, summarise
+
+    reports = find_campaigns(_load(files, input_format, region))
+    rows = []
+    for campaign in summarise(reports):
+        if campaign["category"] == "ham":
+            continue
+        for kind, key in (
+            ("domain", "domains"),
+            ("url", "urls"),
+            ("sender", "senders"),
+            ("callback", "callbacks"),
+        ):
+            for value in campaign[key]:
+                rows.append(
+                    {
+                        "kind": kind,
+                        "value": value,
+                        "campaign": campaign["id"],
+                        "name": campaign["name"],
+                        "category": campaign["category"],
+                        "reports": campaign["reports"],
+                    }
+                )
+    columns = ["kind", "value", "campaign", "name", "category", "reports"]
+    with out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as handle:
+        if fmt == ListFormat.csv:
+            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                handle.write(orjson.dumps(row).decode() + "\n")
+    err_console.print(f"{len(rows):,} entries")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="the report file to write (JSONL)")],
+    reports: Annotated[int, typer.Option(help="how many reports")] = 10_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    hostile: Annotated[bool, typer.Option(help="add malformed reports")] = False,
+) -> None:
+    """Reports with known campaigns; their labels go beside them (``.labels.jsonl``)."""
+    from telsec.fraud.simulate import simulate as generate
+
+    rows, labels = generate(reports, seed, hostile)
+    with out.open("wb") as handle:
+        for row in rows:
+            handle.write(orjson.dumps(row) + b"\n")
+    labels_path = out.with_suffix(".labels.jsonl")
+    with labels_path.open("wb") as handle:
+        for report_id, campaign in labels.items():
+            handle.write(orjson.dumps({"report_id": report_id, "campaign": campaign}) + b"\n")
+    err_console.print(
+        f"{len(rows):,} reports in {escape(str(out))}, labels in {escape(str(labels_path))}"
+    )
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model (.npz)")],
+    data: Annotated[Path, typer.Option(help="the folder of the two SMS sets")] = SHARED_SMS,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Train the classifier from the CC BY 4.0 SMS sets; print its held-out scores."""
+    from telsec.fraud.classify import DataError
+    from telsec.fraud.classify import train as fit
+
+    try:
+        model, report = fit(data, seed)
+    except DataError as exc:
+        fail(str(exc), 2)
+        raise
+    model.save(out)
+    sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="the folder of the two SMS sets")] = SHARED_SMS,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """The classifier's scores on the held-out split (trained on the rest)."""
+    from telsec.fraud.classify import DataError, shipped_model
+    from telsec.fraud.classify import evaluate as score
+
+    try:
+        result = score(shipped_model(), data, seed)
+    except DataError as exc:
+        fail(str(exc), 2)
+        raise
+    sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")

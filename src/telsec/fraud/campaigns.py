@@ -1,0 +1,282 @@
+"""Campaigns: near-duplicate texts joined by the infrastructure they share.
+
+1. Templates (texts with URLs, numbers, amounts and codes as placeholders) are
+   near-duplicates when their word 3-gram sets are similar: MinHash signatures
+   (``PERMUTATIONS`` hash functions, vectorised in NumPy) banded for LSH
+   (``BANDS`` bands of ``ROWS`` rows: pairs above a Jaccard of about 0.5 collide);
+   colliding pairs whose estimated similarity reaches ``SIMILARITY`` are joined.
+2. Clusters that share a registrable domain (not a shortener), a URL, an E.164
+   sender or a callback number, with activity within ``window`` of each other,
+   are one campaign: the same people behind different wordings.
+3. Each campaign is summarised: first and last seen, volume, reporters,
+   networks, senders, domains, brands, examples, and the SMS-blaster alerts and
+   signalling findings it is linked to (:func:`link_blasters`, :func:`link_signalling`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from telsec.fraud.extract import SHORTENERS
+
+PERMUTATIONS = 64
+BANDS, ROWS = 16, 4
+SIMILARITY = 0.5
+_PRIME = (1 << 61) - 1
+_NAMESPACE = uuid.UUID("6f0b8a52-3c1e-5d0a-9a57-7e1c2f4b9d10")
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Clusters sharing infrastructure join when their activity is this close (s).
+    window: float = 14 * 86400.0
+    #: A campaign needs this many reports.
+    min_reports: int = 3
+    #: Examples kept per campaign.
+    examples: int = 3
+
+
+def _shingles(text: str) -> list[int]:
+    """Stable 64-bit hashes of the word 3-grams (Python's own hash is salted)."""
+    words = text.split()
+    if len(words) < 3:
+        grams = [text] if text else []
+    else:
+        grams = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    return [
+        int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") for g in grams
+    ]
+
+
+def signatures(templates: Sequence[str], seed: int = 7) -> np.ndarray:
+    """(templates, PERMUTATIONS) MinHash signatures."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64)
+    b = rng.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64)
+    owners: list[int] = []
+    values: list[int] = []
+    for i, text in enumerate(templates):
+        hashed = _shingles(text) or [0]
+        values.extend(hashed)
+        owners.extend([i] * len(hashed))
+    x = np.array(values, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
+    owner = np.array(owners, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    out = np.empty((len(templates), PERMUTATIONS), dtype=np.uint64)
+    for k in range(PERMUTATIONS):
+        permuted = (a[k] * x + b[k]) % np.uint64(_PRIME)
+        out[:, k] = np.minimum.reduceat(permuted, starts)
+    return out
+
+
+def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(count, count))
+    return np.asarray(connected_components(graph, directed=False)[1])
+
+
+def near_duplicates(templates: Sequence[str]) -> np.ndarray:
+    """A cluster number per template."""
+    count = len(templates)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    sig = signatures(templates)
+    left, right = [], []
+    for band in range(BANDS):
+        block = sig[:, band * ROWS : (band + 1) * ROWS]
+        keys = np.ascontiguousarray(block).view(f"V{8 * ROWS}").ravel()
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        same = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
+        first = np.maximum.accumulate(np.where(~same, np.arange(count), 0))
+        members, leaders = order[same], order[first[same]]
+        similar = (sig[members] == sig[leaders]).mean(axis=1) >= SIMILARITY
+        left.append(members[similar])
+        right.append(leaders[similar])
+    return _components(count, np.concatenate(left), np.concatenate(right))
+
+
+def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
+    """(cluster, item, first, last): what each cluster used, and when."""
+    items = [
+        reports.select("cluster", "received_at", pl.col("domains").alias("item"))
+        .explode("item")
+        .filter(pl.col("item").is_not_null() & ~pl.col("item").is_in(list(SHORTENERS)))
+        .with_columns(("domain:" + pl.col("item")).alias("item")),
+        reports.select("cluster", "received_at", pl.col("callbacks").alias("item"))
+        .explode("item")
+        .filter(pl.col("item").is_not_null())
+        .with_columns(("phone:" + pl.col("item")).alias("item")),
+        reports.filter(pl.col("sender_kind") == "e164").select(
+            "cluster", "received_at", ("phone:" + pl.col("sender")).alias("item")
+        ),
+    ]
+    return (
+        pl.concat(items)
+        .group_by("item", "cluster")
+        .agg(pl.col("received_at").min().alias("first"), pl.col("received_at").max().alias("last"))
+    )
+
+
+def _join_by_infrastructure(reports: pl.DataFrame, clusters: int, window: float) -> np.ndarray:
+    used = _infrastructure(reports).sort("item", "first")
+    if used.is_empty():
+        return np.arange(clusters)
+    item = used["item"].to_numpy()
+    cluster = used["cluster"].to_numpy()
+    first, last = used["first"].to_numpy(), used["last"].to_numpy()
+    # within one item, consecutive clusters whose activity is within the window
+    same_item = np.r_[False, item[1:] == item[:-1]]
+    close = np.r_[False, first[1:] - last[:-1] <= window]
+    join = same_item & close
+    previous = np.r_[0, cluster[:-1]]
+    return _components(clusters, cluster[join], previous[join])
+
+
+def find_campaigns(reports: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """``reports`` (classified) with a ``campaign`` number per report, and -1 for
+    reports in no campaign."""
+    settings = settings or Settings()
+    if reports.is_empty():
+        return reports.with_columns(pl.lit(-1, pl.Int64).alias("campaign"))
+    distinct = reports.select("template").unique(maintain_order=True)
+    numbers = near_duplicates(distinct["template"].to_list())
+    with_cluster = reports.join(
+        distinct.with_columns(pl.Series("cluster", numbers, pl.Int64)), on="template"
+    )
+    joined = _join_by_infrastructure(with_cluster, int(numbers.max()) + 1, settings.window)
+    with_campaign = with_cluster.with_columns(
+        pl.Series("campaign", joined[with_cluster["cluster"].to_numpy()], pl.Int64)
+    )
+    sizes = with_campaign.group_by("campaign").len()
+    small = sizes.filter(pl.col("len") < settings.min_reports)["campaign"]
+    return with_campaign.with_columns(
+        pl.when(pl.col("campaign").is_in(small.implode()))
+        .then(-1)
+        .otherwise(pl.col("campaign"))
+        .alias("campaign")
+    ).drop("cluster")
+
+
+def _top(column: str, limit: int = 10) -> pl.Expr:
+    return pl.col(column).drop_nulls().value_counts(sort=True).head(limit).struct.field(column)
+
+
+def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """One summary per campaign, largest first."""
+    settings = settings or Settings()
+    found = reports.filter(pl.col("campaign") >= 0)
+    if found.is_empty():
+        return []
+    grouped = found.group_by("campaign").agg(
+        pl.len().alias("reports"),
+        pl.col("reporter").n_unique().alias("reporters"),
+        pl.col("received_at").min().alias("first_seen"),
+        pl.col("received_at").max().alias("last_seen"),
+        _top("reporting_network").alias("networks"),
+        _top("category").alias("categories"),
+        _top("sender").alias("senders"),
+        pl.col("domains")
+        .explode()
+        .drop_nulls()
+        .value_counts(sort=True)
+        .head(20)
+        .struct.field("domains")
+        .alias("domains"),
+        pl.col("urls").explode().drop_nulls().unique().head(20).alias("urls"),
+        pl.col("callbacks")
+        .explode()
+        .drop_nulls()
+        .value_counts(sort=True)
+        .head(10)
+        .struct.field("callbacks")
+        .alias("callbacks"),
+        _top("brand").alias("brands"),
+        _top("sector").alias("sectors"),
+        pl.col("body").unique(maintain_order=True).head(settings.examples).alias("examples"),
+        pl.col("template").n_unique().alias("templates"),
+        _top("originating_gt").alias("originating_gts"),
+        pl.col("report_id").alias("report_ids"),
+    )
+    out = []
+    for row in grouped.sort("reports", descending=True).iter_rows(named=True):
+        key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]
+        category = row["categories"][0] if row["categories"] else "ham"
+        row["id"] = str(uuid.uuid5(_NAMESPACE, key))
+        row["category"] = category
+        row["name"] = _name(row)
+        out.append(row)
+    return out
+
+
+def _name(campaign: dict[str, Any]) -> str:
+    subject = campaign["brands"][0] if campaign["brands"] else (campaign["sectors"] or ["SMS"])[0]
+    kind = campaign["category"]
+    where = (campaign["domains"] or campaign["callbacks"] or [""])[0]
+    return f"{subject} {kind}" + (f" via {where}" if where else "")
+
+
+def _metres(lat1: Any, lon1: Any, lat2: float, lon2: float) -> Any:
+    rad = math.pi / 180
+    x = (lon2 - lon1) * rad * np.cos((lat1 + lat2) / 2 * rad)
+    y = (lat2 - lat1) * rad
+    return np.sqrt(x * x + y * y) * 6_371_000
+
+
+def link_blasters(
+    campaigns: list[dict[str, Any]],
+    reports: pl.DataFrame,
+    alerts: Sequence[dict[str, Any]],
+    distance_m: float = 2000.0,
+    slack_s: float = 1800.0,
+) -> None:
+    """Add ``blasters`` to each campaign: the radio alerts (``telsec radio scan
+    -f jsonl``) near whose track, in whose time, its reports were received."""
+    located = reports.filter(pl.col("campaign") >= 0, pl.col("lat").is_not_null())
+    by_campaign = {c["campaign"]: c for c in campaigns}
+    for campaign in campaigns:
+        campaign["blasters"] = []
+    if located.is_empty():
+        return
+    lat, lon = located["lat"].to_numpy(), located["lon"].to_numpy()
+    when, owner = located["received_at"].to_numpy(), located["campaign"].to_numpy()
+    for alert in alerts:
+        hits = np.zeros(len(lat), dtype=bool)
+        for point in alert.get("track") or []:
+            if point.get("lat") is None or point.get("lon") is None:
+                continue
+            start = float(point.get("start", point.get("time", alert.get("first_seen", 0))))
+            end = float(point.get("end", point.get("time", alert.get("last_seen", start))))
+            near = _metres(
+                lat, lon, float(point["lat"]), float(point["lon"])
+            ) <= distance_m + float(point.get("radius_m") or 0)
+            hits |= near & (when >= start - slack_s) & (when <= end + slack_s)
+        for number, count in zip(*np.unique(owner[hits], return_counts=True), strict=True):
+            linked = by_campaign.get(int(number))
+            if linked is not None:
+                linked["blasters"].append({"alert": alert.get("id"), "reports": int(count)})
+
+
+def link_signalling(campaigns: list[dict[str, Any]], sources: Sequence[dict[str, Any]]) -> None:
+    """Add ``global_titles`` to each campaign: the flagged signalling sources
+    (``telsec signalling scan --view sources -f jsonl``) its messages came from."""
+    flagged = {
+        str(s.get("source") or s.get("global_title") or ""): s
+        for s in sources
+        if s.get("verdict", "block") in ("block", "investigate")
+    }
+    for campaign in campaigns:
+        campaign["global_titles"] = [
+            {"global_title": gt, "verdict": flagged[gt].get("verdict")}
+            for gt in campaign.get("originating_gts") or []
+            if gt in flagged
+        ]

@@ -1,0 +1,45 @@
+"""``telsec fraud`` as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+TELSEC = [sys.executable, "-m", "telsec.cli.main", "fraud"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*TELSEC, *args], capture_output=True, env=env)
+
+
+def test_simulate_ingest_campaigns_blocklist(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    env = {**os.environ, "TELSEC_DATA_DIR": str(tmp_path / "data")}
+    reports = tmp_path / "reports.jsonl"
+    done = run("simulate", "--out", str(reports), "--reports", "3000", "--hostile", env=env)
+    assert done.returncode == 0, done.stderr
+    parquet = tmp_path / "in.parquet"
+    ingested = run("ingest", str(reports), "-f", "parquet", "--out", str(parquet), env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    assert b"rejected 1: no valid reported_at" in ingested.stderr
+    campaigns = run("campaigns", str(parquet), "-f", "jsonl", env=env)
+    assert campaigns.returncode == 0, campaigns.stderr
+    found = [orjson.loads(line) for line in campaigns.stdout.splitlines()]
+    assert len(found) >= 8 and all(c["category"] != "ham" for c in found)
+    assert all("report_ids" not in c and not any(s.startswith("+4474") for s in c["senders"])
+               for c in found)  # fmt: skip
+    listed = run("blocklist", str(reports), env=env)
+    assert listed.returncode == 0 and b"domain,royalmail-redelivery.com" in listed.stdout
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    missing = run("campaigns", str(tmp_path / "none.csv"))
+    assert missing.returncode == 2 and b"Traceback" not in missing.stderr
+    odd = tmp_path / "odd.txt"
+    odd.write_text("what is this\n")
+    unknown = run("campaigns", str(odd))
+    assert unknown.returncode == 2 and b"--input-format" in unknown.stderr
