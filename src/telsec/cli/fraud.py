@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from contextlib import nullcontext
 from enum import StrEnum
@@ -13,7 +12,15 @@ import orjson
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import OutputFormat, emit, err_console, fail
+from telsec.cli.output import (
+    ListFormat,
+    OutputFormat,
+    emit,
+    err_console,
+    fail,
+    utc_time,
+    write_list,
+)
 
 app = typer.Typer(
     help="Spam and scam reports: classify, cluster into campaigns, block and share.",
@@ -26,11 +33,6 @@ class ReportFormat(StrEnum):
     parquet = "parquet"
     jsonl = "jsonl"
     csv = "csv"
-
-
-class ListFormat(StrEnum):
-    csv = "csv"
-    jsonl = "jsonl"
 
 
 InputFormatOpt = Annotated[
@@ -160,8 +162,8 @@ def campaigns(
                 "campaign": c["name"],
                 "reports": c["reports"],
                 "reporters": c["reporters"],
-                "first seen": _stamp(c["first_seen"]),
-                "last seen": _stamp(c["last_seen"]),
+                "first seen": utc_time(c["first_seen"]),
+                "last seen": utc_time(c["last_seen"]),
                 "networks": c["networks"][:3],
                 "senders": c["senders"][:3],
                 "domains": c["domains"][:3],
@@ -173,12 +175,6 @@ def campaigns(
         emit(rows, fmt=fmt, out=out, title="fraud campaigns")
     else:
         emit([{k: v for k, v in c.items() if k != "report_ids"} for c in found], fmt=fmt, out=out)
-
-
-def _stamp(seconds: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 @app.command()
@@ -214,15 +210,7 @@ def blocklist(
                         "reports": campaign["reports"],
                     }
                 )
-    columns = ["kind", "value", "campaign", "name", "category", "reports"]
-    with out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as handle:
-        if fmt == ListFormat.csv:
-            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            for row in rows:
-                handle.write(orjson.dumps(row).decode() + "\n")
+    write_list(rows, ["kind", "value", "campaign", "name", "category", "reports"], fmt, out)
     err_console.print(f"{len(rows):,} entries")
 
 

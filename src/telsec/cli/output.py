@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +24,32 @@ def fail(message: str, code: int = 1) -> None:
     """A one-line error on standard error, then exit (1: failed, 2: usage)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+class ListFormat(StrEnum):
+    """Lists for other systems (firewalls, blocklists)."""
+
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def write_list(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: ListFormat, out: Path | None
+) -> None:
+    """``rows`` as CSV (with a header) or JSON lines, to ``out`` or standard output."""
+    with out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as handle:
+        if fmt == ListFormat.csv:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                handle.write(orjson.dumps(row).decode() + "\n")
+
+
+def utc_time(seconds: float) -> str:
+    """Epoch seconds as people read them in a table (UTC)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class OutputFormat(StrEnum):

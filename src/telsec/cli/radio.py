@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import emit, err_console, fail
+from telsec.cli.output import emit, err_console, fail, utc_time
 from telsec.cli.share import (
     BundleOpt,
     ProducerOpt,
@@ -65,7 +65,8 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
             if kind == "gsmtap":
                 log = logs[path.resolve()] = read_gsmtap(path)
                 events.extend(log.events)
-                _device_summary(path, "device log", log)
+                what = f"device log, {log.rrc:,} RRC and {log.nas:,} NAS messages"
+                _device_summary(path, what, log)
                 continue
             frame, file_counts = read_observations(path, kind)
             counts.merge(file_counts)
@@ -84,8 +85,6 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
 
 
 def _device_summary(path: Path, what: str, log: Any) -> None:
-    if what == "device log":
-        what = f"device log, {log.rrc:,} RRC and {log.nas:,} NAS messages"
     err_console.print(f"{escape(str(path))}: {what}, {len(log.events)} events")
     for reason, count in log.skipped.most_common():
         err_console.print(f"  skipped {count:,}: {escape(reason)}")
@@ -169,8 +168,8 @@ def scan(
             {
                 "cell": alert["id"],
                 "score": alert["score"],
-                "first seen": _when(alert["first_seen"]),
-                "last seen": _when(alert["last_seen"]),
+                "first seen": utc_time(alert["first_seen"]),
+                "last seen": utc_time(alert["last_seen"]),
                 "obs": alert["observations"],
                 "where": _where(alert),
                 "evidence": ", ".join(e["rule"].removeprefix("RADIO-") for e in alert["evidence"]),
@@ -187,12 +186,6 @@ def scan(
         scanned = ", ".join(f.name for f in files)
         stix = stix_bundle(found.alerts, level, producer=producer, scanned=scanned)
         share(stix, publish, bundle, url, token)
-
-
-def _when(seconds: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _where(alert: dict[str, Any]) -> str:

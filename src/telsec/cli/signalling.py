@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 from collections import Counter
@@ -17,7 +16,15 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from telsec.cli.output import OutputFormat, emit, err_console, fail, write_table
+from telsec.cli.output import (
+    ListFormat,
+    OutputFormat,
+    emit,
+    err_console,
+    fail,
+    write_list,
+    write_table,
+)
 from telsec.cli.share import (
     BundleOpt,
     ProducerOpt,
@@ -311,11 +318,6 @@ def _tables(
             write_table(sources, _SOURCE_COLUMNS, handle, "sources with findings")
 
 
-class ListFormat(StrEnum):
-    csv = "csv"
-    jsonl = "jsonl"
-
-
 @app.command()
 def blocklist(
     files: Annotated[list[Path], typer.Argument(help="pcap or pcapng captures, in time order")],
@@ -336,14 +338,7 @@ def blocklist(
     tally.add_all(screening.findings())
     verdicts = ("block", "investigate") if investigate else ("block",)
     rows = blocklist_rows(screening.summaries(tally), verdicts)
-    with out.open("w", encoding="utf-8", newline="") if out else nullcontext(sys.stdout) as handle:
-        if fmt == ListFormat.csv:
-            writer = csv.DictWriter(handle, fieldnames=BLOCKLIST_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            for row in rows:
-                handle.write(orjson.dumps(row).decode() + "\n")
+    write_list(rows, BLOCKLIST_COLUMNS, fmt, out)
     screening.report()
     err_console.print(f"{len(rows):,} sources listed")
 
