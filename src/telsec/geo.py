@@ -1,4 +1,5 @@
-"""Distances and a local flat projection (metres east/north of a reference point).
+"""Distances and a local flat projection (metres east/north of a reference point),
+for every analyser that places things on a map (radio, fraud).
 
 Over a city (tens of kilometres) the equirectangular projection is accurate to
 well under a metre per kilometre, plenty for signal-strength localisation.

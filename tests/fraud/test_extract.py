@@ -15,7 +15,7 @@ def test_a_parcel_lure() -> None:
     )
     found = scan(text, "GB")
     assert found.urls == ["https://pay.royalmail-fee.co.uk/4HG7KX"]
-    assert registrable_domain(found.urls[0]) == "royalmail-fee.co.uk"
+    assert found.domains == [registrable_domain(found.urls[0])] == ["royalmail-fee.co.uk"]
     assert found.callbacks == ["+447911123456"]
     assert found.emails == ["help@rm-help.com"]
     assert found.template == (

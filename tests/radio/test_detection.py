@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import RULES, parse_config, score
 from telsec.radio.evaluate import evaluate
-from telsec.radio.geo import from_local, haversine_m
 from telsec.radio.locate import estimate
 from telsec.radio.schema import Rejections, clean_inventory, clean_observations
 from telsec.radio.simulate import OPERATOR_TOML, simulate

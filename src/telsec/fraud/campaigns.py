@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from telsec.fraud.extract import SHORTENERS
+from telsec.geo import haversine_m
 
 PERMUTATIONS = 64
 BANDS, ROWS = 16, 4
@@ -225,13 +225,6 @@ def _name(campaign: dict[str, Any]) -> str:
     return f"{subject} {kind}" + (f" via {where}" if where else "")
 
 
-def _metres(lat1: Any, lon1: Any, lat2: float, lon2: float) -> Any:
-    rad = math.pi / 180
-    x = (lon2 - lon1) * rad * np.cos((lat1 + lat2) / 2 * rad)
-    y = (lat2 - lat1) * rad
-    return np.sqrt(x * x + y * y) * 6_371_000
-
-
 def link_blasters(
     campaigns: list[dict[str, Any]],
     reports: pl.DataFrame,
@@ -256,9 +249,8 @@ def link_blasters(
                 continue
             start = float(point.get("start", point.get("time", alert.get("first_seen", 0))))
             end = float(point.get("end", point.get("time", alert.get("last_seen", start))))
-            near = _metres(
-                lat, lon, float(point["lat"]), float(point["lon"])
-            ) <= distance_m + float(point.get("radius_m") or 0)
+            reach = distance_m + float(point.get("radius_m") or 0)
+            near = haversine_m(lat, lon, float(point["lat"]), float(point["lon"])) <= reach
             hits |= near & (when >= start - slack_s) & (when <= end + slack_s)
         for number, count in zip(*np.unique(owner[hits], return_counts=True), strict=True):
             linked = by_campaign.get(int(number))

@@ -6,8 +6,8 @@ domains and numbers thousands of times): this runs once per report.
 
 * Domains are reduced to the registrable domain with ``tldextract`` and its
   bundled public suffix list (no network).
-* Numbers are found by a permissive pattern, then checked and put in E.164 by
-  ``phonenumbers`` with the reporting network's country as the default region.
+* Numbers are runs of digit words ("07911 123456"), checked and put in E.164
+  by ``phonenumbers`` with the reporter's country as the default region.
 * The template is the text with URLs, e-mail addresses, numbers, amounts and
   codes replaced by placeholders: what near-duplicate clustering compares.
 """
@@ -120,42 +120,30 @@ def classify_sender(raw: str, region: str | None) -> Sender:
     return Sender("unknown", text[:32])
 
 
-def urls(text: str) -> list[str]:
-    """URLs in a message, as written (trailing punctuation off); bare hosts only
-    with a common suffix."""
-    return scan(text, None).urls
-
-
-def emails(text: str) -> list[str]:
-    return scan(text, None).emails
-
-
-def callback_numbers(text: str, region: str | None) -> list[str]:
-    """Valid phone numbers written in the text, in E.164 (premium and short codes
-    that are not valid numbers are left out: they are senders, not callbacks)."""
-    return scan(text, region).callbacks
-
-
 def template(text: str) -> str:
     """The message with what changes from one copy to the next replaced:
     ``<url>``, ``<email>``, ``<phone>``, ``<amount>``, ``<code>``; lower case."""
     return scan(text, None).template
 
 
-def _is_url(url: str) -> bool:
-    lowered = url.lower()
+def url_domain(word: str) -> str | None:
+    """The registrable domain when ``word`` is a URL (a scheme or ``www.``, or a
+    bare host with a common suffix: "ok.so" is a word), else None."""
+    lowered = word.lower()
     if lowered.startswith(("http", "hxxp", "www.")):
-        return registrable_domain(url) is not None
+        return registrable_domain(word)
     host = lowered.split("/", 1)[0]
     if "." not in host or not host[-1].isalpha():
-        return False
+        return None
     parts = _host_parts(host)
-    return parts is not None and parts[1] in _BARE_SUFFIXES
+    return parts[0] if parts is not None and parts[1] in _BARE_SUFFIXES else None
 
 
 @dataclass(frozen=True)
 class Extracted:
     urls: list[str]
+    #: the registrable domains of ``urls``, sorted, once each
+    domains: list[str]
     emails: list[str]
     callbacks: list[str]
     template: str
@@ -170,6 +158,7 @@ def scan(text: str, region: str | None) -> Extracted:
     the template of a message, in one pass over its words (a few microseconds:
     regular expressions over the whole text cost ten times more)."""
     found_urls: list[str] = []
+    domains: set[str] = set()
     found_emails: list[str] = []
     callbacks: list[str] = []
     parts: list[str] = []
@@ -203,8 +192,9 @@ def scan(text: str, region: str | None) -> Extracted:
         elif "@" in link and _EMAIL.fullmatch(link):
             found_emails.append(link.lower())
             parts.append("<email>")
-        elif "." in link and _is_url(link):
+        elif "." in link and (domain := url_domain(link)) is not None:
             found_urls.append(link)
+            domains.add(domain)
             parts.append("<url>")
         elif _DIGIT.search(link) is None:
             parts.append(link.lower())
@@ -212,4 +202,4 @@ def scan(text: str, region: str | None) -> Extracted:
             parts.append("<amount>")
         else:
             parts.append("<code>")
-    return Extracted(found_urls, found_emails, callbacks, " ".join(parts))
+    return Extracted(found_urls, sorted(domains), found_emails, callbacks, " ".join(parts))

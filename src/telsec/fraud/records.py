@@ -41,7 +41,7 @@ import orjson
 import phonenumbers
 import polars as pl
 
-from telsec.fraud.extract import SHORTENERS, classify_sender, clean_text, registrable_domain, scan
+from telsec.fraud.extract import SHORTENERS, classify_sender, clean_text, scan
 from telsec.rejections import Rejections
 
 MAX_BODY = 4096
@@ -269,7 +269,6 @@ class Ingest:
         if sender.kind == "unknown" and sender.value:
             flags.append("bad-sender")
         found = scan(body, region)
-        domains = sorted({d for d in (registrable_domain(u) for u in found.urls) if d})
         gt = "".join(c for c in _text(raw.get("originating_gt")) if c.isdigit())[:15] or None
         reporter = self.pseudonymise("msisdn", reporter_raw) if reporter_raw else None
         lat, lon = _float(raw.get("lat"), -90, 90), _float(raw.get("lon"), -180, 180)
@@ -294,8 +293,8 @@ class Ingest:
             "lon": lon,
             "originating_gt": gt,
             "urls": found.urls,
-            "domains": domains,
-            "shorteners": [d for d in domains if d in SHORTENERS],
+            "domains": found.domains,
+            "shorteners": [d for d in found.domains if d in SHORTENERS],
             "callbacks": found.callbacks,
             "emails": found.emails,
             "template": found.template,

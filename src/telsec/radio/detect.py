@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from telsec.geo import haversine_m
 from telsec.radio.device import DeviceEvent
-from telsec.radio.geo import haversine_m
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from telsec.geo import haversine_m
 from telsec.radio.detect import RadioConfig, detect
-from telsec.radio.geo import haversine_m
 from telsec.radio.schema import CELL_KEY
 
 #: A blaster counts towards recall when at least this many observations by at least

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from telsec.radio.geo import from_local, haversine_m, to_local
+from telsec.geo import from_local, haversine_m, to_local
 
 #: Observations a window needs for a least-squares fit (four unknowns, some slack).
 MIN_FIT = 6

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from telsec.radio.geo import from_local
+from telsec.geo import from_local
 
 CENTRE = (51.5072, -0.1276)
 HALF_SIZE_M = 6000.0
