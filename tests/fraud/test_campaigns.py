@@ -7,7 +7,13 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
+from telsec.fraud.campaigns import (
+    campaign_category,
+    find_campaigns,
+    link_blasters,
+    link_signalling,
+    summarise,
+)
 from telsec.fraud.classify import classify_reports
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import BLASTER_ROUTE, BLASTER_START, LURES, simulate
@@ -20,7 +26,7 @@ def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> Non
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
     reports = read_reports(path, Ingest(Pseudonymiser(b"test-key-0123456789")))
     found = find_campaigns(classify_reports(reports)).with_columns(
-        pl.col("report_id").replace_strict(labels, default=None).alias("truth")
+        pl.col("report_id").replace_strict(labels, default=None).fill_null("ham").alias("truth")
     )
     for lure in LURES:
         mine = found.filter(pl.col("truth") == lure.name)
@@ -43,3 +49,11 @@ def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> Non
     link_signalling(summaries, [{"source": "40744123456", "verdict": "block"}])
     usps = next(c for c in summaries if c["brands"] and c["brands"][0] == "USPS")
     assert usps["global_titles"] == [{"global_title": "40744123456", "verdict": "block"}]
+
+
+def test_a_campaign_takes_the_most_harmful_category_a_third_of_it_has() -> None:
+    assert campaign_category({"ham": 262, "smishing": 241}, 0.3) == "smishing"
+    assert campaign_category({"spam": 80, "smishing": 20}, 0.3) == "spam"
+    assert campaign_category({"ham": 60, "scam": 40, "spam": 5}, 0.3) == "scam"
+    assert campaign_category({"ham": 10}, 0.3) == "ham"
+    assert campaign_category({}, 0.3) == "ham"

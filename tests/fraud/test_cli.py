@@ -34,6 +34,7 @@ def test_simulate_ingest_campaigns_blocklist(tmp_path: Path, monkeypatch) -> Non
                for c in found)  # fmt: skip
     listed = run("blocklist", str(reports), env=env)
     assert listed.returncode == 0 and b"domain,royalmail-redelivery.com" in listed.stdout
+    assert b"url,https://bit.ly/" in listed.stdout and b"domain,bit.ly" not in listed.stdout
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -21,12 +21,23 @@ from telsec.cli.output import (
     utc_time,
     write_list,
 )
+from telsec.cli.share import (
+    BundleOpt,
+    ProducerOpt,
+    PublishOpt,
+    TlpOpt,
+    TokenOpt,
+    UrlOpt,
+    share,
+    share_level,
+)
 
 app = typer.Typer(
     help="Spam and scam reports: classify, cluster into campaigns, block and share.",
     no_args_is_help=True,
 )
-SHARED_SMS = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "sms"
+# beside the project checkout (src/telsec/cli/fraud.py -> ../shared/data/sms)
+SHARED_SMS = Path(__file__).resolve().parents[4] / "shared" / "data" / "sms"
 
 
 class ReportFormat(StrEnum):
@@ -145,10 +156,17 @@ def campaigns(
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     input_format: InputFormatOpt = None,
     region: RegionOpt = None,
+    publish: PublishOpt = None,
+    tlp: TlpOpt = None,
+    bundle: BundleOpt = None,
+    producer: ProducerOpt = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
 ) -> None:
     """Campaigns: near-duplicate texts joined by shared domains, senders and numbers."""
     from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
 
+    level = share_level(publish, bundle, tlp)
     reports = find_campaigns(_load(files, input_format, region))
     found = summarise(reports)
     link_blasters(found, reports, _jsonl(blasters))
@@ -175,6 +193,12 @@ def campaigns(
         emit(rows, fmt=fmt, out=out, title="fraud campaigns")
     else:
         emit([{k: v for k, v in c.items() if k != "report_ids"} for c in found], fmt=fmt, out=out)
+    if level is not None:
+        from telsec.fraud.report import stix_bundle
+
+        scanned = ", ".join(f.name for f in files)
+        stix = stix_bundle(found, level, producer=producer, scanned=scanned)
+        share(stix, publish, bundle, url, token)
 
 
 @app.command()
@@ -187,6 +211,7 @@ def blocklist(
 ) -> None:
     """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
     from telsec.fraud.campaigns import find_campaigns, summarise
+    from telsec.fraud.extract import SHORTENERS
 
     reports = find_campaigns(_load(files, input_format, region))
     rows = []
@@ -200,6 +225,8 @@ def blocklist(
             ("callback", "callbacks"),
         ):
             for value in campaign[key]:
+                if kind == "domain" and value in SHORTENERS:
+                    continue  # the shortened URLs are listed; the whole shortener is not
                 rows.append(
                     {
                         "kind": kind,

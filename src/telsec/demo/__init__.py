@@ -110,15 +110,20 @@ def load_demo(engine: Engine) -> DemoInfo:
     ensure_vocabulary(engine)
     orgs = {o.name: o for o in service.list_organisations(engine)}
     added = total = 0
-    from telsec.demo import radio, signalling
+    from telsec.demo import fraud, radio, signalling
 
     anchor = _anchor(engine)
     content = demo_objects(anchor)
-    # the analysers' own output, as a provider would publish it
-    content.setdefault(signalling.COLLECTION, []).append(
-        (signalling.PRODUCER, signalling.signalling_report(anchor))
-    )
-    content.setdefault(radio.COLLECTION, []).append((radio.PRODUCER, radio.radio_report(anchor)))
+    # the analysers' own output, as a provider or regulator would publish it
+    sources = signalling.signalling_sources(anchor)
+    alerts = radio.radio_alerts(anchor)
+    campaigns = fraud.fraud_campaigns(anchor, alerts, sources)
+    for module, objects in (
+        (signalling, signalling.signalling_report(anchor, sources)),
+        (radio, radio.radio_report(anchor, alerts)),
+        (fraud, fraud.fraud_report(anchor, campaigns)),
+    ):
+        content.setdefault(module.COLLECTION, []).append((module.PRODUCER, objects))
     for alias, batches in content.items():
         info = existing[alias]
         scope = store.CollectionScope(info.pk, info.id, info.api_root, info.default_tlp, True, True)

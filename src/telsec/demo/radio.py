@@ -34,8 +34,8 @@ def _shift(alert: dict[str, Any], seconds: float) -> dict[str, Any]:
     return moved
 
 
-def radio_report(anchor_us: int) -> list[dict[str, Any]]:
-    """STIX objects of the scan; the observations end about a day before ``anchor_us``."""
+def radio_alerts(anchor_us: int) -> list[dict[str, Any]]:
+    """The detector's alerts; the observations end about a day before ``anchor_us``."""
     observations, inventory, _truth = simulate("all", seed=2025, observers=12)
     inventory = inventory.rename(
         {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
@@ -46,8 +46,13 @@ def radio_report(anchor_us: int) -> list[dict[str, Any]]:
         parse_config(OPERATOR_TOML),
     )
     offset = round(anchor_us / 1e6 - 2 * 86400 - START)
+    return [_shift(a, offset) for a in found.alerts]
+
+
+def radio_report(anchor_us: int, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """STIX objects of the scan (``alerts`` from :func:`radio_alerts`)."""
     bundle = stix_bundle(
-        [_shift(a, offset) for a in found.alerts],
+        alerts,
         Tlp.AMBER,
         producer=PRODUCER,
         scanned=f"{PRODUCER} cell observations (simulated city)",

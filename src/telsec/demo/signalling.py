@@ -16,7 +16,7 @@ from telsec.privacy import Pseudonymiser
 from telsec.signalling.generate import HOME, demo_policy, write_capture
 from telsec.signalling.pipeline import Scan
 from telsec.signalling.policy import parse_policy
-from telsec.signalling.report import Tally, stix_bundle, summarise
+from telsec.signalling.report import SourceSummary, Tally, stix_bundle, summarise
 from telsec.stix.tlp import Tlp
 
 PRODUCER = HOME.name
@@ -26,8 +26,8 @@ MESSAGES = 20_000
 DEMO_KEY = b"telsec demo pseudonym key, not for real data"
 
 
-def signalling_report(anchor_us: int) -> list[dict[str, Any]]:
-    """STIX objects of the scan; the traffic ends about a day before ``anchor_us``."""
+def signalling_sources(anchor_us: int) -> list[SourceSummary]:
+    """The scan's sources; the traffic ends about a day before ``anchor_us``."""
     start = anchor_us / 1e6 - 2 * 86400
     policy = parse_policy(demo_policy())
     with tempfile.TemporaryDirectory(prefix="telsec-demo-") as folder:
@@ -37,8 +37,13 @@ def signalling_report(anchor_us: int) -> list[dict[str, Any]]:
         scan = Scan(policy, Pseudonymiser(DEMO_KEY))
         tally = Tally()
         tally.add_all(scan.findings([capture]))
+    return summarise(scan.activity, tally, policy)
+
+
+def signalling_report(anchor_us: int, sources: list[SourceSummary]) -> list[dict[str, Any]]:
+    """STIX objects of the scan (``sources`` from :func:`signalling_sources`)."""
     bundle = stix_bundle(
-        summarise(scan.activity, tally, policy),
+        sources,
         Tlp.AMBER,
         producer=PRODUCER,
         scanned=f"{PRODUCER} interconnect capture (generated, {MESSAGES:,} messages)",

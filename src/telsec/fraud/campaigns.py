@@ -7,7 +7,8 @@
    colliding pairs whose estimated similarity reaches ``SIMILARITY`` are joined.
 2. Clusters that share a registrable domain (not a shortener), a URL, an E.164
    sender or a callback number, with activity within ``window`` of each other,
-   are one campaign: the same people behind different wordings.
+   are one campaign: the same people behind different wordings.  The sender
+   of a text the model calls ham is not used (it may be a recycled number).
 3. Each campaign is summarised: first and last seen, volume, reporters,
    networks, senders, domains, brands, examples, and the SMS-blaster alerts and
    signalling findings it is linked to (:func:`link_blasters`, :func:`link_signalling`).
@@ -44,6 +45,23 @@ class Settings:
     min_reports: int = 3
     #: Examples kept per campaign.
     examples: int = 3
+    #: A campaign takes the most harmful category that this share of its reports has.
+    category_share: float = 0.3
+
+
+#: Categories from the most to the least harmful.
+SEVERITY = ("smishing", "scam", "spam", "ham")
+
+
+def campaign_category(counts: dict[str, int], share: float) -> str:
+    """The most harmful category at least ``share`` of the reports have: the model
+    misreads some wordings of a lure (it has not seen them), and one wording of a
+    campaign read as smishing makes the campaign smishing."""
+    total = sum(counts.values())
+    for category in SEVERITY:
+        if total and counts.get(category, 0) >= share * total:
+            return category
+    return max(counts, key=lambda c: counts[c]) if counts else "ham"
 
 
 def _shingles(text: str) -> list[int]:
@@ -106,7 +124,13 @@ def near_duplicates(templates: Sequence[str]) -> np.ndarray:
 
 
 def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
-    """(cluster, item, first, last): what each cluster used, and when."""
+    """(cluster, item, first, last): what each cluster used, and when.  The
+    sender of a text the model calls ham is left out: a legitimate text from a
+    number a campaign also used (recycled, spoofed, a hijacked phone) must not
+    pull its cluster in.  Its links and callback numbers still count."""
+    senders = reports.filter(pl.col("sender_kind") == "e164")
+    if "category" in reports.columns:
+        senders = senders.filter(pl.col("category") != "ham")
     items = [
         reports.select("cluster", "received_at", pl.col("domains").alias("item"))
         .explode("item")
@@ -116,9 +140,7 @@ def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
         .explode("item")
         .filter(pl.col("item").is_not_null())
         .with_columns(("phone:" + pl.col("item")).alias("item")),
-        reports.filter(pl.col("sender_kind") == "e164").select(
-            "cluster", "received_at", ("phone:" + pl.col("sender")).alias("item")
-        ),
+        senders.select("cluster", "received_at", ("phone:" + pl.col("sender")).alias("item")),
     ]
     return (
         pl.concat(items)
@@ -183,7 +205,7 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
         pl.col("received_at").min().alias("first_seen"),
         pl.col("received_at").max().alias("last_seen"),
         _top("reporting_network").alias("networks"),
-        _top("category").alias("categories"),
+        pl.col("category").value_counts(sort=True).alias("categories"),
         _top("sender").alias("senders"),
         pl.col("domains")
         .explode()
@@ -204,13 +226,18 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
         _top("sector").alias("sectors"),
         pl.col("body").unique(maintain_order=True).head(settings.examples).alias("examples"),
         pl.col("template").n_unique().alias("templates"),
+        pl.col("template")
+        .unique(maintain_order=True)
+        .head(settings.examples)
+        .alias("template_examples"),
         _top("originating_gt").alias("originating_gts"),
         pl.col("report_id").alias("report_ids"),
     )
     out = []
     for row in grouped.sort("reports", descending=True).iter_rows(named=True):
         key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]
-        category = row["categories"][0] if row["categories"] else "ham"
+        row["categories"] = {c["category"]: c["count"] for c in row["categories"]}
+        category = campaign_category(row["categories"], settings.category_share)
         row["id"] = str(uuid.uuid5(_NAMESPACE, key))
         row["category"] = category
         row["name"] = _name(row)
@@ -221,7 +248,8 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
 def _name(campaign: dict[str, Any]) -> str:
     subject = campaign["brands"][0] if campaign["brands"] else (campaign["sectors"] or ["SMS"])[0]
     kind = campaign["category"]
-    where = (campaign["domains"] or campaign["callbacks"] or [""])[0]
+    domains = [d for d in campaign["domains"] if d not in SHORTENERS]
+    where = (domains or campaign["callbacks"] or campaign["domains"] or [""])[0]
     return f"{subject} {kind}" + (f" via {where}" if where else "")
 
 
@@ -255,7 +283,15 @@ def link_blasters(
         for number, count in zip(*np.unique(owner[hits], return_counts=True), strict=True):
             linked = by_campaign.get(int(number))
             if linked is not None:
-                linked["blasters"].append({"alert": alert.get("id"), "reports": int(count)})
+                linked["blasters"].append(
+                    {"alert": alert.get("id"), "reports": int(count), "cell": _cell(alert)}
+                )
+
+
+def _cell(alert: dict[str, Any]) -> dict[str, Any] | None:
+    """The cell an alert names (what the STIX report relates the campaign to)."""
+    cell = {k: alert.get(k) for k in ("rat", "mcc", "mnc", "area", "cell")}
+    return cell if all(v is not None for v in cell.values()) else None
 
 
 def link_signalling(campaigns: list[dict[str, Any]], sources: Sequence[dict[str, Any]]) -> None:

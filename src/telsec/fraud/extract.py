@@ -8,8 +8,10 @@ domains and numbers thousands of times): this runs once per report.
   bundled public suffix list (no network).
 * Numbers are runs of digit words ("07911 123456"), checked and put in E.164
   by ``phonenumbers`` with the reporter's country as the default region.
-* The template is the text with URLs, e-mail addresses, numbers, amounts and
-  codes replaced by placeholders: what near-duplicate clustering compares.
+* The template is the text with URLs, e-mail addresses, numbers, amounts,
+  codes and greeted names ("Hi Sarah," -> "hi <name>") replaced by
+  placeholders: what near-duplicate clustering compares, and what may be
+  shared of a text (it no longer names its recipient).
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ _LEADING = "\"'([{<"
 _NUMERIC = frozenset("0123456789+()-.")
 _CURRENCY = frozenset("£$€₹")
 _DIGIT = re.compile(r"\d")
+#: A capitalised word after one of these is taken for the recipient's name ...
+_GREETINGS = frozenset({"hi", "hello", "dear", "hey", "hiya", "morning", "evening"})
+#: ... unless it is one of these.
+_NOT_NAMES = frozenset(
+    """mum mom dad mummy mommy mother father son daughter there all customer customers
+    client member user sir madam friend team everyone everybody again""".split()
+)
 _AMOUNT = re.compile(r"\d[\d,]*\.\d+|\d{1,3}(?:,\d{3})+")
 
 #: Link shorteners and redirectors (their links hide the real destination).
@@ -153,6 +162,20 @@ def _numeric(word: str) -> bool:
     return bool(word) and word[0] in _NUMERIC and set(word.rstrip(_TRAILING)) <= _NUMERIC
 
 
+def _word(word: str, before: list[str]) -> str:
+    """A word for the template: lower case, or ``<name>`` if it is a greeted name."""
+    lower = word.lower()
+    if (
+        word[0].isupper()
+        and before
+        and before[-1] in _GREETINGS
+        and lower not in _NOT_NAMES
+        and lower not in _GREETINGS
+    ):
+        return "<name>"
+    return lower
+
+
 def scan(text: str, region: str | None) -> Extracted:
     """URLs, e-mail addresses, callback numbers (E.164, valid for ``region``) and
     the template of a message, in one pass over its words (a few microseconds:
@@ -167,7 +190,7 @@ def scan(text: str, region: str | None) -> Extracted:
     while i < count:
         word = words[i]
         if word.isalpha():  # most words: nothing to look at
-            parts.append(word.lower())
+            parts.append(_word(word, parts))
             i += 1
             continue
         # a number may be written across words: "07911 123456", "+44 20 7946 0123"
@@ -188,7 +211,7 @@ def scan(text: str, region: str | None) -> Extracted:
         link = word.lstrip(_LEADING).rstrip(_TRAILING)
         if not link or link.isalpha():
             if link:
-                parts.append(link.lower())
+                parts.append(_word(link, parts))
         elif "@" in link and _EMAIL.fullmatch(link):
             found_emails.append(link.lower())
             parts.append("<email>")

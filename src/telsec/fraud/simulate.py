@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,9 @@ LURES = (
             (
                 "E-ZPass: You have an unpaid toll balance of {amount}. To avoid a late fee "
                 "pay by {code}: https://{domain}/pay",
+                # the same lure behind a shortener (the link hides the domain)
+                "E-ZPass: You have an unpaid toll balance of {amount}. To avoid a late fee "
+                "pay by {code}: https://bit.ly/{code}",
             ),
         ),
         ("ezpass-tollpay.com", "e-zpass-balance.xyz"),
@@ -186,6 +190,11 @@ MARKETING = (
 #: where the blaster drove (Westminster, London) and when
 BLASTER_ROUTE = ((51.5010, -0.1416), (51.5033, -0.1195), (51.5081, -0.1281), (51.5138, -0.1300))
 BLASTER_START = START + 9 * DAY + 17 * 3600
+#: its way points: (time, latitude, longitude), 20 minutes a leg
+BLASTER_TRACK = tuple(
+    (BLASTER_START + leg * 1200.0, lat, lon) for leg, (lat, lon) in enumerate(BLASTER_ROUTE)
+)
+LEASED_GTS = ("40744123456", "40744123457")
 
 
 def _number(pattern: str, rng: random.Random) -> str:
@@ -211,19 +220,45 @@ def _fill(text: str, rng: random.Random, region: str, domain: str, callback: str
     )
 
 
+def _on_track(
+    track: Sequence[tuple[float, float, float]], rng: random.Random
+) -> tuple[float, float, float]:
+    """A time and place along ``track`` (a few hundred metres off it)."""
+    leg = rng.randrange(max(1, len(track) - 1))
+    f = rng.random() if len(track) > 1 else 0.0
+    (a_t, a_lat, a_lon), (b_t, b_lat, b_lon) = track[leg], track[min(leg + 1, len(track) - 1)]
+    return (
+        a_t + (b_t - a_t) * f,
+        a_lat + (b_lat - a_lat) * f + rng.gauss(0, 0.002),
+        a_lon + (b_lon - a_lon) * f + rng.gauss(0, 0.003),
+    )
+
+
 def simulate(
-    reports: int, seed: int = 1, hostile: bool = False
+    reports: int,
+    seed: int = 1,
+    hostile: bool = False,
+    *,
+    start: float = START,
+    blaster: Sequence[tuple[float, float, float]] = BLASTER_TRACK,
+    leased_gts: Sequence[str] = LEASED_GTS,
 ) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
-    """``reports`` report rows (as a report file holds them) and their labels."""
+    """``reports`` report rows (as a report file holds them) and their labels.
+
+    The month starts at ``start``; the Royal Mail parcel campaign is partly
+    pushed by an SMS blaster that follows ``blaster`` (time, latitude,
+    longitude), and the USPS campaign is sent through ``leased_gts``."""
+    if not blaster:
+        raise ValueError("the blaster needs at least one way point")
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     labels: dict[str, str | None] = {}
     weights = [lure.share for lure in LURES]
     # per campaign: its time span in the month, and its numbers (drawn once)
     spans = {
-        lure.name: (START + rng.uniform(0, 20) * DAY, rng.uniform(2, 9) * DAY) for lure in LURES
+        lure.name: (start + rng.uniform(0, 20) * DAY, rng.uniform(2, 9) * DAY) for lure in LURES
     }
-    spans["parcel-fee-royalmail"] = (BLASTER_START - 3 * DAY, 8 * DAY)
+    spans["parcel-fee-royalmail"] = (blaster[0][0] - 6 * DAY, 7 * DAY)
     numbers = {
         lure.name: (
             [_number(s, rng) for s in lure.senders for _ in range(3)],
@@ -257,21 +292,15 @@ def simulate(
             begin, length = spans[lure.name]
             received = begin + rng.uniform(0, length)
             if lure.name == "parcel-fee-royalmail" and rng.random() < 0.15:
-                # pushed by the blaster: near its route, in its hour
-                leg = rng.randrange(len(BLASTER_ROUTE) - 1)
-                f = rng.random()
-                (a_lat, a_lon), (b_lat, b_lon) = BLASTER_ROUTE[leg], BLASTER_ROUTE[leg + 1]
-                location = (
-                    a_lat + (b_lat - a_lat) * f + rng.gauss(0, 0.002),
-                    a_lon + (b_lon - a_lon) * f + rng.gauss(0, 0.003),
-                )
-                received = BLASTER_START + (leg + f) * 1200
+                # pushed by the blaster: near its route, while it drives
+                received, lat, lon = _on_track(blaster, rng)
+                location = (lat, lon)
                 sender = "RoyalMail"
             if lure.name == "usps-redelivery":
-                gt = rng.choice(("40744123456", "40744123457"))  # a leased GT abroad
+                gt = rng.choice(leased_gts)  # a leased GT abroad
         else:
             network = rng.choice(NETWORKS)
-            received = START + rng.uniform(0, 30) * DAY
+            received = start + rng.uniform(0, 30) * DAY
             if roll < 0.9:
                 body = _fill(rng.choice(HAM), rng, network[1], "", "")
                 sender = network[2].format(n=rng.randrange(10**4))
@@ -294,30 +323,30 @@ def simulate(
         rows.append(row)
         labels[report_id] = campaign
     if hostile:
-        rows.extend(_hostile(rng))
+        rows.extend(_hostile(rng, start))
     return rows, labels
 
 
-def _hostile(rng: random.Random) -> list[dict[str, Any]]:
+def _hostile(rng: random.Random, start: float) -> list[dict[str, Any]]:
     """Reports as real ones sometimes arrive."""
     return [
-        {"reporter": "+447700900001", "reported_at": START, "body": "", "sender": "Unknown"},
+        {"reporter": "+447700900001", "reported_at": start, "body": "", "sender": "Unknown"},
         {
             "reporter": "+447700900002",
-            "reported_at": START,
+            "reported_at": start,
             "body": "\x00\x01\x02\x03\x04\x05\x06\x07",
             "sender": "x",
         },
         {
             "reporter": "+447700900003",
-            "reported_at": START,
+            "reported_at": start,
             "body": "A" * (10 << 20),
             "sender": "+44",
         },
         {"reporter": "not a number", "reported_at": "yesterday", "body": "hi", "sender": "+44123"},
         {
             "reporter": "+447700900004",
-            "reported_at": START,
+            "reported_at": start,
             "body": "Pay at http://[::1:bad/x and http://%%%.com",
             "sender": "++++",
         },
