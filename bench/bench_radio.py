@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+from measure import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -74,23 +75,6 @@ def build(count: int) -> Path:
     for name in ("cells.csv", "operator.toml"):
         (folder / name).write_bytes((day / name).read_bytes())
     return folder
-
-
-_MEASURE = (
-    "import resource, subprocess, sys, time\n"
-    "start = time.perf_counter()\n"
-    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, "
-    "stderr=subprocess.DEVNULL)\n"
-    "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-)
-
-
-def timed(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak resident bytes of ``command``, each run in a fresh parent."""
-    out = subprocess.run(
-        [sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True
-    ).stdout.split()
-    return float(out[0]), int(out[1]) * 1024
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> Non
     parcel = next(c for c in summaries if "royalmail-track.info" in c["domains"])
     assert parcel["brands"][0] == "Royal Mail" and parcel["category"] == "smishing"
     assert parcel["templates"] > 1  # two wordings, joined by their domains
+    cra = next(c for c in summaries if c["brands"] and c["brands"][0] == "CRA")
+    assert set(cra["languages"]) == {"en", "fr"}  # its French wording is the same campaign
     # the blaster's reports, and the leased GT's
     alert = {"id": "lte:234-10:1:1", "track": [
         {"lat": lat, "lon": lon, "start": BLASTER_START, "end": BLASTER_START + 3600}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import simulate
@@ -55,3 +58,43 @@ def test_csv_with_other_column_names_and_encodings(tmp_path: Path) -> None:
     assert first["body"].startswith("Pay £1.99") and first["domains"] == ["x-fee.com"]
     assert (first["lat"], first["lon"]) == (51.5, -0.12)
     assert second["lat"] is None and second["sender"] == "+447911123456"
+
+
+GOOD = [
+    {"reporter": "+447700900001", "reported_at": 1790812800 + i, "body": f"Pay at https://x{i}.com",
+     "sender": "+447911123456"}
+    for i in range(3)
+]  # fmt: skip
+junk_line = st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" "))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(junk_line, max_size=6), st.integers(0, 3))
+def test_junk_jsonl_lines_lose_no_good_report(junk: list[bytes], where: int) -> None:
+    lines = [orjson.dumps(r) for r in GOOD]
+    lines[where:where] = junk
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.jsonl"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        ingest = _ingest()
+        got = read_reports(path, ingest, "jsonl")
+    bodies = got["body"].to_list()
+    assert all(r["body"] in bodies for r in GOOD)
+    assert ingest.counts.kept == got.height
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(junk_line, max_size=6), st.integers(1, 4))
+def test_junk_csv_lines_are_read_or_counted(junk: list[bytes], where: int) -> None:
+    lines = [b"reporter,reported_at,body,sender"] + [
+        f'{r["reporter"]},{r["reported_at"]},"{r["body"]}",{r["sender"]}'.encode() for r in GOOD
+    ]
+    lines[where:where] = [j.replace(b'"', b"") for j in junk]  # a stray quote eats lines
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.csv"
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        ingest = _ingest()
+        got = read_reports(path, ingest, "csv")
+    bodies = got["body"].to_list()
+    assert all(r["body"] in bodies for r in GOOD)
+    assert ingest.counts.kept == got.height

@@ -55,13 +55,22 @@ RegionOpt = Annotated[
 ]
 
 
-def _load(files: list[Path], input_format: str | None, region: str | None) -> Any:
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="processes for ingest and classification (all cores)")
+]
+
+
+def _load(
+    files: list[Path], input_format: str | None, region: str | None, workers: int | None = None
+) -> Any:
     """Reports from report files (or from an ingested Parquet file), classified."""
     import polars as pl
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from telsec.config import load_settings
     from telsec.fraud.classify import classify_reports
-    from telsec.fraud.records import Ingest, ReaderError, read_reports
+    from telsec.fraud.pipeline import default_workers, read_reports_parallel
+    from telsec.fraud.records import Ingest, ReaderError
     from telsec.privacy import Pseudonymiser, pseudonym_key
 
     missing = [str(f) for f in files if not f.is_file()]
@@ -79,7 +88,20 @@ def _load(files: list[Path], input_format: str | None, region: str | None) -> An
             continue
         try:
             before = ingest.counts.kept
-            parts.append(read_reports(path, ingest, input_format))
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
+
+                def advance(done: int) -> None:
+                    bar.update(task, completed=done)  # noqa: B023 (used within the loop)
+
+                parts.append(read_reports_parallel(path, ingest, input_format, workers, advance))
         except ReaderError as exc:
             fail(str(exc), 2)
         err_console.print(f"{escape(str(path))}: {ingest.counts.kept - before:,} reports")
@@ -91,7 +113,8 @@ def _load(files: list[Path], input_format: str | None, region: str | None) -> An
         fail("no reports", 2)
     reports = pl.concat(parts, how="diagonal_relaxed")
     if "category" not in reports.columns:
-        reports = classify_reports(reports)
+        with err_console.status(f"classifying {reports.height:,} reports"):
+            reports = classify_reports(reports, workers=workers or default_workers())
     flags = reports["flags"].explode().drop_nulls().value_counts(sort=True)
     for flag, count in flags.iter_rows():
         err_console.print(f"  flagged {count:,}: {escape(flag)}")
@@ -105,9 +128,10 @@ def ingest(
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.jsonl,
     input_format: InputFormatOpt = None,
     region: RegionOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Read, pseudonymise, enrich and classify reports; write them for ``campaigns``."""
-    reports = _load(files, input_format, region)
+    reports = _load(files, input_format, region, workers)
     if fmt == ReportFormat.parquet:
         if out is None:
             fail("--format parquet needs --out", 2)
@@ -156,6 +180,7 @@ def campaigns(
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     input_format: InputFormatOpt = None,
     region: RegionOpt = None,
+    workers: WorkersOpt = None,
     publish: PublishOpt = None,
     tlp: TlpOpt = None,
     bundle: BundleOpt = None,
@@ -167,7 +192,9 @@ def campaigns(
     from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
 
     level = share_level(publish, bundle, tlp)
-    reports = find_campaigns(_load(files, input_format, region))
+    reports = _load(files, input_format, region, workers)
+    with err_console.status(f"clustering {reports.height:,} reports"):
+        reports = find_campaigns(reports)
     found = summarise(reports)
     link_blasters(found, reports, _jsonl(blasters))
     link_signalling(found, _jsonl(signalling))
@@ -208,12 +235,13 @@ def blocklist(
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     input_format: InputFormatOpt = None,
     region: RegionOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
     from telsec.fraud.campaigns import find_campaigns, summarise
     from telsec.fraud.extract import SHORTENERS
 
-    reports = find_campaigns(_load(files, input_format, region))
+    reports = find_campaigns(_load(files, input_format, region, workers))
     rows = []
     for campaign in summarise(reports):
         if campaign["category"] == "ham":

@@ -7,7 +7,9 @@ Data flows one way, one module per step:
 * :mod:`.extract`: what a text carries: URLs, registrable domains, shorteners,
   callback numbers, e-mail addresses, the sender's kind, the template text;
 * :mod:`.classify`: ham, spam, scam or smishing, and the impersonated brand or
-  sector, by the model the project trains from the CC BY 4.0 SMS sets;
+  sector, by the model the project trains from the CC BY 4.0 SMS sets, and the
+  language (:mod:`.language`);
+* :mod:`.pipeline`: ingest and classification on every core;
 * :mod:`.campaigns`: near-duplicate templates (MinHash/LSH) joined by shared
   infrastructure into campaigns, linked to SMS-blaster alerts and signalling
   findings;

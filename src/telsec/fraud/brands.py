@@ -28,7 +28,7 @@ BRANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Netflix": ("subscription", (r"netflix",)),
     "HMRC": ("government", (r"hmrc",)),
     "IRS": ("government", (r"irs",)),
-    "CRA": ("government", (r"cra", r"canada revenue")),
+    "CRA": ("government", (r"cra", r"canada revenue", r"arc", r"agence du revenu")),
     "ATO": ("government", (r"ato", r"australian taxation office")),
     "IRD": ("government", (r"ird", r"inland revenue")),
     "DVLA": ("government", (r"dvla",)),
@@ -77,7 +77,7 @@ _BRAND_PATTERNS = [
     for name, (sector, spellings) in BRANDS.items()
 ]
 _SECTOR_PATTERNS = [(sector, re.compile(pattern)) for sector, pattern in SECTORS]
-#: Short brand names that are also words: they count only in upper case.
+#: Brands whose short names are also words: those count only in upper case.
 _UPPER_ONLY = {"EE", "UPS", "ATO", "IRS", "CRA", "IRD", "ANZ", "TD", "RBC", "DPD", "DHL", "O2"}
 
 
@@ -89,7 +89,8 @@ def impersonated(text: str) -> tuple[str | None, str | None]:
         found = pattern.search(lowered)
         if not found:
             continue
-        if name in _UPPER_ONLY and not text[found.start() : found.end()].isupper():
+        short = found.end() - found.start() <= 4  # "CRA", not "Canada Revenue"
+        if name in _UPPER_ONLY and short and not text[found.start() : found.end()].isupper():
             continue
         return name, sector
     for sector, pattern in _SECTOR_PATTERNS:

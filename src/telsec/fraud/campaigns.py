@@ -224,6 +224,7 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
         .alias("callbacks"),
         _top("brand").alias("brands"),
         _top("sector").alias("sectors"),
+        _top("language").alias("languages"),
         pl.col("body").unique(maintain_order=True).head(settings.examples).alias("examples"),
         pl.col("template").n_unique().alias("templates"),
         pl.col("template")

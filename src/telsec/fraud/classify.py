@@ -285,29 +285,48 @@ def evaluate(model: Model, data_dir: Path, seed: int = 0) -> dict[str, Any]:
     return scores(fit(train_part, c), test_part)
 
 
-def classify_reports(reports: Any, model: Model | None = None) -> Any:
+def score_templates(
+    templates: list[str], model: Model | None = None
+) -> tuple[list[str], np.ndarray, list[str | None]]:
+    """The model's label, its confidence and the language of each template."""
+    from telsec.fraud.language import language
+
+    model = model or shipped_model()
+    probabilities = model.probabilities(templates)
+    best = probabilities.argmax(axis=1)
+    labels = [model.classes[i] for i in best]
+    return labels, probabilities[np.arange(len(best)), best], [language(t) for t in templates]
+
+
+def classify_reports(reports: Any, model: Model | None = None, workers: int = 1) -> Any:
     """``reports`` (a frame of :data:`telsec.fraud.records.REPORT_SCHEMA`) with
-    ``category``, ``confidence``, ``brand`` and ``sector``. Each distinct
-    template is scored once: a campaign's thousand copies cost one."""
+    ``category``, ``confidence``, ``brand``, ``sector`` and ``language``. Each
+    distinct template is scored once: a campaign's thousand copies cost one.
+    With the shipped model, ``workers`` processes share the templates."""
     import polars as pl
 
     from telsec.fraud.brands import impersonated
 
-    model = model or shipped_model()
     if reports.height == 0:
         return reports.with_columns(
             pl.lit(None, pl.String).alias("category"),
             pl.lit(None, pl.Float32).alias("confidence"),
             pl.lit(None, pl.String).alias("brand"),
             pl.lit(None, pl.String).alias("sector"),
+            pl.lit(None, pl.String).alias("language"),
         )
     distinct = reports.select("template").unique()
     templates = distinct["template"].to_list()
-    probabilities = model.probabilities(templates)
-    best = probabilities.argmax(axis=1)
+    if model is None and workers > 1:
+        from telsec.fraud.pipeline import score_parallel
+
+        labels, confidence, languages = score_parallel(templates, workers)
+    else:
+        labels, confidence, languages = score_templates(templates, model)
     scored = distinct.with_columns(
-        pl.Series("label", [model.classes[i] for i in best], pl.String),
-        pl.Series("confidence", probabilities[np.arange(len(best)), best], pl.Float32),
+        pl.Series("label", labels, pl.String),
+        pl.Series("confidence", confidence, pl.Float32),
+        pl.Series("language", languages, pl.String),
     )
     out = reports.join(scored, on="template", how="left")
     has_link = (pl.col("urls").list.len() > 0) | (pl.col("emails").list.len() > 0)

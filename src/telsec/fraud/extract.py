@@ -165,13 +165,7 @@ def _numeric(word: str) -> bool:
 def _word(word: str, before: list[str]) -> str:
     """A word for the template: lower case, or ``<name>`` if it is a greeted name."""
     lower = word.lower()
-    if (
-        word[0].isupper()
-        and before
-        and before[-1] in _GREETINGS
-        and lower not in _NOT_NAMES
-        and lower not in _GREETINGS
-    ):
+    if before and before[-1] in _GREETINGS and lower not in _NOT_NAMES and lower not in _GREETINGS:
         return "<name>"
     return lower
 
@@ -190,7 +184,7 @@ def scan(text: str, region: str | None) -> Extracted:
     while i < count:
         word = words[i]
         if word.isalpha():  # most words: nothing to look at
-            parts.append(_word(word, parts))
+            parts.append(_word(word, parts) if word[0].isupper() else word.lower())
             i += 1
             continue
         # a number may be written across words: "07911 123456", "+44 20 7946 0123"
@@ -211,7 +205,7 @@ def scan(text: str, region: str | None) -> Extracted:
         link = word.lstrip(_LEADING).rstrip(_TRAILING)
         if not link or link.isalpha():
             if link:
-                parts.append(_word(link, parts))
+                parts.append(_word(link, parts) if link[0].isupper() else link.lower())
         elif "@" in link and _EMAIL.fullmatch(link):
             found_emails.append(link.lower())
             parts.append("<email>")

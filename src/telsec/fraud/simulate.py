@@ -144,6 +144,10 @@ LURES = (
                 "CRA: You have received an e-transfer of {amount} for your benefit payment. "
                 "Deposit it at https://{domain}/{code}",
             ),
+            (
+                "ARC : Vous avez reçu un virement de {amount} pour votre prestation. "
+                "Déposez-le dès maintenant sur https://{domain}/{code}",
+            ),
         ),
         ("cra-depot-ca.com", "canada-benefit-etransfer.info"),
         ("+16135550{n:03d}",),
@@ -303,7 +307,8 @@ def simulate(
             received = start + rng.uniform(0, 30) * DAY
             if roll < 0.9:
                 body = _fill(rng.choice(HAM), rng, network[1], "", "")
-                sender = network[2].format(n=rng.randrange(10**4))
+                # people's own numbers: not the ones the lures' senders were drawn from
+                sender = network[2].format(n=rng.randrange(5000, 10**4))
             else:
                 body = _fill(rng.choice(MARKETING), rng, network[1], "bloomandco.com", "")
                 sender = rng.choice(("BloomCo", "80080", "PizzaPlus"))
