@@ -64,8 +64,13 @@ def by_type(objects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def test_bundle_is_valid_and_links_campaigns(campaigns: list[dict[str, Any]]) -> None:
-    bundle = stix_bundle(campaigns, Tlp.AMBER, producer="Thames Telecom", scanned="r.jsonl")
+@pytest.mark.parametrize("namespace", [None, "derived-ids"])
+def test_bundle_is_valid_and_links_campaigns(
+    campaigns: list[dict[str, Any]], namespace: str | None
+) -> None:
+    bundle = stix_bundle(
+        campaigns, Tlp.AMBER, producer="Thames Telecom", scanned="r.jsonl", namespace=namespace
+    )
     for obj in bundle["objects"]:
         validate(obj)
     stix2.parse(bundle, allow_custom=True)

@@ -144,7 +144,7 @@ def stix_bundle(
         add(
             build.sdo(
                 "relationship",
-                build.new_id("relationship", f"{key}/{kind}/{target}"),
+                build.new_id("relationship", f"{key}/{kind}/{source}/{target}"),
                 relationship_type=kind,
                 source_ref=source,
                 target_ref=target,
