@@ -12,7 +12,9 @@ cost; both run in worker processes:
   the tables are put back together in input order;
 * distinct templates are scored in as many slices as there are workers.
 
-Workers are spawned, not forked (Polars' threads do not survive a fork).  An
+Workers are spawned, not forked (Polars' threads do not survive a fork), so a
+script that calls these with more than one worker needs Python's
+``if __name__ == "__main__":`` guard (the ``telsec`` command has it).  An
 input smaller than ``PARALLEL_FROM`` bytes is read in-process: starting the
 workers costs about a second.
 """
