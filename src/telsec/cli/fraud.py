@@ -239,7 +239,6 @@ def blocklist(
 ) -> None:
     """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
     from telsec.fraud.campaigns import find_campaigns, summarise
-    from telsec.fraud.extract import SHORTENERS
 
     reports = find_campaigns(_load(files, input_format, region, workers))
     rows = []
@@ -253,8 +252,6 @@ def blocklist(
             ("callback", "callbacks"),
         ):
             for value in campaign[key]:
-                if kind == "domain" and value in SHORTENERS:
-                    continue  # the shortened URLs are listed; the whole shortener is not
                 rows.append(
                     {
                         "kind": kind,

@@ -12,15 +12,11 @@ Global Titles the signalling demo flagged: the campaigns link to both.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
 from telsec.fraud.classify import classify_reports
-from telsec.fraud.records import Ingest, read_reports
+from telsec.fraud.records import Ingest, ingest_rows
 from telsec.fraud.report import stix_bundle
 from telsec.fraud.simulate import BLASTER_TRACK, LEASED_GTS, simulate
 from telsec.privacy import Pseudonymiser
@@ -56,10 +52,7 @@ def fraud_campaigns(
     rows, _labels = simulate(
         REPORTS, seed=2025, start=start, blaster=_blaster(alerts), leased_gts=_leased(sources)
     )
-    with tempfile.TemporaryDirectory(prefix="telsec-demo-") as folder:
-        path = Path(folder) / "7726-reports.jsonl"
-        path.write_bytes(b"\n".join(orjson.dumps(row) for row in rows))
-        reports = read_reports(path, Ingest(Pseudonymiser(DEMO_KEY)))
+    reports = ingest_rows(rows, Ingest(Pseudonymiser(DEMO_KEY)))
     reports = find_campaigns(classify_reports(reports))
     found = summarise(reports)
     link_blasters(found, reports, alerts)

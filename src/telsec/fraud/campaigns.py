@@ -27,7 +27,6 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from telsec.fraud.extract import SHORTENERS
 from telsec.geo import haversine_m
 
 PERMUTATIONS = 64
@@ -134,7 +133,7 @@ def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
     items = [
         reports.select("cluster", "received_at", pl.col("domains").alias("item"))
         .explode("item")
-        .filter(pl.col("item").is_not_null() & ~pl.col("item").is_in(list(SHORTENERS)))
+        .filter(pl.col("item").is_not_null())
         .with_columns(("domain:" + pl.col("item")).alias("item")),
         reports.select("cluster", "received_at", pl.col("callbacks").alias("item"))
         .explode("item")
@@ -249,8 +248,7 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
 def _name(campaign: dict[str, Any]) -> str:
     subject = campaign["brands"][0] if campaign["brands"] else (campaign["sectors"] or ["SMS"])[0]
     kind = campaign["category"]
-    domains = [d for d in campaign["domains"] if d not in SHORTENERS]
-    where = (domains or campaign["callbacks"] or campaign["domains"] or [""])[0]
+    where = (campaign["domains"] or campaign["callbacks"] or [""])[0]
     return f"{subject} {kind}" + (f" via {where}" if where else "")
 
 

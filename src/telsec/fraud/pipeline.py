@@ -41,6 +41,7 @@ from telsec.fraud.records import (
     decode,
     detect_format,
     frame,
+    ingest_rows,
     jsonl_rows,
     raw_lines,
     read_reports,
@@ -73,8 +74,7 @@ def _ingest_chunk(kind: str, items: list[Any]) -> tuple[Any, Rejections]:
         rows: Iterator[dict[str, Any]] = jsonl_rows((decode(r, counts) for r in items), counts)
     else:
         rows = iter(items)
-    kept = [r for r in (_worker_ingest.row(raw) for raw in rows) if r is not None]
-    return frame(kept).to_arrow(), counts
+    return ingest_rows(rows, _worker_ingest).to_arrow(), counts
 
 
 def _chunks(path: Path, kind: str, counts: Rejections) -> Iterator[list[Any]]:

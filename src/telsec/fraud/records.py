@@ -310,7 +310,8 @@ class Ingest:
             "lon": lon,
             "originating_gt": gt,
             "urls": found.urls,
-            "domains": found.domains,
+            # a shortener is everyone's domain: kept apart, its URLs stay in urls
+            "domains": [d for d in found.domains if d not in SHORTENERS],
             "shorteners": [d for d in found.domains if d in SHORTENERS],
             "callbacks": found.callbacks,
             "emails": found.emails,
@@ -326,18 +327,24 @@ def read_reports(path: Path, ingest: Ingest, input_format: str | None = None) ->
         raise ReaderError(f"unknown input format {kind!r}: {', '.join(FORMATS)}")
     counts = ingest.counts
     rows = csv_rows(path, counts) if kind == "csv" else jsonl_rows(_lines(path, counts), counts)
-    parts: list[pl.DataFrame] = []
-    kept: list[dict[str, Any]] = []
     try:
-        for raw in rows:
-            row = ingest.row(raw)
-            if row is not None:
-                kept.append(row)
-            if len(kept) == _FRAME_ROWS:  # as columns: a tenth of the memory of dicts
-                parts.append(frame(kept))
-                kept = []
+        return ingest_rows(rows, ingest)
     except OSError as exc:
         raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def ingest_rows(rows: Iterable[dict[str, Any]], ingest: Ingest) -> pl.DataFrame:
+    """Raw rows (a reader's, or in memory; named as the documented columns) ingested
+    into a frame of :data:`REPORT_SCHEMA`; bad rows counted in ``ingest.counts``."""
+    parts: list[pl.DataFrame] = []
+    kept: list[dict[str, Any]] = []
+    for raw in rows:
+        row = ingest.row(raw)
+        if row is not None:
+            kept.append(row)
+        if len(kept) == _FRAME_ROWS:  # as columns: a tenth of the memory of dicts
+            parts.append(frame(kept))
+            kept = []
     parts.append(frame(kept))
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 

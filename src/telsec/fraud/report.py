@@ -34,8 +34,6 @@ from telsec.stix.telecom import VOCABULARY_TIMESTAMP, global_title, sms_sender
 from telsec.stix.timestamps import format_timestamp
 from telsec.stix.tlp import Tlp
 
-from .extract import SHORTENERS
-
 #: Indicator type by campaign category.
 _INDICATOR_TYPES = {"smishing": "malicious-activity", "scam": "malicious-activity"}
 _FALSE_BASE_STATION = "FGT1583.501"
@@ -98,13 +96,9 @@ def _describe(campaign: dict[str, Any]) -> str:
 
 def _observables(campaign: dict[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
     """(what, pattern, SCO) for each domain, URL and sender of the campaign."""
-    for domain in campaign["domains"]:
-        if domain not in SHORTENERS:
-            yield (
-                f"domain {domain}",
-                f"[domain-name:value = {quote(domain)}]",
-                dict(value_sco("domain-name", domain)),
-            )
+    for domain in campaign["domains"]:  # never a shortener (records keeps those apart)
+        sco = dict(value_sco("domain-name", domain))
+        yield f"domain {domain}", f"[domain-name:value = {quote(domain)}]", sco
     for url in campaign["urls"]:
         yield f"URL {url}", f"[url:value = {quote(url)}]", dict(value_sco("url", url))
     for sender in campaign["senders"]:
