@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from telsec import __version__
+from telsec.cli.federation import app as federation_app
 from telsec.cli.fraud import app as fraud_app
 from telsec.cli.output import OutputFormat, emit, err_console, fail
 from telsec.cli.radio import app as radio_app
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(signalling_app, name="signalling")
 app.add_typer(radio_app, name="radio")
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(federation_app, name="federation")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(org_app, name="org")
 admin_app.add_typer(user_app, name="user")
@@ -366,23 +368,62 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    sync: Annotated[
+        bool, typer.Option("--sync/--no-sync", help="pull from the federation peers meanwhile")
+    ] = True,
+    sync_interval: Annotated[float, typer.Option(help="seconds between federation rounds")] = 1.0,
+    tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="the certificate's private key")] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(help="require client certificates signed by this CA (mutual TLS)"),
+    ] = None,
 ) -> None:
-    """Run the hub: TAXII 2.1 at /taxii2/."""
+    """Run the hub: TAXII 2.1 at /taxii2/, and the federation sync loop."""
+    import ssl
+
     import uvicorn
 
     from telsec.exchange.bootstrap import prepare
+    from telsec.federation.peers import list_peers
+    from telsec.federation.sync import SyncLoop
 
-    prepare(_engine())
-    err_console.print(f"telsec {__version__}: TAXII 2.1 discovery at http://{host}:{port}/taxii2/")
-    uvicorn.run(
-        "telsec.exchange.taxii:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=log_level == "debug",
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together", 2)
+    if tls_client_ca is not None and tls_cert is None:
+        fail("--tls-client-ca needs --tls-cert and --tls-key", 2)
+    engine = _engine()
+    prepare(engine)
+    scheme = "https" if tls_cert else "http"
+    err_console.print(
+        f"telsec {__version__}: TAXII 2.1 discovery at {scheme}://{host}:{port}/taxii2/"
     )
+    loop = None
+    if sync:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        loop = SyncLoop(engine, interval=sync_interval)
+        loop.start()
+        peers = len(list_peers(engine))
+        err_console.print(f"federation: {peers} peer(s), syncing every {sync_interval:g} s")
+    tls: dict[str, Any] = {}
+    if tls_cert is not None:
+        tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
+        if tls_client_ca is not None:
+            tls.update(ssl_ca_certs=str(tls_client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    try:
+        uvicorn.run(
+            "telsec.exchange.taxii:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=log_level == "debug",
+            **tls,
+        )
+    finally:
+        if loop is not None:
+            loop.stop()
 
 
 @app.command()

@@ -74,6 +74,7 @@ def visible_collections(
             Collection.is_vocabulary,
             Grant.can_read,
             Grant.can_write,
+            Grant.share_amber,
         )
         .outerjoin(
             Grant, (Grant.collection_pk == Collection.id) & (Grant.org_id == principal.org_id)
@@ -88,6 +89,14 @@ def visible_collections(
             grant_read, grant_write = True, False
         if not (grant_read or grant_write):
             continue
+        ceiling, exclude = Tlp.RED, None
+        if principal.is_peer:
+            # A peer node reads, never writes; it gets CLEAR and GREEN, AMBER
+            # where the collection's policy names it, never AMBER+STRICT or
+            # RED, and not what it sent itself.
+            grant_write = False
+            ceiling = Tlp.AMBER if coll.share_amber else Tlp.GREEN
+            exclude = principal.org_id
         result.append(
             VisibleCollection(
                 scope=CollectionScope(
@@ -98,6 +107,8 @@ def visible_collections(
                     can_read=bool(grant_read),
                     # A reader-role token of a writing organisation may not write.
                     can_write=bool(grant_write) and principal.can_write,
+                    tlp_ceiling=ceiling,
+                    exclude_producer=exclude,
                 ),
                 title=coll.title,
                 description=coll.description,

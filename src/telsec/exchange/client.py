@@ -7,6 +7,7 @@ JSON Lines) lives here too, with every unreadable record counted, not fatal.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,12 +62,21 @@ def read_stix_file(path: Path) -> StixFile:
 
 
 class TaxiiClient:
-    def __init__(self, url: str, token: str | None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         headers = {"Accept": TAXII_MEDIA_TYPE}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base = url.rstrip("/") + "/"
-        self._http = httpx.Client(headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            headers=headers, timeout=timeout, verify=ssl_context if ssl_context else True
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -111,6 +121,19 @@ class TaxiiClient:
         _raise_for(response)
         status: dict[str, Any] = response.json()
         return status
+
+    def page(
+        self, objects_url: str, params: dict[str, str]
+    ) -> tuple[dict[str, Any], httpx.Headers]:
+        """One page of an objects endpoint: its envelope and the response headers."""
+        response = self._get(objects_url, params)
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError as exc:
+            raise ClientError(f"{objects_url}: the page is not JSON ({exc})") from None
+        if not isinstance(body, dict):
+            raise ClientError(f"{objects_url}: the page is not a TAXII envelope")
+        return body, response.headers
 
     def pages(
         self, objects_url: str, params: dict[str, str] | None = None

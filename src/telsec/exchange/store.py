@@ -63,6 +63,13 @@ class CollectionScope:
     default_tlp: Tlp
     can_read: bool
     can_write: bool
+    #: The most restricted TLP this principal may receive (a peer node: GREEN,
+    #: or AMBER where the collection's policy names it; everyone else: RED,
+    #: with RED's own rule applied).
+    tlp_ceiling: Tlp = Tlp.RED
+    #: Versions this organisation stored are not served back to it (a peer
+    #: node is not sent what it sent).
+    exclude_producer: int | None = None
 
 
 @dataclass
@@ -70,6 +77,8 @@ class IngestResult:
     # (id, version key); the key is empty for objects without created/modified
     successes: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str | None, str | None, str]] = field(default_factory=list)
+    #: how many of the successes were new versions (the rest were already here)
+    added: int = 0
 
     @property
     def total(self) -> int:
@@ -197,12 +206,19 @@ def ingest(
     principal: Principal,
     objects: Sequence[Any] | PreparedBatch,
     validate: Validator | None = None,
+    *,
+    replicas_from: frozenset[int] | None = None,
 ) -> IngestResult:
     """Store the valid objects among ``objects``, inside the caller's write transaction.
 
     ``objects`` may be raw objects (validated here with ``validate``) or a
     :class:`PreparedBatch` from :func:`prepare`, so that validation can run
     outside the transaction.
+
+    ``replicas_from`` (federation) is the set of peer organisations: the
+    principal is one of them, replicating another node's objects, so a version
+    may follow versions that came through other peers; a version of an object
+    produced on this node is still refused.
     """
     if not isinstance(objects, PreparedBatch):
         if validate is None:
@@ -233,7 +249,7 @@ def ingest(
             if cand.version in known_keys:
                 result.successes.append((stix_id, cand.version))
                 continue
-            problem = _conflict(cand, known, revoked, principal)
+            problem = _conflict(cand, known, revoked, principal, replicas_from)
             if problem:
                 result.failures.append((stix_id, cand.version or None, problem))
                 continue
@@ -305,6 +321,7 @@ def ingest(
     _store_recipients(conn, accepted, rows)
     for cand in accepted:
         result.successes.append((cand.stix_id, cand.version))
+    result.added = len(accepted)
     _audit(conn, scope, principal, "write", accepted, rows)
     return result
 
@@ -414,11 +431,18 @@ def _existing_versions(
 
 
 def _conflict(
-    cand: _Candidate, known: list[_Known], revoked: list[str], principal: Principal
+    cand: _Candidate,
+    known: list[_Known],
+    revoked: list[str],
+    principal: Principal,
+    replicas_from: frozenset[int] | None = None,
 ) -> str | None:
     if not cand.versioned:
         return None
-    if any(k.producer_org_id != principal.org_id for k in known):
+    allowed = replicas_from if replicas_from is not None else frozenset((principal.org_id,))
+    if replicas_from is not None and principal.org_id not in replicas_from:
+        raise ValueError("replicating principal is not a peer organisation")
+    if any(k.producer_org_id not in allowed for k in known):
         # The same answer whether or not the caller may see that object: knowing
         # a random (UUIDv4) SDO id is the precondition for learning anything.
         return (
@@ -566,7 +590,13 @@ def visible(
             RedRecipient.identity_id == principal.org_identity,
         ),
     )
-    return or_(~restricted, entitled)
+    condition = or_(~restricted, entitled)
+    if scope.tlp_ceiling < Tlp.RED:
+        capped = func.coalesce(table.tlp, int(scope.default_tlp)) <= int(scope.tlp_ceiling)
+        condition = and_(condition, capped)
+    if scope.exclude_producer is not None:
+        condition = and_(condition, table.producer_org_id != scope.exclude_producer)
+    return condition
 
 
 def _version_clause(
@@ -668,11 +698,14 @@ def audit_read(
     principal: Principal,
     items: Sequence[StoredVersion],
     action: str = "read",
+    minimum: Tlp = AUDITED,
+    detail: str = "",
 ) -> None:
-    """Record the AMBER and above versions among ``items`` as accessed by ``principal``."""
+    """Record the versions among ``items`` at ``minimum`` TLP and above (AMBER
+    unless said) as accessed by ``principal``, one entry per TLP level."""
     groups: dict[Tlp, list[tuple[str, str]]] = {}
     for item in items:
-        if item.tlp >= AUDITED:
+        if item.tlp >= minimum:
             groups.setdefault(item.tlp, []).append((item.stix_id, item.version))
     for level, objects in sorted(groups.items()):
         audit.append(
@@ -684,6 +717,7 @@ def audit_read(
             collection_id=scope.id,
             tlp=level,
             objects=objects,
+            detail=detail,
         )
 
 

@@ -33,6 +33,7 @@ from telsec.exchange.filters import FilterError, parse_filters, parse_limit
 from telsec.exchange.pagination import PaginationError, TokenSigner, node_key
 from telsec.members.auth import Authenticator, Principal
 from telsec.stix.timestamps import format_timestamp, now_us
+from telsec.stix.tlp import Tlp
 from telsec.storage.db import (
     Housekeeper,
     make_engine,
@@ -375,7 +376,13 @@ def _envelope(page: store.Page, token: str | None) -> bytes:
 def _audit_reads(
     node: Node, scope: store.CollectionScope, principal: Principal, page: store.Page
 ) -> None:
-    if store.needs_audit(page.items):
+    if principal.is_peer and page.items:
+        # every federated transfer is audited, whatever its TLP
+        with write_transaction(node.engine) as conn:
+            store.audit_read(
+                conn, scope, principal, page.items, action="federate-out", minimum=Tlp.CLEAR
+            )
+    elif store.needs_audit(page.items):
         with write_transaction(node.engine) as conn:
             store.audit_read(conn, scope, principal, page.items)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from telsec.members.passwords import verify_password
-from telsec.members.service import split_token, token_digest
+from telsec.members.service import PEER_ROLE, split_token, token_digest
 from telsec.stix.timestamps import now_us
 from telsec.storage.db import read_transaction
 from telsec.storage.models import ApiToken, Organisation, User
@@ -47,6 +47,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_peer(self) -> bool:
+        """A federated node pulling from this one (see :mod:`telsec.federation`)."""
+        return self.role == PEER_ROLE
 
 
 class Authenticator:

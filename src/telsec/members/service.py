@@ -31,6 +31,8 @@ from telsec.storage.models import (
 )
 
 ROLES = ("reader", "contributor", "admin")
+#: The role of a federated peer node's tokens: read-only, TLP-capped, audited.
+PEER_ROLE = "peer"
 TOKEN_PREFIX = "tsk_"  # noqa: S105 (a prefix, not a secret)
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 _ROOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -46,6 +48,7 @@ class OrgInfo:
     name: str
     identity_id: str
     country: str | None
+    is_peer: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ class CollectionInfo:
     is_vocabulary: bool
 
 
-def check_role(role: str) -> str:
+def check_role(role: str, *, peer_ok: bool = False) -> str:
+    if role == PEER_ROLE and peer_ok:
+        return role
     if role not in ROLES:
         raise MembersError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     return role
@@ -117,12 +122,22 @@ def find_organisation(engine: Engine, name: str) -> OrgInfo:
     with read_transaction(engine) as conn:
         row = conn.execute(
             select(
-                Organisation.id, Organisation.name, Organisation.identity_id, Organisation.country
+                Organisation.id,
+                Organisation.name,
+                Organisation.identity_id,
+                Organisation.country,
+                Organisation.is_peer,
             ).where(Organisation.name == name)
         ).first()
     if row is None:
         raise MembersError(f"no organisation named {name!r} (see `telsec admin org list`)")
-    return OrgInfo(id=row.id, name=row.name, identity_id=row.identity_id, country=row.country)
+    return OrgInfo(
+        id=row.id,
+        name=row.name,
+        identity_id=row.identity_id,
+        country=row.country,
+        is_peer=bool(row.is_peer),
+    )
 
 
 def add_user(engine: Engine, username: str, org: str, role: str, password: str) -> None:
@@ -177,8 +192,13 @@ def issue_token(
     username: str | None = None,
 ) -> tuple[str, TokenInfo]:
     """Create a token and return it (the only time its secret is seen) with its record."""
-    check_role(role)
+    check_role(role, peer_ok=True)
     organisation = find_organisation(engine, org)
+    if (role == PEER_ROLE) != organisation.is_peer:
+        raise MembersError(
+            "a peer node's organisation takes tokens of role peer, and only it does "
+            "(peers are added with `telsec federation peer add`)"
+        )
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     created = now_us()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -88,6 +89,9 @@ class Organisation(Base):
     identity_id: Mapped[str] = mapped_column(String(100), unique=True)
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_us: Mapped[int] = mapped_column(BigInteger)
+    # True for the organisation that stands for a federated peer node: what it
+    # pulls from this node and what this node pulls from it go under its name.
+    is_peer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class User(Base):
@@ -154,6 +158,9 @@ class Grant(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
     can_read: Mapped[bool] = mapped_column(Boolean, default=False)
     can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a peer node: TLP:AMBER versions of the collection may flow to it
+    # (CLEAR and GREEN always do; AMBER+STRICT and RED never).
+    share_amber: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class StixObject(Base):
@@ -245,3 +252,52 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_log_at", "at_us"),)
+
+
+class Peer(Base):
+    """Another telsec node (or any TAXII 2.1 server) this node federates with.
+
+    ``org_id`` is the organisation that stands for the peer here: its inbound
+    tokens (role ``peer``) and the objects pulled from it are under that name.
+    ``token`` is the secret this node presents to the peer; it cannot be
+    hashed, since it has to be sent, and is never printed or logged.
+    """
+
+    __tablename__ = "peers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    ca_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cert_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_file: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class PeerFeed(Base):
+    """One collection pulled from a peer into a local collection, and where it got to.
+
+    ``cursor`` is the peer's ``X-TAXII-Date-Added-Last`` of the last page
+    stored, kept as the peer sent it and committed in the same transaction as
+    that page's objects: a sync killed half-way resumes where it left off.
+    """
+
+    __tablename__ = "peer_feeds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("peers.id", ondelete="CASCADE"))
+    remote_collection: Mapped[str] = mapped_column(String(100))
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collections.id"))
+    cursor: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cursor_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    objects_url: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    last_attempt_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_success_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stored: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        UniqueConstraint("peer_id", "remote_collection", name="uq_peer_feeds_remote"),
+    )
