@@ -212,25 +212,28 @@ class Node:
         finally:
             log.close()
         deadline = time.monotonic() + timeout
-        verify: Any = self.extra_env.get("TEST_CA") or False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log()[-3000:]}")
             try:
-                cert = self.extra_env.get("TEST_CLIENT_CERT")
-                kwargs: dict[str, Any] = {"timeout": 2.0, "verify": verify}
-                if cert:
-                    import ssl
-
-                    context = ssl.create_default_context(cafile=verify)
-                    context.load_cert_chain(cert, self.extra_env["TEST_CLIENT_KEY"])
-                    kwargs["verify"] = context
-                if httpx.get(self.url + "/taxii2/", **kwargs).status_code == 401:
+                if httpx.get(self.url + "/taxii2/", timeout=2.0, **self._tls()).status_code == 401:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not come up:\n{self.log()[-3000:]}")
+
+    def _tls(self) -> dict[str, Any]:
+        """How the test reaches an HTTPS node (its CA and a client certificate)."""
+        if self.scheme != "https":
+            return {}
+        import ssl
+
+        context = ssl.create_default_context(cafile=self.extra_env["TEST_CA"])
+        context.load_cert_chain(
+            self.extra_env["TEST_CLIENT_CERT"], self.extra_env["TEST_CLIENT_KEY"]
+        )
+        return {"verify": context}
 
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, as in a crash or a power cut."""
@@ -264,6 +267,7 @@ class Node:
                 "Content-Type": "application/taxii+json;version=2.1",
             },
             timeout=60,
+            **self._tls(),
         )
         response.raise_for_status()
         status: dict[str, Any] = response.json()

@@ -211,17 +211,19 @@ def user_add(
 @handled
 def token_issue(
     org: Annotated[str, typer.Option(help="the organisation the token acts for")],
-    role: Annotated[str, typer.Option(help="reader, contributor or admin")] = "reader",
+    role: Annotated[
+        str, typer.Option(help="reader, contributor or admin; peer for a peer node's organisation")
+    ] = "reader",
     label: Annotated[str, typer.Option(help="what the token is for")] = "",
     expires_days: Annotated[float | None, typer.Option(help="expire after this many days")] = None,
     user: Annotated[str | None, typer.Option(help="tie the token to this user")] = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Issue an API token.  It is printed once; only its hash is kept."""
-    from telsec.members.service import ROLES, issue_token
+    from telsec.members.service import PEER_ROLE, ROLES, issue_token
 
-    if role not in ROLES:
-        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
+    if role not in (*ROLES, PEER_ROLE):
+        raise typer.BadParameter(f"role must be one of {', '.join((*ROLES, PEER_ROLE))}")
     token, info = issue_token(
         _ready_engine(), org, role, label=label, expires_in_days=expires_days, username=user
     )
