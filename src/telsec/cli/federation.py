@@ -123,7 +123,7 @@ def peer_add(
         f"peer {escape(info.name)}: {escape(pulls)}; "
         f"may pull {escape(into)} from this node ({amber} AMBER)"
     )
-    if not token:
+    if collections and not token:
         err_console.print("no token to present to the peer yet: `telsec federation peer update`")
     err_console.print("Inbound token for the peer's operator (shown once):")
     typer.echo(inbound)
