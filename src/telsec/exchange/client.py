@@ -153,7 +153,11 @@ def _raise_for(response: httpx.Response) -> None:
         return
     try:
         body = response.json()
-        reason = body.get("description") or body.get("title") or response.text[:200]
     except ValueError:
-        reason = response.text[:200]
+        body = None
+    reason = response.text[:200]
+    if isinstance(body, dict):
+        described = body.get("description") or body.get("title")
+        if isinstance(described, str) and described:
+            reason = described[:500]
     raise ClientError(f"{response.status_code} from {response.request.url}: {reason}")
