@@ -155,10 +155,11 @@ class Node:
     extra_env: dict[str, str] = field(default_factory=dict)
     serve_args: list[str] = field(default_factory=list)
     scheme: str = "http"
+    backend: str = "sqlite"
 
     def create(self, default_tlp: Tlp = Tlp.GREEN) -> Node:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.db = make_database("sqlite", self.directory)
+        self.db = make_database(self.backend, self.directory)
         org = f"{self.name}-regulator"
         add_organisation(self.db.engine, org)
         add_collection(

@@ -27,10 +27,11 @@ from tests.interop.hub import attack_pattern
 LEVELS = [Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED, None]
 
 
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def nodes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Node, Node]]:
+    """The UK node on SQLite; the US node on SQLite, then on PostgreSQL."""
     uk = Node("uk", tmp_path / "uk", serve_args=["--no-sync"]).create()
-    us = Node("us", tmp_path / "us", serve_args=["--no-sync"]).create()
+    us = Node("us", tmp_path / "us", serve_args=["--no-sync"], backend=request.param).create()
     try:
         uk.with_proxy().start()
         us.with_proxy().start()

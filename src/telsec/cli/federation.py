@@ -166,7 +166,7 @@ def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
                     "token": "set" if peer.has_token else "missing",
                     "mtls": "yes" if peer.tls.cert_file else "no",
                     "pull": feed.remote_collection,
-                    "into": feed.local_collection,
+                    "into": feed.local_alias or feed.local_collection,
                     "cursor": feed.cursor,
                     "last_success": _when(feed.last_success_us),
                     "stored": feed.stored,

@@ -53,6 +53,7 @@ class FeedInfo:
     id: int
     remote_collection: str
     local_collection: str  # the local collection's id
+    local_alias: str | None
     local_pk: int
     cursor: str | None
     cursor_us: int | None
@@ -205,17 +206,18 @@ def add_peer(
 def _feeds(session: Session, peer_ids: list[int]) -> dict[int, list[FeedInfo]]:
     found: dict[int, list[FeedInfo]] = {}
     rows = session.execute(
-        select(PeerFeed, Collection.collection_id)
+        select(PeerFeed, Collection.collection_id, Collection.alias)
         .join(Collection, Collection.id == PeerFeed.collection_pk)
         .where(PeerFeed.peer_id.in_(peer_ids))
         .order_by(PeerFeed.id)
     ).all()
-    for feed, local_id in rows:
+    for feed, local_id, alias in rows:
         found.setdefault(feed.peer_id, []).append(
             FeedInfo(
                 id=feed.id,
                 remote_collection=feed.remote_collection,
                 local_collection=local_id,
+                local_alias=alias,
                 local_pk=feed.collection_pk,
                 cursor=feed.cursor,
                 cursor_us=feed.cursor_us,
