@@ -40,6 +40,29 @@ from tests.interop.hub import cli_env, close_database, free_port, make_database
 HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
+class ThreadServer:
+    """An ASGI app served by uvicorn on a free loopback port, in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(5)
+
+
 class FaultProxy:
     """Forwards to ``target``; ``mode`` is one of pass, down, error, slow,
     truncate, bad (see :meth:`_handle`)."""
@@ -49,25 +72,16 @@ class FaultProxy:
         self.mode = "pass"
         self.delay = delay
         self.requests = 0
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = ThreadServer(app)
+        self.url = self._server.url
 
     def start(self) -> FaultProxy:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fault proxy did not start")
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(5)
+        self._server.stop()
 
     async def _handle(self, request: Request) -> Response:
         self.requests += 1

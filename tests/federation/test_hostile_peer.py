@@ -6,14 +6,11 @@ store, and keep every valid object of a page it did store."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -27,7 +24,8 @@ from telsec.federation.sync import sync_peer
 from telsec.members.service import add_collection, add_organisation
 from telsec.stix.tlp import Tlp
 from telsec.storage.models import StixObject
-from tests.interop.hub import attack_pattern, close_database, free_port, make_database
+from tests.federation.cluster import ThreadServer
+from tests.interop.hub import attack_pattern, close_database, make_database
 
 TAXII = "application/taxii+json;version=2.1"
 
@@ -36,8 +34,6 @@ class Scripted:
     """A TAXII-looking server whose objects pages say what the test sets."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.page: tuple[int, bytes, dict[str, str]] = (200, b"{}", {})
         app = Starlette(
             routes=[
@@ -46,10 +42,8 @@ class Scripted:
                 Route("/r/collections/c/objects/", self._objects),
             ]
         )
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.server = ThreadServer(app)
+        self.url = self.server.url
 
     async def _discovery(self, _request: Request) -> Response:
         body = {"title": "hostile", "api_roots": [self.url + "/r/"]}
@@ -67,12 +61,9 @@ class Scripted:
 @pytest.fixture(scope="module")
 def scripted() -> Iterator[Scripted]:
     server = Scripted()
-    server.thread.start()
-    while not server.server.started:
-        time.sleep(0.02)
+    server.server.start()
     yield server
-    server.server.should_exit = True
-    server.thread.join(5)
+    server.server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import OutputFormat, emit, err_console, fail, utc_time
+from telsec.cli.output import OutputFormat, emit, err_console, handled, when
 
 app = typer.Typer(help="Federation with other telsec nodes over TAXII 2.1.", no_args_is_help=True)
 peer_app = typer.Typer(help="The peers this node pulls from and serves.", no_args_is_help=True)
@@ -22,43 +21,19 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="write to this 
 
 
 def _engine() -> Any:
+    """The node's engine, its schema brought up to date (as ``telsec serve`` does)."""
     from telsec.config import load_settings
     from telsec.exchange.bootstrap import prepare
-    from telsec.storage.db import DatabaseUnavailable, make_engine, ping
+    from telsec.storage.db import make_engine, ping
 
-    try:
-        engine = make_engine(load_settings())
-        ping(engine)
-        prepare(engine)
-    except DatabaseUnavailable as exc:
-        fail(str(exc))
+    engine = make_engine(load_settings())
+    ping(engine)
+    prepare(engine)
     return engine
 
 
-def _errors(func: Any) -> Any:
-    from functools import wraps
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from telsec.federation.peers import FederationError
-        from telsec.members.service import MembersError
-
-        try:
-            return func(*args, **kwargs)
-        except (FederationError, MembersError, OSError) as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-
-    return wrapper
-
-
-def _when(us: int | None) -> str:
-    return "" if us is None else utc_time(us / 1e6)
-
-
 @peer_app.command("add")
-@_errors
+@handled
 def peer_add(
     name: Annotated[str, typer.Argument(help="a short name for the peer node, e.g. fcc")],
     url: Annotated[str, typer.Argument(help="the peer's base URL, e.g. https://taxii.fcc.example")],
@@ -130,7 +105,7 @@ def peer_add(
 
 
 @peer_app.command("update")
-@_errors
+@handled
 def peer_update(
     name: Annotated[str, typer.Argument(help="the peer")],
     token: Annotated[
@@ -151,7 +126,7 @@ def peer_update(
 
 
 @peer_app.command("list")
-@_errors
+@handled
 def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
     """The peers, their feeds and how far each has got (tokens are never shown)."""
     from telsec.federation.peers import list_peers
@@ -168,7 +143,7 @@ def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
                     "pull": feed.remote_collection,
                     "into": feed.local_alias or feed.local_collection,
                     "cursor": feed.cursor,
-                    "last_success": _when(feed.last_success_us),
+                    "last_success": when(feed.last_success_us),
                     "stored": feed.stored,
                     "duplicates": feed.duplicates,
                     "rejected": feed.rejected,
@@ -179,7 +154,7 @@ def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
 
 
 @peer_app.command("remove")
-@_errors
+@handled
 def peer_remove(name: Annotated[str, typer.Argument(help="the peer")]) -> None:
     """Stop federating with a peer: its feeds and grants go, its tokens are revoked.
     What was pulled from it stays."""
@@ -190,7 +165,7 @@ def peer_remove(name: Annotated[str, typer.Argument(help="the peer")]) -> None:
 
 
 @app.command("sync")
-@_errors
+@handled
 def sync(
     peer: Annotated[str | None, typer.Option(help="only this peer")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="keep syncing until interrupted")] = False,
@@ -204,14 +179,8 @@ def sync(
 
     engine = _engine()
     if watch:
-        loop = SyncLoop(engine, interval=interval, page_size=page_size)
         err_console.print("syncing every peer; Ctrl-C to stop")
-        stopped = threading.Event()
-        loop.start()
-        try:
-            stopped.wait()
-        except KeyboardInterrupt:
-            loop.stop()
+        SyncLoop(engine, interval=interval, page_size=page_size).run()
         return
     if peer:
         outcomes = sync_peer(engine, peer, page_size=page_size)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,7 +15,8 @@ from rich.markup import escape
 from telsec import __version__
 from telsec.cli.federation import app as federation_app
 from telsec.cli.fraud import app as fraud_app
-from telsec.cli.output import OutputFormat, emit, err_console, fail
+from telsec.cli.output import OutputFormat, emit, err_console, fail, handled
+from telsec.cli.output import when as _when
 from telsec.cli.radio import app as radio_app
 from telsec.cli.signalling import app as signalling_app
 
@@ -45,7 +44,6 @@ admin_app.add_typer(user_app, name="user")
 admin_app.add_typer(token_app, name="token")
 admin_app.add_typer(collection_app, name="collection")
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 FormatOpt = Annotated[
     OutputFormat,
@@ -54,25 +52,6 @@ FormatOpt = Annotated[
 OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="write results to this file, not standard output")
 ]
-
-
-def handled(func: F) -> F:
-    """Turn the errors people can act on into a one-line message and exit 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from telsec.exchange.client import ClientError
-        from telsec.members.service import MembersError
-        from telsec.storage.db import DatabaseUnavailable
-
-        try:
-            return func(*args, **kwargs)
-        except (MembersError, ClientError, DatabaseUnavailable, OSError) as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _engine() -> Any:
@@ -105,12 +84,6 @@ def _tlp(value: str) -> Any:
 
 def _names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _when(us: int | None) -> str:
-    if us is None:
-        return ""
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _print_version(value: bool) -> None:

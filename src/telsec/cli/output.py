@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import wraps
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import orjson
 import typer
@@ -113,3 +114,39 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handled(func: F) -> F:
+    """Turn the errors people can act on into a one-line message and exit 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from telsec.exchange.client import ClientError
+        from telsec.federation.peers import FederationError
+        from telsec.members.service import MembersError
+        from telsec.storage.db import DatabaseUnavailable
+
+        try:
+            return func(*args, **kwargs)
+        except (
+            MembersError,
+            FederationError,
+            ClientError,
+            DatabaseUnavailable,
+            OSError,
+        ) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def when(us: int | None) -> str:
+    """A time in microseconds since the epoch, for tables (UTC, to the second)."""
+    if us is None:
+        return ""
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -220,6 +220,8 @@ def ingest(
     may follow versions that came through other peers; a version of an object
     produced on this node is still refused.
     """
+    if replicas_from is not None and principal.org_id not in replicas_from:
+        raise ValueError("a replicating principal must be a peer organisation")
     if not isinstance(objects, PreparedBatch):
         if validate is None:
             raise TypeError("raw objects need a validator")
@@ -439,9 +441,7 @@ def _conflict(
 ) -> str | None:
     if not cand.versioned:
         return None
-    allowed = replicas_from if replicas_from is not None else frozenset((principal.org_id,))
-    if replicas_from is not None and principal.org_id not in replicas_from:
-        raise ValueError("replicating principal is not a peer organisation")
+    allowed = replicas_from if replicas_from is not None else (principal.org_id,)
     if any(k.producer_org_id not in allowed for k in known):
         # The same answer whether or not the caller may see that object: knowing
         # a random (UUIDv4) SDO id is the precondition for learning anything.

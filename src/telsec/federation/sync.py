@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -52,14 +52,13 @@ from telsec.members.auth import Principal
 from telsec.members.service import PEER_ROLE
 from telsec.stix.timestamps import now_us, parse_timestamp
 from telsec.stix.tlp import Tlp
+from telsec.stix.validate import validate as validate_stix
 from telsec.storage.db import read_transaction, write_transaction
 from telsec.storage.models import ApiRoot, Collection, PeerFeed
 
 log = logging.getLogger("telsec.federation")
 
 PAGE_SIZE = 1000
-#: a page this many times over is a peer not honouring added_after
-_MAX_PAGES_PER_SYNC = 1_000_000
 
 
 @dataclass
@@ -79,17 +78,10 @@ class FeedOutcome:
     reasons: list[str] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
-        return {
-            "peer": self.peer,
-            "remote_collection": self.remote_collection,
-            "local_collection": self.local_collection,
-            "pages": self.pages,
-            "received": self.received,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "error": self.error,
-        }
+        """Everything but the reasons (printed on their own)."""
+        row = asdict(self)
+        del row["reasons"]
+        return row
 
 
 def ssl_context(tls: Tls) -> ssl.SSLContext | None:
@@ -182,7 +174,8 @@ def sync_feed(
     cursor, cursor_us = feed.cursor, feed.cursor_us
     try:
         url = _objects_url(client, feed, engine)
-        while outcome.pages < (max_pages or _MAX_PAGES_PER_SYNC):
+        # ends: every page must move the cursor forward, or the sync stops
+        while max_pages is None or outcome.pages < max_pages:
             params = {"match[version]": "all", "limit": str(page_size)}
             if cursor:
                 params["added_after"] = cursor
@@ -276,17 +269,22 @@ def sync_feed(
     return outcome
 
 
-def default_validator() -> store.Validator:
-    from telsec.stix.validate import validate
-
-    return validate
+def _every_feed_failed(
+    engine: Engine, secret: PeerSecret, feeds: tuple[FeedInfo, ...], message: str
+) -> list[FeedOutcome]:
+    for feed in feeds:
+        _record_error(engine, feed.id, message)
+    return [
+        FeedOutcome(secret.name, f.remote_collection, f.local_collection, error=message)
+        for f in feeds
+    ]
 
 
 def sync_peer(
     engine: Engine,
     name: str,
     *,
-    validate: store.Validator | None = None,
+    validate: store.Validator = validate_stix,
     page_size: int = PAGE_SIZE,
     timeout: float = 30.0,
     max_pages: int | None = None,
@@ -295,42 +293,31 @@ def sync_peer(
     secret = peer_secret(engine, name)
     feeds = get_peer(engine, name).feeds
     if not secret.token:
-        return [
-            FeedOutcome(
-                secret.name,
-                feed.remote_collection,
-                feed.local_collection,
-                error="no token for this peer (telsec federation peer update NAME --token ...)",
-            )
-            for feed in feeds
-        ]
-    orgs = peer_orgs(engine)
-    outcomes = []
+        return _every_feed_failed(
+            engine,
+            secret,
+            feeds,
+            "no token for this peer (telsec federation peer update NAME --token ...)",
+        )
     try:
         context = ssl_context(secret.tls)
     except (OSError, ssl.SSLError) as exc:
-        message = f"TLS set-up: {exc}"
-        for feed in feeds:
-            _record_error(engine, feed.id, message)
-        return [
-            FeedOutcome(secret.name, f.remote_collection, f.local_collection, error=message)
-            for f in feeds
-        ]
+        return _every_feed_failed(engine, secret, feeds, f"TLS set-up: {exc}")
+    orgs = peer_orgs(engine)
     with TaxiiClient(secret.url, secret.token, timeout=timeout, ssl_context=context) as client:
-        for feed in feeds:
-            outcomes.append(
-                sync_feed(
-                    engine,
-                    secret,
-                    feed,
-                    client,
-                    validate=validate or default_validator(),
-                    replicas_from=orgs,
-                    page_size=page_size,
-                    max_pages=max_pages,
-                )
+        return [
+            sync_feed(
+                engine,
+                secret,
+                feed,
+                client,
+                validate=validate,
+                replicas_from=orgs,
+                page_size=page_size,
+                max_pages=max_pages,
             )
-    return outcomes
+            for feed in feeds
+        ]
 
 
 def sync_all(engine: Engine, **options: Any) -> list[FeedOutcome]:
