@@ -150,6 +150,8 @@ def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
                     "last_error": feed.last_error,
                 }
             )
+    if not rows and fmt == OutputFormat.table:
+        err_console.print("no peers (add one with `telsec federation peer add`)")
     emit(rows, fmt=fmt, out=out, title="peers")
 
 
