@@ -354,7 +354,8 @@ def serve(
         typer.Option(help="require client certificates signed by this CA (mutual TLS)"),
     ] = None,
 ) -> None:
-    """Run the hub: TAXII 2.1 at /taxii2/, and the federation sync loop."""
+    """Run the hub: the web console at /, TAXII 2.1 at /taxii2/, and the federation sync
+    loop."""
     import ssl
 
     import uvicorn
@@ -371,7 +372,8 @@ def serve(
     prepare(engine)
     scheme = "https" if tls_cert else "http"
     err_console.print(
-        f"telsec {__version__}: TAXII 2.1 discovery at {scheme}://{host}:{port}/taxii2/"
+        f"telsec {__version__}: console at {scheme}://{host}:{port}/, "
+        f"TAXII 2.1 discovery at {scheme}://{host}:{port}/taxii2/"
     )
     loop = None
     if sync:
@@ -382,6 +384,7 @@ def serve(
         err_console.print(f"federation: {peers} peer(s), syncing every {sync_interval:g} s")
     tls: dict[str, Any] = {}
     if tls_cert is not None:
+        os.environ["TELSEC_SECURE_COOKIES"] = "1"  # console cookies only over HTTPS
         tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
         if tls_client_ca is not None:
             tls.update(ssl_ca_certs=str(tls_client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
@@ -419,6 +422,9 @@ def demo(
         f"demo data: {info.objects_added} objects added "
         f"({info.objects_total} in {len(info.collections)} collections)"
     )
+    typer.echo(f"Console: http://{host}:{port}/   sign in as one of:")
+    for username, org, role in info.users:
+        typer.echo(f"         {username:<7} ({org}, {role})   password {info.password}")
     typer.echo(f"URL:   http://{host}:{port}/taxii2/")
     typer.echo(f"Token: {info.token}   (organisation {info.org}, role {info.role})")
     typer.echo(f"Try:   curl -H 'Authorization: Bearer {info.token}' http://{host}:{port}/taxii2/")

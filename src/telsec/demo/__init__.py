@@ -8,7 +8,7 @@ TAXII API uses, and issues a fresh demo token.  Loading twice adds nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, insert, select
 
@@ -34,6 +34,32 @@ class DemoInfo:
     collections: list[str]
     objects_added: int
     objects_total: int
+    #: console users: (user name, organisation, role); they share one password
+    users: list[tuple[str, str, str]] = field(default_factory=list)
+    password: str = ""
+
+
+#: the demo's console users: an analyst at Ofcom, one at ACMA (who does not see
+#: what is TLP:RED for others), and a node administrator
+DEMO_USERS = (
+    ("ofcom", "Ofcom", "contributor"),
+    ("acma", "ACMA", "contributor"),
+    ("admin", "Ofcom", "admin"),
+)
+
+
+def demo_users(engine: Engine) -> tuple[list[tuple[str, str, str]], str]:
+    """Create the demo users if needed and give them a new password (printed once)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    existing = {u.username for u in service.list_users(engine)}
+    for username, org, role in DEMO_USERS:
+        if username in existing:
+            service.set_password(engine, username, password)
+        else:
+            service.add_user(engine, username, org, role, password)
+    return list(DEMO_USERS), password
 
 
 def _collections() -> list[tuple[str, str, str, list[str], list[str], Tlp, str]]:
@@ -138,7 +164,10 @@ def load_demo(engine: Engine) -> DemoInfo:
     with write_transaction(engine) as conn:
         total = sum(store.count_objects(conn, c.pk) for c in existing.values())
     token, _ = service.issue_token(engine, DEMO_ORG, "contributor", label="demo")
+    users, password = demo_users(engine)
     return DemoInfo(
+        users=users,
+        password=password,
         token=token,
         org=DEMO_ORG,
         role="contributor",

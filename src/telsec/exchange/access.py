@@ -35,6 +35,7 @@ class VisibleCollection:
     title: str
     description: str
     alias: str | None
+    is_vocabulary: bool = False
 
 
 def visible_roots(conn: Connection, principal: Principal) -> list[RootInfo]:
@@ -113,9 +114,20 @@ def visible_collections(
                 title=coll.title,
                 description=coll.description,
                 alias=coll.alias,
+                is_vocabulary=bool(coll.is_vocabulary),
             )
         )
     return result
+
+
+def readable_collections(conn: Connection, principal: Principal) -> list[VisibleCollection]:
+    """Every collection, in every API root, that ``principal`` may read."""
+    return [
+        coll
+        for root in visible_roots(conn, principal)
+        for coll in visible_collections(conn, root, principal)
+        if coll.scope.can_read
+    ]
 
 
 def find_collection(

@@ -65,6 +65,10 @@ class TokenSigner:
     def _digest(self, data: bytes) -> bytes:
         return hmac.new(self._key, data, hashlib.sha256).digest()
 
+    def derive(self, purpose: str) -> bytes:
+        """A key for another use (``purpose``) derived from the node key."""
+        return hmac.new(self._key, b"derive\0" + purpose.encode(), hashlib.sha256).digest()
+
     def issue(self, *, org_id: int, fingerprint: str, position_us: int) -> str:
         payload = orjson.dumps(
             {

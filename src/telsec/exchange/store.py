@@ -644,6 +644,23 @@ def _version_clause(
     return or_(*clauses) if clauses else false()
 
 
+def readable(
+    scope: CollectionScope, principal: Principal, versions: Sequence[str] = ("last",)
+) -> ColumnElement[bool]:
+    """SQL condition: a version of ``scope`` that ``principal`` may read, among ``versions``
+    (``last``: the newest version this principal sees of each object)."""
+    return and_(
+        StixObject.collection_pk == scope.pk,
+        _version_clause(versions, scope, principal),
+        visible(scope, principal),
+    )
+
+
+def effective_tlp(tlp: int | None, scope: CollectionScope) -> Tlp:
+    """The TLP of a stored version: its marking, else the collection's default."""
+    return _effective_tlp(tlp, scope)
+
+
 def query(
     conn: Connection,
     scope: CollectionScope,

@@ -126,8 +126,9 @@ def create_app(
     secret_key: str | None = None,
     title: str = "telsec",
     validation: str = "fast",
+    console: bool = True,
 ) -> FastAPI:
-    """The TAXII 2.1 application for one node."""
+    """The node's application: TAXII 2.1 at ``/taxii2/`` and the web console at ``/``."""
     settings = settings or load_settings()
     engine = engine or make_engine(settings)
     node = Node(
@@ -162,6 +163,10 @@ def create_app(
 
     _install_error_handlers(app)
     _install_routes(app, node)
+    if console:
+        from telsec.console import mount
+
+        mount(app, node, settings)
     return app
 
 
@@ -180,17 +185,33 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+HtmlErrors = Callable[[Request, int, str], Response]
+
+
+def _for_people(app: FastAPI, request: Request) -> HtmlErrors | None:
+    """The console's error page maker, for a request outside the TAXII API."""
+    handler: HtmlErrors | None = getattr(app.state, "html_errors", None)
+    path = request.url.path
+    if handler is None or path.startswith(("/taxii2", "/openapi.json", "/docs")):
+        return None
+    return handler
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TaxiiError)
     async def _taxii(_request: Request, exc: TaxiiError) -> Response:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if page := _for_people(app, request):
+            return page(request, 400, _summarise(exc))
         return error_response(TaxiiError(400, "Bad request", _summarise(exc)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if page := _for_people(app, request):
+            return page(request, exc.status_code, str(exc.detail))
         titles = {404: "Not found", 405: "Method not allowed"}
         return error_response(
             TaxiiError(
@@ -207,8 +228,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(TaxiiError(503, "Service unavailable", "the database is unavailable"))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
+        if page := _for_people(app, request):
+            return page(request, 500, "something went wrong; the error was logged")
         return error_response(TaxiiError(500, "Internal server error", "the error was logged"))
 
 

@@ -161,6 +161,38 @@ def add_user(engine: Engine, username: str, org: str, role: str, password: str) 
         raise MembersError(f"user {username!r} already exists") from None
 
 
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    org: str
+    role: str
+    active: bool
+    created_us: int
+
+
+def list_users(engine: Engine) -> list[UserInfo]:
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(User.username, Organisation.name, User.role, User.active, User.created_us)
+            .join(Organisation, Organisation.id == User.org_id)
+            .order_by(Organisation.name, User.username)
+        ).all()
+    return [UserInfo(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+
+def set_password(engine: Engine, username: str, password: str) -> None:
+    if len(password) < 12:
+        raise MembersError("passwords must be at least 12 characters long")
+    with write_transaction(engine) as conn:
+        result = conn.execute(
+            update(User)
+            .where(User.username == username)
+            .values(password_hash=hash_password(password))
+        )
+    if result.rowcount == 0:
+        raise MembersError(f"no user named {username!r}")
+
+
 def set_user_active(engine: Engine, username: str, active: bool) -> None:
     with write_transaction(engine) as conn:
         result = conn.execute(update(User).where(User.username == username).values(active=active))

@@ -301,3 +301,17 @@ class PeerFeed(Base):
     __table_args__ = (
         UniqueConstraint("peer_id", "remote_collection", name="uq_peer_feeds_remote"),
     )
+
+
+class ConsoleSession(Base):
+    """A signed-in web console session.  The cookie carries a random secret; only its
+    SHA-256 is stored, so a copy of the database does not let anyone sign in."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    last_seen_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    ended_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -1,0 +1,360 @@
+"""Uploads: a file dropped in the console, analysed in the background, reviewed,
+then published.
+
+The kind of file is recognised from its content: a pcap/pcapng capture goes to
+the signalling screen (with the node's policy, or one uploaded beside it),
+cell observations to the radio detector (with a cell inventory), customer
+spam reports to the fraud campaign finder, and STIX (bundle, envelope, array
+or JSON Lines) is published as it is.  Each analyser is the one the CLI uses;
+this module only runs it on a worker thread, reports progress, and keeps the
+result until the user publishes it with the collection and TLP they choose.
+Jobs live in memory, belong to the user who uploaded, and their files are
+deleted as soon as the analysis ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from telsec.stix.tlp import Tlp, tlp_of
+
+KINDS = {
+    "capture": "signalling capture (pcap/pcapng)",
+    "observations": "radio cell observations",
+    "reports": "customer spam reports",
+    "stix": "STIX objects",
+}
+#: largest upload accepted
+MAX_BYTES = 200 * 1024 * 1024
+#: how long a finished job is kept for review
+KEEP_SECONDS = 6 * 3600
+
+_PCAP_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+class UploadError(ValueError):
+    """The upload cannot be analysed; the message says why, for the user."""
+
+
+def detect_kind(head: bytes, filename: str) -> str:
+    """What an uploaded file is, from its first bytes (and its name for CSV)."""
+    if head[:4] in _PCAP_MAGIC or head[:4] == _PCAPNG_MAGIC:
+        return "capture"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096].decode("utf-8", "replace")
+    lowered = text.lower()
+    if text.startswith(("{", "[")):
+        if '"spec_version"' in text or '"type": "bundle"' in text or '"type":"bundle"' in text:
+            return "stix"
+        if any(k in lowered for k in ('"mcc"', '"rsrp"', '"cellid"', '"cell_id"', '"rssi"')):
+            return "observations"
+        if any(k in lowered for k in ('"text"', '"message"', '"body"', '"sms"')):
+            return "reports"
+        return "stix"
+    first = lowered.splitlines()[0] if lowered else ""
+    if any(k in first for k in ("mcc", "rsrp", "cid", "lac", "tac", "mnc")):
+        return "observations"
+    if any(k in first for k in ("text", "message", "body", "sms")):
+        return "reports"
+    raise UploadError(
+        f"{filename}: not a capture, observations, spam reports or STIX file that telsec recognises"
+    )
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str  # user name
+    org: str
+    filename: str
+    kind: str
+    size: int
+    state: str = "queued"  # queued | running | done | failed | published
+    progress: float = 0.0
+    message: str = ""
+    started: float = field(default_factory=time.time)
+    #: rows for the review table, and their columns
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    #: what was skipped: reason -> count
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: builds the STIX objects to publish at a TLP (for STIX uploads: marks unmarked ones)
+    build: Callable[[Tlp, str], list[dict[str, Any]]] | None = None
+    published: dict[str, Any] | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "progress": round(self.progress, 3),
+            "message": self.message,
+            "kind": self.kind,
+            "rows": len(self.rows),
+        }
+
+
+@dataclass
+class Settings:
+    """Node-wide inputs the analysers need when the user does not upload their own."""
+
+    signalling_policy: Path | None = None
+    cell_inventory: Path | None = None
+    data_dir: Path = Path("data")
+
+
+class Jobs:
+    """The node's upload jobs (in memory), run two at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="telsec-upload")
+
+    def get(self, job_id: str, owner: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.owner == owner else None
+
+    def mine(self, owner: str) -> list[Job]:
+        with self._lock:
+            return sorted(
+                (j for j in self._jobs.values() if j.owner == owner),
+                key=lambda j: j.started,
+                reverse=True,
+            )
+
+    def submit(
+        self,
+        owner: str,
+        org: str,
+        filename: str,
+        path: Path,
+        helper: Path | None,
+    ) -> Job:
+        """Queue ``path`` (a temporary file this module now owns) for analysis."""
+        self._expire()
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+        try:
+            kind = detect_kind(head, filename)
+        except UploadError:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
+        job = Job(
+            id=secrets.token_urlsafe(12),
+            owner=owner,
+            org=org,
+            filename=filename,
+            kind=kind,
+            size=path.stat().st_size,
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+        self._pool.submit(self._run, job, path, helper)
+        return job
+
+    def _expire(self) -> None:
+        cutoff = time.time() - KEEP_SECONDS
+        with self._lock:
+            for key in [k for k, j in self._jobs.items() if j.started < cutoff]:
+                del self._jobs[key]
+
+    def _run(self, job: Job, path: Path, helper: Path | None) -> None:
+        job.state = "running"
+        try:
+            analyse = {
+                "capture": self._capture,
+                "observations": self._observations,
+                "reports": self._reports,
+                "stix": self._stix,
+            }[job.kind]
+            analyse(job, path, helper)
+            job.progress = 1.0
+            job.state = "done"
+        except UploadError as exc:
+            job.state, job.message = "failed", str(exc)
+        except Exception as exc:  # an analyser's own error, said to the user without a trace
+            job.state = "failed"
+            job.message = f"{job.filename}: could not be analysed ({type(exc).__name__}: {exc})"[
+                :500
+            ]
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    # -------------------------------------------------------- analysers
+
+    def _capture(self, job: Job, path: Path, helper: Path | None) -> None:
+        from telsec.privacy import Pseudonymiser, pseudonym_key
+        from telsec.signalling.pipeline import Scan
+        from telsec.signalling.policy import PolicyError, load_policy
+        from telsec.signalling.report import Tally, stix_bundle, summarise
+
+        source = helper or self.settings.signalling_policy
+        if source is None:
+            raise UploadError(
+                "a capture needs the home network's policy: upload it beside the capture, or "
+                "set TELSEC_SIGNALLING_POLICY on the node"
+            )
+        try:
+            policy = load_policy(source)
+        except PolicyError as exc:
+            raise UploadError(f"policy: {exc}") from None
+        scan = Scan(policy, Pseudonymiser(pseudonym_key(self.settings.data_dir)))
+        size = max(job.size, 1)
+        scan.on_progress = lambda done: setattr(job, "progress", min(done / size, 0.99))
+        tally = Tally()
+        for finding in scan.findings([path]):
+            tally.add(finding)
+        summaries = summarise(scan.activity, tally, policy)
+        job.message = (
+            f"{scan.stats.frames:,} frames, {tally.total:,} findings, "
+            f"{sum(1 for s in summaries if s.verdict == 'block')} Global Titles to block"
+        )
+        if scan.stats.file_errors and not scan.stats.frames:
+            raise UploadError(f"{job.filename}: no frames could be read from the capture")
+        job.columns = ["source", "verdict", "severity", "country", "messages", "rules"]
+        job.rows = [
+            {
+                "source": s.source,
+                "verdict": s.verdict,
+                "severity": s.severity or "",
+                "country": s.country or "",
+                "messages": s.messages,
+                "rules": ", ".join(sorted(s.rules)),
+            }
+            for s in summaries
+            if s.findings
+        ]
+        name = job.filename
+        job.build = lambda tlp, producer: stix_bundle(
+            summaries, tlp, producer=producer, scanned=name
+        )["objects"]
+
+    def _observations(self, job: Job, path: Path, helper: Path | None) -> None:
+        from telsec.radio.detect import detect, load_config
+        from telsec.radio.readers import ReaderError, read_inventory, read_observations
+        from telsec.radio.report import stix_bundle
+
+        cells = helper or self.settings.cell_inventory
+        if cells is None:
+            raise UploadError(
+                "observations need the reference cell inventory: upload it beside them, or "
+                "set TELSEC_CELL_INVENTORY on the node"
+            )
+        try:
+            inventory, _ = read_inventory(cells)
+            job.progress = 0.2
+            observations, counts = read_observations(path)
+        except ReaderError as exc:
+            raise UploadError(str(exc)) from None
+        job.skipped = dict(counts.rejected)
+        job.progress = 0.5
+        found = detect(observations, inventory, load_config(None))
+        job.message = (
+            f"{found.observations:,} observations of {found.cells:,} cells: "
+            f"{len(found.alerts)} suspected fake base stations"
+        )
+        job.columns = ["cell", "score", "observations", "evidence"]
+        job.rows = [
+            {
+                "cell": alert["id"],
+                "score": alert["score"],
+                "observations": alert["observations"],
+                "evidence": ", ".join(e["rule"] for e in alert["evidence"]),
+            }
+            for alert in found.alerts
+        ]
+        name = job.filename
+        job.build = lambda tlp, producer: stix_bundle(
+            found.alerts, tlp, producer=producer, scanned=name
+        )["objects"]
+
+    def _reports(self, job: Job, path: Path, helper: Path | None) -> None:
+        from telsec.fraud.campaigns import find_campaigns, summarise
+        from telsec.fraud.classify import classify_reports
+        from telsec.fraud.records import Ingest, ReaderError, read_reports
+        from telsec.fraud.report import stix_bundle
+        from telsec.privacy import Pseudonymiser, pseudonym_key
+
+        ingest = Ingest(Pseudonymiser(pseudonym_key(self.settings.data_dir)), None)
+        try:
+            reports = read_reports(path, ingest)
+        except ReaderError as exc:
+            raise UploadError(str(exc)) from None
+        job.skipped = dict(ingest.counts.rejected)
+        if reports.height == 0:
+            raise UploadError(f"{job.filename}: no usable reports")
+        job.progress = 0.4
+        reports = classify_reports(reports)
+        job.progress = 0.7
+        campaigns = [c for c in summarise(find_campaigns(reports)) if c["category"] != "ham"]
+        job.message = f"{reports.height:,} reports: {len(campaigns)} campaigns"
+        job.columns = ["campaign", "category", "reports", "senders", "domains"]
+        job.rows = [
+            {
+                "campaign": c["name"],
+                "category": c["category"],
+                "reports": c["reports"],
+                "senders": ", ".join(c["senders"][:3]),
+                "domains": ", ".join(c["domains"][:3]),
+            }
+            for c in campaigns
+        ]
+        name = job.filename
+        job.build = lambda tlp, producer: stix_bundle(
+            campaigns, tlp, producer=producer, scanned=name
+        )["objects"]
+
+    def _stix(self, job: Job, path: Path, helper: Path | None) -> None:
+        from telsec.exchange.client import read_stix_file
+
+        data = read_stix_file(path)
+        for problem in data.bad_records:
+            reason = problem.split(":", 1)[-1].strip()[:120]
+            job.skipped[reason] = job.skipped.get(reason, 0) + 1
+        if not data.objects:
+            raise UploadError(f"{job.filename}: no STIX objects")
+        objects = [o for o in data.objects if o.get("type") != "bundle"]
+        job.message = f"{len(objects):,} STIX objects"
+        job.columns = ["type", "id", "name", "tlp"]
+        job.rows = [
+            {
+                "type": str(o.get("type", "")),
+                "id": str(o.get("id", "")),
+                "name": str(o.get("name") or o.get("value") or o.get("digits") or ""),
+                "tlp": level.display if (level := tlp_of(o)) is not None else "(unmarked)",
+            }
+            for o in objects[:2000]
+        ]
+
+        def build(tlp: Tlp, _producer: str) -> list[dict[str, Any]]:
+            # objects keep their own marking; unmarked ones take the level chosen
+            out = []
+            for obj in objects:
+                copy = orjson.loads(orjson.dumps(obj))
+                if isinstance(copy, dict) and tlp_of(copy) is None and "id" in copy:
+                    copy["object_marking_refs"] = [
+                        *(copy.get("object_marking_refs") or []),
+                        tlp.marking_id,
+                    ]
+                out.append(copy)
+            return out
+
+        job.build = build
+
+
+def spool(data_dir: Path | None = None) -> Path:
+    """A private temporary folder for one upload."""
+    return Path(tempfile.mkdtemp(prefix="telsec-upload-", dir=data_dir))
