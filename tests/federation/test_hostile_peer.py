@@ -96,9 +96,9 @@ FORBIDDEN = st.builds(
 )
 JUNK = st.one_of(
     st.none(),
-    st.integers(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
     st.text(max_size=20),
-    st.lists(st.integers(), max_size=3),
+    st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), max_size=3),
     st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
     st.builds(lambda o: {**o, "id": "attack-pattern--nope"}, GOOD),
 )

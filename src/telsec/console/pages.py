@@ -110,6 +110,15 @@ def _safe_next(target: str | None) -> str:
     return "/" if parts.scheme or parts.netloc or "\\" in target else target
 
 
+#: the first path segments the console answers (API roots may not take these names)
+SECTIONS = service.RESERVED_ROOT_NAMES - {"taxii2", "docs", "openapi.json"}
+
+
+def owns(path: str) -> bool:
+    """True for a console path (its errors are pages); anything else is the TAXII API's."""
+    return path == "/" or path.split("/", 2)[1] in SECTIONS
+
+
 class Console:
     """What the handlers share."""
 
@@ -197,6 +206,7 @@ def mount(app: FastAPI, node: Any, settings: Settings) -> None:
     console = Console(app, node, settings)
     app.state.console = console
     app.state.html_errors = console.error_page
+    app.state.html_paths = owns
     app.mount(
         "/static",
         GZipMiddleware(StaticFiles(directory=str(HERE / "static")), minimum_size=1000),

@@ -191,8 +191,8 @@ HtmlErrors = Callable[[Request, int, str], Response]
 def _for_people(app: FastAPI, request: Request) -> HtmlErrors | None:
     """The console's error page maker, for a request outside the TAXII API."""
     handler: HtmlErrors | None = getattr(app.state, "html_errors", None)
-    path = request.url.path
-    if handler is None or path.startswith(("/taxii2", "/openapi.json", "/docs")):
+    owns: Callable[[str], bool] | None = getattr(app.state, "html_paths", None)
+    if handler is None or owns is None or not owns(request.url.path):
         return None
     return handler
 

@@ -290,6 +290,14 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
     ]
 
 
+#: first path segments the node itself answers (TAXII discovery, the API docs and the
+#: web console): no API root may take one of these names
+RESERVED_ROOT_NAMES = frozenset(
+    {"taxii2", "docs", "openapi.json", "login", "logout", "objects", "global-titles", "map",
+     "campaigns", "upload", "admin", "static"}
+)  # fmt: skip
+
+
 def ensure_api_root(
     engine: Engine,
     name: str,
@@ -304,6 +312,8 @@ def ensure_api_root(
             f"API root name {name!r} must be lowercase letters, digits, '-' or '_' "
             "(it becomes a URL path segment)"
         )
+    if name in RESERVED_ROOT_NAMES:
+        raise MembersError(f"API root name {name!r} is taken by the node's own pages")
     with write_transaction(engine) as conn:
         pk = conn.execute(select(ApiRoot.id).where(ApiRoot.name == name)).scalar()
         if pk is not None:
