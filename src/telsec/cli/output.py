@@ -6,7 +6,6 @@ import csv
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -17,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from telsec.stix.timestamps import readable
 
 err_console = Console(stderr=True)
 
@@ -50,7 +51,7 @@ def write_list(
 
 def utc_time(seconds: float) -> str:
     """Epoch seconds as people read them in a table (UTC)."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return readable(round(seconds * 1_000_000))
 
 
 class OutputFormat(StrEnum):
@@ -147,6 +148,4 @@ def handled(func: F) -> F:
 
 def when(us: int | None) -> str:
     """A time in microseconds since the epoch, for tables (UTC, to the second)."""
-    if us is None:
-        return ""
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return readable(us)

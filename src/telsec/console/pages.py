@@ -35,7 +35,7 @@ from telsec.console.sessions import COOKIE, LIFETIME_US, Sessions, SignedIn
 from telsec.exchange import access, browse, profiles, store
 from telsec.members import audit, service
 from telsec.members.auth import Principal
-from telsec.stix.timestamps import parse_timestamp
+from telsec.stix.timestamps import parse_timestamp, readable
 from telsec.stix.tlp import Tlp
 from telsec.storage.db import read_transaction, write_transaction
 
@@ -76,9 +76,7 @@ class Refused(Exception):
 
 
 def _when(us: int | None) -> str:
-    if us is None:
-        return ""
-    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{readable(us)} UTC" if us is not None else ""
 
 
 def _day(us: int) -> str:
@@ -492,7 +490,7 @@ def _reading_routes(app: FastAPI, console: Console) -> None:
             [row for t in tracks for row in (t.indicator, *(p.sighting for p in t.points))],
             "console map",
         )
-        return console.page(request, "map.html", who, tracks=tracks)
+        return console.page(request, "map.html", who, tracks=tracks, geojson=_geojson(tracks))
 
     @app.get("/map/tracks.geojson", include_in_schema=False)
     def map_data(request: Request) -> Response:
@@ -800,9 +798,10 @@ def _admin_routes(app: FastAPI, console: Console) -> None:
 
     @app.post("/admin/tokens/revoke", include_in_schema=False)
     async def revoke(request: Request) -> Response:
-        return await act(
-            request, lambda f: service.revoke_token(console.engine, text(f, "token_id")) and None
-        )
+        def work(f: FormData) -> None:
+            service.revoke_token(console.engine, text(f, "token_id"))
+
+        return await act(request, work)
 
     @app.post("/admin/collections", include_in_schema=False)
     async def add_collection(request: Request) -> Response:

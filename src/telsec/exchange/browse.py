@@ -240,11 +240,15 @@ def search(conn: Connection, principal: Principal, query: SearchQuery) -> Search
     scanned = 0
     before = query.before_us
     more = False
+    # rows that pass the SQL filters may still fail the exact checks below, so
+    # read in batches until the page is full; never fewer rows than asked for
+    budget = max(SCAN_LIMIT, query.limit + 1)
+    size = min(max(2 * query.limit, _BATCH), 5000)
     while True:
         window = list(conditions)
         if before is not None:
             window.append(StixObject.date_added_us < before)
-        batch = _rows(conn, collections, window, limit=_BATCH)
+        batch = _rows(conn, collections, window, limit=size)
         scanned += len(batch)
         for row in batch:
             if words and not _matches_text(row, query.text):
@@ -258,8 +262,8 @@ def search(conn: Connection, principal: Principal, query: SearchQuery) -> Search
                 break
             found.append(row)
             shown.add(row.stix_id)
-        if more or len(batch) < _BATCH or scanned >= SCAN_LIMIT:
-            more = more or (len(batch) == _BATCH and scanned >= SCAN_LIMIT)
+        if more or len(batch) < size or scanned >= budget:
+            more = more or (len(batch) == size and scanned >= budget)
             break
         before = batch[-1].date_added_us
     return SearchResult(
@@ -313,19 +317,27 @@ def versions(conn: Connection, principal: Principal, stix_id: str) -> list[Objec
 def referencing(
     conn: Connection,
     principal: Principal,
-    stix_id: str,
+    stix_ids: str | Sequence[str],
     *,
     types: Sequence[str] = (),
     limit: int = 500,
 ) -> list[ObjectRow]:
-    """Latest visible objects that name ``stix_id`` in one of their ``*_ref(s)``."""
+    """Latest visible objects that name one of ``stix_ids`` in their ``*_ref(s)``
+    (one scan for all of them)."""
+    wanted = [stix_ids] if isinstance(stix_ids, str) else list(dict.fromkeys(stix_ids))
+    if not wanted:
+        return []
     collections = readable(conn, principal)
-    conditions = [_scoped(collections, principal), _contains(f'"{stix_id}"')]
+    conditions = [
+        _scoped(collections, principal),
+        or_(*(_contains(f'"{stix_id}"') for stix_id in wanted)),
+        StixObject.stix_id.not_in(wanted),
+    ]
     if types:
         conditions.append(StixObject.stix_type.in_(types))
-    conditions.append(StixObject.stix_id != stix_id)
-    rows = _rows(conn, collections, conditions, limit=limit)
-    return [r for r in _newest_per_id(rows) if stix_id in references(r.body)]
+    rows = _rows(conn, collections, conditions, limit=limit * len(wanted))
+    targets = set(wanted)
+    return [r for r in _newest_per_id(rows) if targets.intersection(references(r.body))]
 
 
 class Links:

@@ -273,29 +273,25 @@ def global_title_profile(
     indicator_ids = {row.stix_id for row, _ in profile.indicators}
     related_ids: set[str] = set()
     technique_ids: set[str] = set()
-    for target in [*indicator_ids, *(r.stix_id for r in profile.observables)]:
-        for row in browse.referencing(conn, principal, target):
-            obj = row.body
-            if row.stix_type == "sighting" and obj.get("sighting_of_ref") in indicator_ids:
-                if row.stix_id not in {s.stix_id for s in profile.sightings}:
-                    profile.sightings.append(row)
-                    reporters.add(names.get(row.producer_org_id, "?"))
-                    for ref in obj.get("where_sighted_refs") or []:
-                        if isinstance(ref, str) and ref in identities:
-                            reporters.add(identities[ref])
-            elif row.stix_type == "relationship":
-                other = (
-                    obj.get("target_ref")
-                    if obj.get("source_ref") == target
-                    else obj.get("source_ref")
-                )
-                if isinstance(other, str):
-                    if other.startswith("attack-pattern--"):
-                        technique_ids.add(other)
-                    elif other not in indicator_ids:
-                        related_ids.add(other)
-            elif row.stix_type != "sighting":
-                related_ids.add(row.stix_id)
+    targets = indicator_ids | {r.stix_id for r in profile.observables}
+    for row in browse.referencing(conn, principal, sorted(targets)):
+        obj = row.body
+        if row.stix_type == "sighting" and obj.get("sighting_of_ref") in indicator_ids:
+            profile.sightings.append(row)
+            reporters.add(names.get(row.producer_org_id, "?"))
+            for ref in obj.get("where_sighted_refs") or []:
+                if isinstance(ref, str) and ref in identities:
+                    reporters.add(identities[ref])
+        elif row.stix_type == "relationship":
+            for end in (obj.get("source_ref"), obj.get("target_ref")):
+                if not isinstance(end, str) or end in targets:
+                    continue
+                if end.startswith("attack-pattern--"):
+                    technique_ids.add(end)
+                else:
+                    related_ids.add(end)
+        elif row.stix_type != "sighting":
+            related_ids.add(row.stix_id)
     resolved = browse.latest(conn, principal, related_ids | technique_ids)
     profile.related = sorted(
         (resolved[i] for i in related_ids if i in resolved), key=lambda r: r.stix_type

@@ -27,6 +27,17 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def readable(us: int | None) -> str:
+    """Microseconds since the epoch as people read them (UTC, to the second); "" for None."""
+    if us is None:
+        return ""
+    t = time.gmtime(us // 1_000_000)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )
+
+
 def format_timestamp(us: int) -> str:
     """Render microseconds since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     seconds, micros = divmod(us, 1_000_000)

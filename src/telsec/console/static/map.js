@@ -52,21 +52,21 @@
                      style: { color: "#7a8793", weight: 0.6, fillColor: "#f4f1ea", fillOpacity: 1 } }).addTo(map);
     box.dataset.basemap_ready = "yes";
   });
-  fetch(box.dataset.source, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (geo) {
-    features = geo.features || [];
-    var times = [];
-    features.forEach(function (f) {
-      if (f.properties.first_seen) { times.push(f.properties.first_seen); }
-      if (f.properties.last_seen) { times.push(f.properties.last_seen); }
-    });
-    if (times.length) {
-      lo = Math.min.apply(null, times); hi = Math.max.apply(null, times);
-    }
-    var pts = features.filter(function (f) { return f.properties.kind === "sighting"; })
-      .map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
-    if (pts.length) { map.fitBounds(pts, { padding: [30, 30], maxZoom: 12 }); }
-    box.dataset.loaded = String(pts.length);
-    draw();
+  // the sightings come with the page (the same data as /map/tracks.geojson)
+  var data = JSON.parse(document.getElementById("tracks").textContent);
+  features = data.features || [];
+  var times = [];
+  features.forEach(function (f) {
+    if (f.properties.first_seen) { times.push(f.properties.first_seen); }
+    if (f.properties.last_seen) { times.push(f.properties.last_seen); }
   });
+  if (times.length) {
+    lo = Math.min.apply(null, times); hi = Math.max.apply(null, times);
+  }
+  var pts = features.filter(function (f) { return f.properties.kind === "sighting"; })
+    .map(function (f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; });
+  if (pts.length) { map.fitBounds(pts, { padding: [30, 30], maxZoom: 12 }); }
+  box.dataset.loaded = String(pts.length);
+  draw();
   slider.addEventListener("input", draw);
 })();
