@@ -91,10 +91,17 @@ def test_stix_upload_is_published_with_the_chosen_tlp(demo_node: DemoNode) -> No
     assert marker in response.text
 
 
+def _campaign_links(client: httpx.Client) -> set[str]:
+    return set(
+        re.findall(r'href="/campaigns/(campaign--[0-9a-f-]+)"', client.get("/campaigns").text)
+    )
+
+
 def test_spam_reports_become_campaigns(demo_node: DemoNode, tmp_path) -> None:
     rows, _labels = simulate(400, 3, False)
     content = b"".join(orjson.dumps(r) + b"\n" for r in rows)
     with demo_node.signed_in("ofcom") as client:
+        before = _campaign_links(client)
         job = _upload(client, "reports.jsonl", content).json()["job"]
         status = _wait(client, job)
         assert status["state"] == "done", status
@@ -112,6 +119,14 @@ def test_spam_reports_become_campaigns(demo_node: DemoNode, tmp_path) -> None:
         done = client.get(f"/upload/{job}").text
         stored = int(re.search(r"(\d+) objects stored", done).group(1))
         assert stored > status["rows"]
+        # each published campaign has its volume over time, from its daily sightings
+        published = _campaign_links(client) - before
+        assert published
+        for campaign in published:
+            page = client.get(f"/campaigns/{campaign}").text
+            reports = int(re.search(r"([\d,]+) reports from", page).group(1).replace(",", ""))
+            per_day = [int(n) for n in re.findall(r": (\d+) messages</title>", page)]
+            assert per_day and sum(per_day) == reports, campaign
 
 
 def test_unrecognised_files_get_a_clear_error(demo_node: DemoNode) -> None:

@@ -112,6 +112,32 @@ def test_bundle_is_valid_and_links_campaigns(
             assert obj["object_marking_refs"] == [Tlp.AMBER.marking_id]
 
 
+def test_volume_is_shared_as_a_sighting_per_day(campaigns: list[dict[str, Any]]) -> None:
+    bundle = stix_bundle(campaigns, Tlp.GREEN, producer="Thames Telecom")
+    typed = by_type(bundle["objects"])
+    sightings: dict[str, list[dict[str, Any]]] = {}
+    for sighting in typed["sighting"]:
+        sightings.setdefault(sighting["sighting_of_ref"], []).append(sighting)
+    assert set(sightings) == {c["id"] for c in typed["campaign"]}
+    shared = [c for c in campaigns if c["category"] != "ham"]  # in the bundle's order
+    for campaign, found in zip(typed["campaign"], shared, strict=True):
+        assert campaign["name"] == found["name"]
+        days = sightings[campaign["id"]]
+        assert sum(s["count"] for s in days) == found["reports"]
+        starts = [s["first_seen"] for s in days]
+        assert len({s[:10] for s in starts}) == len(days)  # one per UTC day
+        assert all(s["first_seen"][:10] == s["last_seen"][:10] for s in days)
+        assert min(starts) == campaign["first_seen"]
+        assert max(s["last_seen"] for s in days) == campaign["last_seen"]
+        assert all(
+            s["where_sighted_refs"] == [organisation_identity_id("Thames Telecom")] for s in days
+        )
+    again = stix_bundle(campaigns, Tlp.GREEN, producer="Thames Telecom")
+    assert {s["id"] for s in typed["sighting"]} == {
+        o["id"] for o in again["objects"] if o["type"] == "sighting"
+    }
+
+
 def test_shared_text_names_no_recipient(campaigns: list[dict[str, Any]]) -> None:
     """Descriptions carry templates, never the forwarded texts themselves."""
     bundle = stix_bundle(campaigns, Tlp.GREEN)

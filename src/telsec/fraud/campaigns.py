@@ -9,7 +9,8 @@
    sender or a callback number, with activity within ``window`` of each other,
    are one campaign: the same people behind different wordings.  The sender
    of a text the model calls ham is not used (it may be a recycled number).
-3. Each campaign is summarised: first and last seen, volume, reporters,
+3. Each campaign is summarised: first and last seen, volume (in all and per
+   UTC day), reporters,
    networks, senders, domains, brands, examples, and the SMS-blaster alerts and
    signalling findings it is linked to (:func:`link_blasters`, :func:`link_signalling`).
 """
@@ -192,6 +193,29 @@ def _top(column: str, limit: int = 10) -> pl.Expr:
     return pl.col(column).drop_nulls().value_counts(sort=True).head(limit).struct.field(column)
 
 
+DAY_SECONDS = 86_400
+
+
+def _daily(found: pl.DataFrame) -> pl.DataFrame:
+    """Per campaign, its reports per UTC day, oldest first: ``daily`` is a list of
+    ``{"day", "first", "last", "reports"}`` (day start and times in epoch seconds)."""
+    return (
+        found.select("campaign", "received_at")
+        .with_columns(
+            (pl.col("received_at") // DAY_SECONDS * DAY_SECONDS).cast(pl.Int64).alias("day")
+        )
+        .group_by("campaign", "day")
+        .agg(
+            pl.col("received_at").min().alias("first"),
+            pl.col("received_at").max().alias("last"),
+            pl.len().alias("reports"),
+        )
+        .sort("campaign", "day")
+        .group_by("campaign", maintain_order=True)
+        .agg(pl.struct("day", "first", "last", "reports").alias("daily"))
+    )
+
+
 def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[dict[str, Any]]:
     """One summary per campaign, largest first."""
     settings = settings or Settings()
@@ -233,6 +257,7 @@ def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[d
         _top("originating_gt").alias("originating_gts"),
         pl.col("report_id").alias("report_ids"),
     )
+    grouped = grouped.join(_daily(found), on="campaign", how="left")
     out = []
     for row in grouped.sort("reports", descending=True).iter_rows(named=True):
         key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]

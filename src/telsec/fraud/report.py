@@ -5,6 +5,9 @@ Per campaign (ham is never shared):
 * a ``campaign`` with its first and last seen, volume, networks, brands and
   example *templates* (texts with numbers, links and names as placeholders:
   a forwarded text can name the person it was sent to, a template cannot);
+* a ``sighting`` of the campaign per UTC day with reports, ``count`` being the
+  day's reports: the campaign's volume over time (its id is stable, so a later
+  analysis with more reports of that day adds a new version, not a duplicate);
 * an indicator per registrable domain (shorteners are left out: blocking
   ``bit.ly`` would block everyone's links; the shortened URL itself is shared),
   per URL and per sender (the ``sms-sender`` SCO: alphanumeric ID, short code
@@ -23,6 +26,7 @@ they are not SMS senders.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -112,6 +116,25 @@ def _observables(campaign: dict[str, Any]) -> Iterable[tuple[str, str, dict[str,
         yield f"sender {sco['value']}", pattern, sco
 
 
+def _daily_sighting(
+    build: Builder, campaign_id: str, key: str, day: dict[str, Any]
+) -> dict[str, Any]:
+    """The campaign's reports on one UTC day, as a sighting of the campaign: its volume
+    over time is the series of these (one version per day, updated as reports come)."""
+    date = time.strftime("%Y-%m-%d", time.gmtime(day["day"]))
+    extra = {"where_sighted_refs": [build.producer_id]} if build.producer_id else {}
+    return build.sdo(
+        "sighting",
+        build.stable_id("sighting", f"{key}/{date}"),
+        sighting_of_ref=campaign_id,
+        first_seen=_stamp(day["first"]),
+        last_seen=_stamp(day["last"]),
+        count=int(day["reports"]),
+        description=f"{day['reports']:,} customer reports of this campaign received on {date}",
+        **extra,
+    )
+
+
 def stix_bundle(
     campaigns: Iterable[dict[str, Any]],
     tlp: Tlp,
@@ -161,6 +184,8 @@ def stix_bundle(
             labels=[campaign["category"], *campaign["sectors"][:3]],
         )
         add(sdo)
+        for day in campaign.get("daily") or []:
+            add(_daily_sighting(build, sdo["id"], key, day))
         for what, pattern, sco in _observables(campaign):
             add(sco)
             indicator = build.sdo(
