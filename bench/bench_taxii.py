@@ -181,6 +181,25 @@ class Server:
             timeout=httpx.Timeout(timeout, connect=10.0),
         )
 
+    def cpu_seconds(self) -> list[float]:
+        """CPU time (user + system) of each process of the server: the one started
+        and its children (uvicorn's workers), from /proc; empty where there is none."""
+        clock = os.sysconf("SC_CLK_TCK")
+        pids = [self.process.pid]
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids += [int(p) for p in children.read_text().split()]
+        except OSError:
+            return []
+        out = []
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out.append((int(fields[11]) + int(fields[12])) / clock)  # utime, stime
+        return out
+
     def check_alive(self) -> None:
         code = self.process.poll()
         if code is not None:
@@ -529,6 +548,8 @@ class IngestResult:
     post_p50_ms: float | None
     post_p99_ms: float | None
     concurrency: int
+    #: CPU seconds each server process spent during the ingest (main process first)
+    server_cpu_s: list[float] = field(default_factory=list)
 
 
 def run_ingest(
@@ -598,6 +619,7 @@ def run_ingest(
         threading.Thread(target=worker, name=f"ingest-{i}", daemon=True)
         for i in range(args.concurrency)
     ]
+    cpu_before = server.cpu_seconds()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -629,6 +651,7 @@ def run_ingest(
                     time.sleep(delay)
                     delay = min(delay * 2, 0.5)
     seconds = time.perf_counter() - started
+    cpu_after = server.cpu_seconds()
     progress.remove_task(task)
     if errors:
         raise BenchError(f"{server.target} ingest failed: " + " | ".join(errors))
@@ -645,7 +668,9 @@ def run_ingest(
         post_p50_ms=percentile(latencies, 50),
         post_p99_ms=percentile(latencies, 99),
         concurrency=args.concurrency,
+        server_cpu_s=[round(b - a, 2) for a, b in zip(cpu_before, cpu_after, strict=False)],
     )
+    console.print(f"{server.target}: server CPU seconds per process {result.server_cpu_s}")
     return result, answered
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import re
+import struct
 import time
 import uuid
 
 import httpx
 import orjson
+import pytest
 
 from telsec.fraud.simulate import simulate
+from telsec.signalling.encode import PcapWriter, ethernet, ipv4
 from tests.console.conftest import DemoNode, csrf
+from tests.radio.conftest import SHARED_RADIO
 
 UK_REPORTS = "uk-reports"
 
@@ -25,14 +30,27 @@ def _wait(client: httpx.Client, job: str) -> dict:
     raise AssertionError("the analysis did not finish")
 
 
-def _upload(client: httpx.Client, name: str, content: bytes) -> httpx.Response:
+def _upload(
+    client: httpx.Client, name: str, content: bytes, helper: tuple[str, bytes] | None = None
+) -> httpx.Response:
     token = csrf(client.get("/upload"))
+    files = {"file": (name, content, "application/octet-stream")}
+    if helper is not None:
+        files["helper"] = (helper[0], helper[1], "application/octet-stream")
     return client.post(
-        "/upload",
-        data={"csrf": token},
-        files={"file": (name, content, "application/octet-stream")},
-        headers={"Accept": "application/json"},
+        "/upload", data={"csrf": token}, files=files, headers={"Accept": "application/json"}
     )
+
+
+def _gsmtap_capture(nas: list[tuple[float, bytes]]) -> bytes:
+    """A pcap of LTE NAS PDUs as a phone's modem log carries them: GSMTAP over UDP."""
+    out = io.BytesIO()
+    writer = PcapWriter(out)
+    for time_s, pdu in nas:
+        gsmtap = struct.pack(">BBBBHbbIBBBB", 2, 4, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0) + pdu
+        udp = struct.pack(">HHHH", 40000, 4729, 8 + len(gsmtap), 0) + gsmtap
+        writer.write(time_s, ethernet(ipv4("127.0.0.1", "127.0.0.1", 17, udp)))
+    return out.getvalue()
 
 
 def _collection_id(client: httpx.Client, job: str, alias_title: str) -> str:
@@ -127,6 +145,61 @@ def test_spam_reports_become_campaigns(demo_node: DemoNode, tmp_path) -> None:
             reports = int(re.search(r"([\d,]+) reports from", page).group(1).replace(",", ""))
             per_day = [int(n) for n in re.findall(r": (\d+) messages</title>", page)]
             assert per_day and sum(per_day) == reports, campaign
+
+
+def test_a_phone_capture_is_a_device_log_not_signalling(demo_node: DemoNode) -> None:
+    """A GSMTAP pcap goes to the radio device heuristics (a signalling capture would
+    ask for a policy): an IMSI request left unauthenticated, then null ciphering."""
+    capture = _gsmtap_capture(
+        [
+            (1_760_000_000.0, bytes([0x07, 0x55, 0x01])),  # identity request: IMSI
+            (1_760_000_000.2, bytes([0x07, 0x44, 0x07])),  # attach reject
+            (1_760_000_045.0, bytes([0x07, 0x5D, 0x00, 0x00])),  # security mode: EEA0
+        ]
+    )
+    with demo_node.signed_in("ofcom") as client:
+        job = _upload(client, "modem.pcap", capture).json()["job"]
+        status = _wait(client, job)
+        assert status["state"] == "done", status
+        assert status["kind"] == "device"
+        assert "3 frames (0 RRC, 3 NAS): 2 device events" in status["message"]
+        assert "2 without a serving cell" in status["message"]  # no SIB1 in this log
+        page = client.get(f"/upload/{job}").text
+        assert "RADIO-DEVICE-IMSI-REQUEST" in page and "RADIO-DEVICE-NULL-CIPHER" in page
+
+
+def test_a_rayhunter_report_with_its_recording(demo_node: DemoNode) -> None:
+    recording = SHARED_RADIO / "rayhunter-traces" / "1749222138-goodsim.pcap"
+    if not recording.is_file():
+        pytest.skip("shared Rayhunter traces not present")
+    report = "\n".join(
+        [
+            orjson.dumps(
+                {
+                    "analyzers": [{"name": "IMSI Requested", "description": "", "version": 2}],
+                    "report_version": 2,
+                }
+            ).decode(),
+            orjson.dumps(
+                {
+                    "packet_timestamp": "2025-06-06T15:05:00+00:00",
+                    "events": [{"event_type": "High", "message": "IMSI requested"}],
+                }
+            ).decode(),
+        ]
+    ).encode()
+    with demo_node.signed_in("ofcom") as client:
+        alone = _wait(client, _upload(client, "report.ndjson", report).json()["job"])
+        assert alone["kind"] == "device" and "1 without a serving cell" in alone["message"]
+        placed = _wait(
+            client,
+            _upload(
+                client, "report.ndjson", report, helper=("r.pcap", recording.read_bytes())
+            ).json()["job"],
+        )
+        assert placed["state"] == "done", placed
+        assert "serving cells from its capture" in placed["message"]
+        assert "without a serving cell" not in placed["message"]
 
 
 def test_unrecognised_files_get_a_clear_error(demo_node: DemoNode) -> None:

@@ -3,7 +3,10 @@ then published.
 
 The kind of file is recognised from its content: a pcap/pcapng capture goes to
 the signalling screen (with the node's policy, or one uploaded beside it),
-cell observations to the radio detector (with a cell inventory), customer
+unless it is a phone's device log (GSMTAP, raw NAS), which goes to the radio
+detector's device heuristics like a Rayhunter report does (with the report's
+own capture beside it to place its warnings on cells), cell observations to
+the radio detector (with a cell inventory), customer
 spam reports to the fraud campaign finder, and STIX (bundle, envelope, array
 or JSON Lines) is published as it is.  Each analyser is the one the CLI uses;
 this module only runs it on a worker thread, reports progress, and keeps the
@@ -27,11 +30,15 @@ from typing import Any
 
 import orjson
 
+from telsec.radio.device import is_device_capture, read_gsmtap
+from telsec.radio.rayhunter import is_report
+from telsec.stix.timestamps import format_timestamp
 from telsec.stix.tlp import Tlp, tlp_of
 
 KINDS = {
     "capture": "signalling capture (pcap/pcapng)",
     "observations": "radio cell observations",
+    "device": "radio device log (GSMTAP capture or Rayhunter report)",
     "reports": "customer spam reports",
     "stix": "STIX objects",
 }
@@ -54,6 +61,8 @@ def detect_kind(head: bytes, filename: str) -> str:
         return "capture"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096].decode("utf-8", "replace")
     lowered = text.lower()
+    if is_report(text):
+        return "device"
     if text.startswith(("{", "[")):
         if '"spec_version"' in text or '"type": "bundle"' in text or '"type":"bundle"' in text:
             return "stix"
@@ -152,6 +161,8 @@ class Jobs:
         except UploadError:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise
+        if kind == "capture" and is_device_capture(path):
+            kind = "device"
         job = Job(
             id=secrets.token_urlsafe(12),
             owner=owner,
@@ -177,6 +188,7 @@ class Jobs:
             analyse = {
                 "capture": self._capture,
                 "observations": self._observations,
+                "device": self._device,
                 "reports": self._reports,
                 "stix": self._stix,
             }[job.kind]
@@ -245,7 +257,6 @@ class Jobs:
     def _observations(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.radio.detect import detect, load_config
         from telsec.radio.readers import ReaderError, read_inventory, read_observations
-        from telsec.radio.report import stix_bundle
 
         cells = helper or self.settings.cell_inventory
         if cells is None:
@@ -276,10 +287,70 @@ class Jobs:
             }
             for alert in found.alerts
         ]
-        name = job.filename
-        job.build = lambda tlp, producer: stix_bundle(
-            found.alerts, tlp, producer=producer, scanned=name
-        )["objects"]
+        job.build = _radio_build(found.alerts, job.filename)
+
+    def _device(self, job: Job, path: Path, helper: Path | None) -> None:
+        """A GSMTAP capture (helper: a cell inventory, optional) or a Rayhunter report
+        (helper: the recording's GSMTAP capture, to place its warnings on cells)."""
+        import polars as pl
+
+        from telsec.radio.detect import detect, load_config
+        from telsec.radio.rayhunter import attach_cells, combine, read_report
+        from telsec.radio.readers import ReaderError, read_inventory
+        from telsec.radio.schema import INVENTORY_SCHEMA, OBSERVATION_SCHEMA
+
+        with path.open("rb") as handle:
+            report = handle.read(4) not in (*_PCAP_MAGIC, _PCAPNG_MAGIC)
+        cells: Path | None = self.settings.cell_inventory
+        if report:
+            log = read_report(path)
+            events = log.events
+            what = f"Rayhunter report, {log.frames:,} rows"
+            if helper is not None and is_device_capture(helper):
+                capture = read_gsmtap(helper)
+                attach_cells(log, capture.cells)
+                events, _agreed = combine(capture.events, log)
+                what += f", serving cells from its capture ({capture.frames:,} frames)"
+        else:
+            log = read_gsmtap(path)
+            events = log.events
+            what = f"{log.frames:,} frames ({log.rrc:,} RRC, {log.nas:,} NAS)"
+            cells = helper or cells
+        if log.error and not log.frames:
+            raise UploadError(log.error)
+        job.skipped = dict(log.skipped)
+        job.progress = 0.6
+        inventory = pl.DataFrame(schema=INVENTORY_SCHEMA)
+        if cells is not None:
+            try:
+                inventory, _ = read_inventory(cells)
+            except ReaderError as exc:
+                raise UploadError(f"cell inventory: {exc}") from None
+        found = detect(
+            pl.DataFrame(schema=OBSERVATION_SCHEMA), inventory, load_config(None), events
+        )
+        homeless = sum(1 for e in events if e.cell is None)
+        job.message = (
+            f"{what}: {len(events)} device events"
+            + (f" ({homeless} without a serving cell, not in alerts)" if homeless else "")
+            + f", {len(found.alerts)} suspected fake base stations"
+        )
+        alert_of = {alert["id"]: alert for alert in found.alerts}
+        job.columns = ["time", "rule", "cell", "alert score", "detail"]
+        job.rows = []
+        for event in events:
+            cell = _cell_key(event.cell)
+            alert = alert_of.get(cell) if cell else None
+            job.rows.append(
+                {
+                    "time": format_timestamp(round(event.time * 1e6)),
+                    "rule": event.rule,
+                    "cell": cell,
+                    "alert score": alert["score"] if alert else "",
+                    "detail": event.detail,
+                }
+            )
+        job.build = _radio_build(found.alerts, job.filename)
 
     def _reports(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.fraud.campaigns import find_campaigns, summarise
@@ -353,6 +424,23 @@ class Jobs:
             return out
 
         job.build = build
+
+
+def _radio_build(
+    alerts: list[dict[str, Any]], filename: str
+) -> Callable[[Tlp, str], list[dict[str, Any]]]:
+    from telsec.radio.report import stix_bundle
+
+    return lambda tlp, producer: stix_bundle(alerts, tlp, producer=producer, scanned=filename)[
+        "objects"
+    ]
+
+
+def _cell_key(cell: tuple[str, int, int, int, int] | None) -> str:
+    """A device event's serving cell, named as the detector names its alert."""
+    from telsec.radio.detect import alert_id
+
+    return "" if cell is None else alert_id(*cell)
 
 
 def spool(data_dir: Path | None = None) -> Path:

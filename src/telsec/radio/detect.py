@@ -297,6 +297,11 @@ class Detection:
     observations: int
 
 
+def alert_id(rat: str, mcc: int, mnc: int, area: int, cell: int) -> str:
+    """How an alert names its transmitter: ``rat:mcc-mnc:area:cell``."""
+    return f"{rat}:{mcc:03d}-{mnc:02d}:{area}:{cell}"
+
+
 def _device_evidence(
     events: Sequence[DeviceEvent],
 ) -> dict[tuple[Any, ...], tuple[list[dict[str, Any]], float, float, set[str]]]:
@@ -437,7 +442,7 @@ def detect(
             continue
         alerts.append(
             {
-                "id": "{rat}:{mcc:03d}-{mnc:02d}:{area}:{cell}".format(**cell),
+                "id": alert_id(cell["rat"], cell["mcc"], cell["mnc"], cell["area"], cell["cell"]),
                 **{k: cell[k] for k in CELL_KEY},
                 "score": round(total, 3),
                 "first_seen": cell["first_seen"],

@@ -254,6 +254,37 @@ def _nas(state: _State, log: DeviceLog, body: bytes, time: float, frame: int) ->
             )
 
 
+def is_device_capture(path: Path, probe: int = 200) -> bool:
+    """Whether a pcap/pcapng file is a device log: among its first ``probe`` packets,
+    one is GSMTAP over UDP or a raw NAS PDU (private link type).  Signalling
+    captures (SCTP, TCP) are not."""
+    try:
+        for index, packet in enumerate(open_capture(path)):
+            if index >= probe:
+                break
+            if packet.linktype in USER_LINKTYPES:
+                return True
+            try:
+                proto, _src, _dst, segment = transport_segment(
+                    ip_packet(packet.linktype, packet.data)
+                )
+            except Skip:
+                continue
+            if (
+                proto == 17
+                and len(segment) >= 8
+                and GSMTAP_PORT
+                in (
+                    int.from_bytes(segment[0:2], "big"),
+                    int.from_bytes(segment[2:4], "big"),
+                )
+            ):
+                return True
+    except (CaptureError, OSError):
+        return False
+    return False
+
+
 def read_gsmtap(path: Path) -> DeviceLog:
     """Events of one GSMTAP capture; frames it cannot read are counted, not fatal."""
     log = DeviceLog()
