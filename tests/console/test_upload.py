@@ -7,14 +7,20 @@ import re
 import struct
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
+from telsec.config import load_settings
+from telsec.demo import load_demo
 from telsec.fraud.simulate import simulate
 from telsec.signalling.encode import PcapWriter, ethernet, ipv4
-from tests.console.conftest import DemoNode, csrf
+from telsec.storage.db import make_engine
+from tests.conftest import Database
+from tests.console.conftest import DemoNode, csrf, sign_in
+from tests.interop.hub import start_hub
 from tests.radio.conftest import SHARED_RADIO
 
 UK_REPORTS = "uk-reports"
@@ -200,6 +206,60 @@ def test_a_rayhunter_report_with_its_recording(demo_node: DemoNode) -> None:
         assert placed["state"] == "done", placed
         assert "serving cells from its capture" in placed["message"]
         assert "without a serving cell" not in placed["message"]
+
+
+def test_uploads_are_shared_by_the_worker_processes(tmp_path: Path) -> None:
+    """``telsec serve --workers 2``: a job started by one process is seen, polled and
+    published through the other (every request here opens a new connection, so the
+    kernel spreads them over both), and it outlives a restart of the server."""
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path / 'telsec.db'}", data_dir=tmp_path / "data"
+    )
+    engine = make_engine(settings)
+    info = load_demo(engine)
+    db = Database("sqlite", settings, engine)
+    rows, _labels = simulate(300, 5, False)
+    content = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    hub = start_hub(db, tmp_path / "hub.log", workers=2)
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    try:
+        with httpx.Client(base_url=hub.url, limits=fresh, timeout=30) as client:
+            sign_in(client, "ofcom", info.password)
+            job = _upload(client, "reports.jsonl", content).json()["job"]
+            status = _wait(client, job)
+            assert status["state"] == "done", status
+            for _ in range(10):
+                assert client.get(f"/upload/{job}/status").json()["state"] == "done"
+                assert job in client.get("/upload").text
+            collection = _collection_id(client, job, "UK provider reports")
+            published = client.post(
+                f"/upload/{job}/publish",
+                data={
+                    "csrf": csrf(client.get(f"/upload/{job}")),
+                    "collection": collection,
+                    "tlp": "green",
+                },
+            )
+            assert published.status_code == 303
+            again = client.post(
+                f"/upload/{job}/publish",
+                data={
+                    "csrf": csrf(client.get(f"/upload/{job}")),
+                    "collection": collection,
+                    "tlp": "green",
+                },
+            )
+            assert again.status_code == 409  # published once, whichever process is asked
+        hub.stop()
+        hub = start_hub(db, tmp_path / "hub.log", workers=2)
+        with httpx.Client(base_url=hub.url, limits=fresh, timeout=30) as client:
+            sign_in(client, "ofcom", info.password)
+            page = client.get(f"/upload/{job}").text
+            stored = int(re.search(r"(\d+) objects stored", page).group(1))
+            assert stored > status["rows"] and "TLP:GREEN" in page
+    finally:
+        hub.stop()
+        engine.dispose()
 
 
 def test_unrecognised_files_get_a_clear_error(demo_node: DemoNode) -> None:

@@ -125,7 +125,9 @@ class Hub:
                 self.process.wait(timeout=15)
 
 
-def start_hub(db: Database, log: Path, *, timeout: float = 45.0, attempts: int = 3) -> Hub:
+def start_hub(
+    db: Database, log: Path, *, timeout: float = 45.0, attempts: int = 3, workers: int = 1
+) -> Hub:
     """Start ``telsec serve`` on ``db`` and wait until it answers HTTP."""
     last_error = ""
     for _ in range(attempts):
@@ -144,6 +146,8 @@ def start_hub(db: Database, log: Path, *, timeout: float = 45.0, attempts: int =
                     str(port),
                     "--log-level",
                     "warning",
+                    "--workers",
+                    str(workers),
                 ],
                 env=cli_env(db),
                 stdout=handle,

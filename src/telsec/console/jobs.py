@@ -17,6 +17,9 @@ deleted as soon as the analysis ends.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -46,6 +49,15 @@ KINDS = {
 MAX_BYTES = 200 * 1024 * 1024
 #: how long a finished job is kept for review
 KEEP_SECONDS = 6 * 3600
+#: how often a running analysis saves its progress, and after how long without a
+#: save a job counts as interrupted
+HEARTBEAT_SECONDS = 0.5
+STALE_SECONDS = 30.0
+#: review rows kept per job
+MAX_ROWS = 5000
+#: the build placeholder for the TLP chosen at publication (analysers never pick RED)
+_PLACEHOLDER = Tlp.RED
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{16}")
 
 _PCAP_MAGIC = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -93,13 +105,16 @@ class Job:
     progress: float = 0.0
     message: str = ""
     started: float = field(default_factory=time.time)
+    #: when the worker running the analysis last saved it (a heartbeat)
+    updated: float = field(default_factory=time.time)
     #: rows for the review table, and their columns
     columns: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: what was skipped: reason -> count
     skipped: dict[str, int] = field(default_factory=dict)
-    #: builds the STIX objects to publish at a TLP (for STIX uploads: marks unmarked ones)
-    build: Callable[[Tlp, str], list[dict[str, Any]]] | None = None
+    #: builds the STIX objects to publish for a producer; objects left unmarked take
+    #: the TLP chosen at publication (set by the analyser; never saved)
+    build: Callable[[str], list[dict[str, Any]]] | None = None
     published: dict[str, Any] | None = None
 
     def status(self) -> dict[str, Any]:
@@ -109,8 +124,33 @@ class Job:
             "progress": round(self.progress, 3),
             "message": self.message,
             "kind": self.kind,
-            "rows": len(self.rows),
+            "rows": self.row_count,
         }
+
+    @property
+    def row_count(self) -> int:
+        return self._row_count if self._row_count is not None else len(self.rows)
+
+    _row_count: int | None = None
+
+    def record(self) -> dict[str, Any]:
+        """What job.json holds (the rows are saved beside it)."""
+        out = {k: v for k, v in vars(self).items() if k not in ("rows", "build", "_row_count")}
+        out["row_count"] = self.row_count
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        count = record.pop("row_count", None)
+        job = cls(**{k: v for k, v in record.items() if k in _JOB_FIELDS})
+        job._row_count = count
+        return job
+
+
+_JOB_FIELDS = {
+    "id", "owner", "org", "filename", "kind", "size", "state", "progress", "message",
+    "started", "updated", "columns", "skipped", "published",
+}  # fmt: skip
 
 
 @dataclass
@@ -122,27 +162,97 @@ class Settings:
     data_dir: Path = Path("data")
 
 
+def mark(objects: list[dict[str, Any]], level: Tlp) -> list[dict[str, Any]]:
+    """The objects to publish: those without a TLP marking take ``level``; the
+    others (an uploader's own markings, the shared vocabulary) keep theirs."""
+    out = []
+    for obj in objects:
+        copy = orjson.loads(orjson.dumps(obj))
+        if isinstance(copy, dict) and tlp_of(copy) is None and "id" in copy:
+            copy["object_marking_refs"] = [
+                *(copy.get("object_marking_refs") or []),
+                level.marking_id,
+            ]
+        out.append(copy)
+    return out
+
+
+def unmarked(objects: list[dict[str, Any]], placeholder: Tlp) -> list[dict[str, Any]]:
+    """An analyser's objects built at ``placeholder`` with that marking taken off, so
+    that they take the level chosen at publication (the vocabulary keeps CLEAR)."""
+    for obj in objects:
+        refs = [r for r in obj.get("object_marking_refs") or [] if r != placeholder.marking_id]
+        if refs:
+            obj["object_marking_refs"] = refs
+        else:
+            obj.pop("object_marking_refs", None)
+    return objects
+
+
+class AlreadyPublishing(RuntimeError):
+    """Another request is publishing (or has published) this job."""
+
+
 class Jobs:
-    """The node's upload jobs (in memory), run two at a time."""
+    """The node's upload jobs, run two at a time per worker process.
+
+    A job lives in a folder of ``<data_dir>/uploads`` (``job.json``, the review rows,
+    and the STIX objects ready to publish), so that every worker process of the node
+    sees every job and a restart forgets nothing: the process that runs an analysis
+    saves its progress twice a second, and a job whose saves stop for
+    :data:`STALE_SECONDS` is reported as interrupted.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
+        self.root = Path(settings.data_dir) / "uploads"
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="telsec-upload")
 
+    # ------------------------------------------------------------- storage
+
+    def _folder(self, job_id: str) -> Path | None:
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        return self.root / job_id
+
+    def _save(self, job: Job, *, rows: bool = False) -> None:
+        folder = self.root / job.id
+        job.updated = time.time()
+        if rows:
+            _write_atomic(folder / "rows.json", orjson.dumps(job.rows[:MAX_ROWS]))
+            job._row_count = len(job.rows)
+        _write_atomic(folder / "job.json", orjson.dumps(job.record()))
+
+    def _load(self, job_id: str, *, with_rows: bool) -> Job | None:
+        folder = self._folder(job_id)
+        if folder is None:
+            return None
+        try:
+            job = Job.from_record(orjson.loads((folder / "job.json").read_bytes()))
+        except (OSError, orjson.JSONDecodeError, TypeError):
+            return None
+        if job.state in ("queued", "running") and time.time() - job.updated > STALE_SECONDS:
+            job.state = "failed"
+            job.message = "the analysis was interrupted (the server restarted); upload it again"
+        if with_rows and job.state in ("done", "published"):
+            try:
+                job.rows = orjson.loads((folder / "rows.json").read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                job.rows = []
+        return job
+
     def get(self, job_id: str, owner: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
+        job = self._load(job_id, with_rows=True)
         return job if job is not None and job.owner == owner else None
 
     def mine(self, owner: str) -> list[Job]:
-        with self._lock:
-            return sorted(
-                (j for j in self._jobs.values() if j.owner == owner),
-                key=lambda j: j.started,
-                reverse=True,
-            )
+        self._expire()
+        found = []
+        for folder in self.root.glob("*/job.json") if self.root.is_dir() else []:
+            job = self._load(folder.parent.name, with_rows=False)
+            if job is not None and job.owner == owner:
+                found.append(job)
+        return sorted(found, key=lambda j: j.started, reverse=True)
 
     def submit(
         self,
@@ -171,19 +281,51 @@ class Jobs:
             kind=kind,
             size=path.stat().st_size,
         )
-        with self._lock:
-            self._jobs[job.id] = job
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (self.root / job.id).mkdir(mode=0o700)
+        self._save(job)
         self._pool.submit(self._run, job, path, helper)
         return job
 
+    def objects(self, job: Job) -> list[dict[str, Any]]:
+        """The job's STIX objects as the analysis left them (unmarked ones take the
+        TLP chosen at publication: see :func:`mark`)."""
+        return list(orjson.loads((self.root / job.id / "objects.json").read_bytes()))
+
+    def publish(self, job: Job, publish: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> None:
+        """Publish once: ``publish`` gets the objects and says what became of them.
+        Raises :class:`AlreadyPublishing` if another request got there first."""
+        lock = self.root / job.id / "publish.lock"
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise AlreadyPublishing(job.id) from None
+        try:
+            job.published = publish(self.objects(job))
+        except BaseException:
+            lock.unlink(missing_ok=True)
+            raise
+        job.state = "published"
+        self._save(job)
+
     def _expire(self) -> None:
         cutoff = time.time() - KEEP_SECONDS
-        with self._lock:
-            for key in [k for k, j in self._jobs.items() if j.started < cutoff]:
-                del self._jobs[key]
+        for record in self.root.glob("*/job.json") if self.root.is_dir() else []:
+            try:
+                if record.stat().st_mtime < cutoff:
+                    shutil.rmtree(record.parent, ignore_errors=True)
+            except OSError:
+                continue
+
+    # ------------------------------------------------------------- running
 
     def _run(self, job: Job, path: Path, helper: Path | None) -> None:
         job.state = "running"
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._beat, args=(job, stop), name="telsec-upload-heartbeat", daemon=True
+        )
+        heartbeat.start()
         try:
             analyse = {
                 "capture": self._capture,
@@ -193,6 +335,8 @@ class Jobs:
                 "stix": self._stix,
             }[job.kind]
             analyse(job, path, helper)
+            objects = job.build(job.org) if job.build is not None else []
+            _write_atomic(self.root / job.id / "objects.json", orjson.dumps(objects))
             job.progress = 1.0
             job.state = "done"
         except UploadError as exc:
@@ -203,7 +347,18 @@ class Jobs:
                 :500
             ]
         finally:
+            stop.set()
+            heartbeat.join()
             shutil.rmtree(path.parent, ignore_errors=True)
+            try:
+                self._save(job, rows=job.state == "done")
+            except OSError:
+                pass  # the data directory went away: nothing left to tell
+
+    def _beat(self, job: Job, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                self._save(job)
 
     # -------------------------------------------------------- analysers
 
@@ -250,9 +405,10 @@ class Jobs:
             if s.findings
         ]
         name = job.filename
-        job.build = lambda tlp, producer: stix_bundle(
-            summaries, tlp, producer=producer, scanned=name
-        )["objects"]
+        job.build = lambda producer: unmarked(
+            stix_bundle(summaries, _PLACEHOLDER, producer=producer, scanned=name)["objects"],
+            _PLACEHOLDER,
+        )
 
     def _observations(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.radio.detect import detect, load_config
@@ -384,9 +540,10 @@ class Jobs:
             for c in campaigns
         ]
         name = job.filename
-        job.build = lambda tlp, producer: stix_bundle(
-            campaigns, tlp, producer=producer, scanned=name
-        )["objects"]
+        job.build = lambda producer: unmarked(
+            stix_bundle(campaigns, _PLACEHOLDER, producer=producer, scanned=name)["objects"],
+            _PLACEHOLDER,
+        )
 
     def _stix(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.exchange.client import read_stix_file
@@ -410,30 +567,24 @@ class Jobs:
             for o in objects[:2000]
         ]
 
-        def build(tlp: Tlp, _producer: str) -> list[dict[str, Any]]:
-            # objects keep their own marking; unmarked ones take the level chosen
-            out = []
-            for obj in objects:
-                copy = orjson.loads(orjson.dumps(obj))
-                if isinstance(copy, dict) and tlp_of(copy) is None and "id" in copy:
-                    copy["object_marking_refs"] = [
-                        *(copy.get("object_marking_refs") or []),
-                        tlp.marking_id,
-                    ]
-                out.append(copy)
-            return out
-
-        job.build = build
+        job.build = lambda _producer: objects  # their own markings; the rest take the chosen one
 
 
 def _radio_build(
     alerts: list[dict[str, Any]], filename: str
-) -> Callable[[Tlp, str], list[dict[str, Any]]]:
+) -> Callable[[str], list[dict[str, Any]]]:
     from telsec.radio.report import stix_bundle
 
-    return lambda tlp, producer: stix_bundle(alerts, tlp, producer=producer, scanned=filename)[
-        "objects"
-    ]
+    return lambda producer: unmarked(
+        stix_bundle(alerts, _PLACEHOLDER, producer=producer, scanned=filename)["objects"],
+        _PLACEHOLDER,
+    )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def _cell_key(cell: tuple[str, int, int, int, int] | None) -> str:

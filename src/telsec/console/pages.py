@@ -29,7 +29,15 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from telsec.config import Settings
 from telsec.console import charts
-from telsec.console.jobs import KINDS, MAX_BYTES, Jobs, UploadError, spool
+from telsec.console.jobs import (
+    KINDS,
+    MAX_BYTES,
+    AlreadyPublishing,
+    Jobs,
+    UploadError,
+    mark,
+    spool,
+)
 from telsec.console.jobs import Settings as JobSettings
 from telsec.console.sessions import COOKIE, LIFETIME_US, Sessions, SignedIn
 from telsec.exchange import access, browse, profiles, store
@@ -684,8 +692,8 @@ def _upload_routes(app: FastAPI, console: Console) -> None:
         job = console.jobs.get(job_id, who.username)
         if job is None:
             raise Refused(404, "no such upload (uploads are kept for six hours)")
-        if job.state != "done" or job.build is None:
-            raise Refused(409, "this upload is not ready to publish")
+        if job.state != "done":
+            raise Refused(409, "this upload is not ready to publish, or is published already")
         try:
             level = Tlp.parse(str(form.get("tlp") or ""))
         except ValueError as exc:
@@ -696,18 +704,26 @@ def _upload_routes(app: FastAPI, console: Console) -> None:
         target = targets.get(wanted)
         if target is None:
             raise Refused(403, "you may not publish to that collection")
-        objects = job.build(level, who.principal.org_name)
-        with write_transaction(console.engine) as conn:
-            result = store.ingest(conn, target.scope, who.principal, objects, console.node.validate)
-        job.state = "published"
-        job.published = {
-            "collection": target.alias or target.scope.id,
-            "tlp": level.display,
-            "stored": len(result.successes),
-            "new": result.added,
-            "rejected": [f"{oid or '?'}: {why}" for oid, _v, why in result.failures[:50]],
-            "rejected_count": len(result.failures),
-        }
+
+        def publish_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
+            assert target is not None
+            with write_transaction(console.engine) as conn:
+                result = store.ingest(
+                    conn, target.scope, who.principal, mark(objects, level), console.node.validate
+                )
+            return {
+                "collection": target.alias or target.scope.id,
+                "tlp": level.display,
+                "stored": len(result.successes),
+                "new": result.added,
+                "rejected": [f"{oid or '?'}: {why}" for oid, _v, why in result.failures[:50]],
+                "rejected_count": len(result.failures),
+            }
+
+        try:
+            console.jobs.publish(job, publish_objects)
+        except AlreadyPublishing:
+            raise Refused(409, "this upload is being published already") from None
         return RedirectResponse(f"/upload/{job.id}", status_code=303)
 
 
