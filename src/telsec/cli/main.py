@@ -341,7 +341,10 @@ def collection_grant(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="worker processes, each with its own socket (SO_REUSEPORT)"),
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     sync: Annotated[
         bool, typer.Option("--sync/--no-sync", help="pull from the federation peers meanwhile")
@@ -388,17 +391,18 @@ def serve(
         tls = {"ssl_certfile": str(tls_cert), "ssl_keyfile": str(tls_key)}
         if tls_client_ca is not None:
             tls.update(ssl_ca_certs=str(tls_client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    options: dict[str, Any] = {"log_level": log_level, "access_log": log_level == "debug", **tls}
+    application = "telsec.exchange.taxii:app_from_environment"
     try:
-        uvicorn.run(
-            "telsec.exchange.taxii:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            access_log=log_level == "debug",
-            **tls,
-        )
+        if workers > 1:
+            from telsec.exchange.workers import WorkerError, run_workers
+
+            try:
+                run_workers(application, host, port, workers, options)
+            except WorkerError as exc:
+                fail(str(exc), 1)
+        else:
+            uvicorn.run(application, factory=True, host=host, port=port, **options)
     finally:
         if loop is not None:
             loop.stop()
