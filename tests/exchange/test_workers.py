@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -52,7 +53,9 @@ def test_each_worker_listens_on_its_own_socket(sqlite_database: Database, tmp_pa
         port = int(hub.url.rsplit(":", 1)[1])
         workers = _workers(hub.process.pid)
         assert len(workers) == 2, hub.log_text()
-        listening = _listening_inodes(port)
+        deadline = time.monotonic() + 60  # the hub answers once its first worker is up
+        while len(listening := _listening_inodes(port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         held = [_socket_inodes(pid) & listening for pid in workers]
         # uvicorn's own --workers share one socket (one inode, held by both), and
         # asyncio accepts every pending connection in one wake-up, so under load a
