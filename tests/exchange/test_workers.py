@@ -4,6 +4,7 @@ a clear error when the address is taken."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -86,6 +87,24 @@ def test_each_worker_listens_on_its_own_socket(sqlite_database: Database, tmp_pa
     finally:
         hub.stop()
     assert hub.process.returncode == 0, hub.log_text()
+
+
+def test_a_worker_that_dies_is_replaced(sqlite_database: Database, tmp_path) -> None:
+    hub = start_hub(sqlite_database, tmp_path / "hub.log", workers=2)
+    try:
+        first = _workers(hub.process.pid)
+        assert len(first) == 2
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = _workers(hub.process.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            time.sleep(0.2)
+        assert first[1] in now and len(now) == 2 and first[0] not in now, now
+        assert httpx.get(f"{hub.url}/taxii2/", timeout=10).status_code == 401  # still serving
+    finally:
+        hub.stop()
 
 
 def test_a_taken_address_is_a_clear_error(sqlite_database: Database, tmp_path) -> None:

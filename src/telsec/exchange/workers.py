@@ -21,12 +21,13 @@ import multiprocessing
 import signal
 import socket
 import time
+from collections import deque
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
-#: a worker that dies sooner than this after starting is broken, not unlucky
-_EARLY_DEATH_S = 10.0
+#: more restarts than this within the window: the workers are broken, not unlucky
+_RESTARTS, _RESTART_WINDOW_S = 5, 60.0
 #: how long workers get to finish their requests once told to stop
 _GRACE_S = 30.0
 
@@ -70,12 +71,12 @@ def run_workers(app: str, host: str, port: int, workers: int, options: dict[str,
     context = multiprocessing.get_context("spawn")
     stopping = False
 
-    def start() -> tuple[BaseProcess, float]:
+    def start() -> BaseProcess:
         process = context.Process(
             target=_worker, args=(app, host, port, options), name="telsec-worker"
         )
         process.start()
-        return process, time.monotonic()
+        return process
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
@@ -83,24 +84,27 @@ def run_workers(app: str, host: str, port: int, workers: int, options: dict[str,
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     running = [start() for _ in range(workers)]
+    restarts: deque[float] = deque(maxlen=_RESTARTS)
     try:
         while not stopping:
             time.sleep(0.2)
-            for index, (process, started) in enumerate(running):
+            for index, process in enumerate(running):
                 if process.is_alive() or stopping:
                     continue
-                if time.monotonic() - started < _EARLY_DEATH_S:
+                now = time.monotonic()
+                if len(restarts) == _RESTARTS and now - restarts[0] < _RESTART_WINDOW_S:
                     raise WorkerError(
-                        f"a worker process exited at start-up (code {process.exitcode}); "
+                        f"worker processes keep exiting (the last with code {process.exitcode}); "
                         "see the messages above"
                     )
+                restarts.append(now)
                 running[index] = start()
     finally:
-        for process, _ in running:
+        for process in running:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes its requests
         deadline = time.monotonic() + _GRACE_S
-        for process, _ in running:
+        for process in running:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
