@@ -48,6 +48,13 @@ def _upload(
     )
 
 
+def _publish(client: httpx.Client, job: str, collection: str, tlp: str) -> httpx.Response:
+    token = csrf(client.get(f"/upload/{job}"))
+    return client.post(
+        f"/upload/{job}/publish", data={"csrf": token, "collection": collection, "tlp": tlp}
+    )
+
+
 def _gsmtap_capture(nas: list[tuple[float, bytes]]) -> bytes:
     """A pcap of LTE NAS PDUs as a phone's modem log carries them: GSMTAP over UDP."""
     out = io.BytesIO()
@@ -91,14 +98,7 @@ def test_stix_upload_is_published_with_the_chosen_tlp(demo_node: DemoNode) -> No
         page = client.get(f"/upload/{job}").text
         assert marker in page and "Skipped records" in page
         collection = _collection_id(client, job, "UK provider reports")
-        published = client.post(
-            f"/upload/{job}/publish",
-            data={
-                "csrf": csrf(client.get(f"/upload/{job}")),
-                "collection": collection,
-                "tlp": "green",
-            },
-        )
+        published = _publish(client, job, collection, "green")
         assert published.status_code == 303
         assert "1 objects stored" in client.get(f"/upload/{job}").text
         found = client.get("/objects", params={"q": marker}).text
@@ -132,14 +132,7 @@ def test_spam_reports_become_campaigns(demo_node: DemoNode, tmp_path) -> None:
         page = client.get(f"/upload/{job}").text
         assert "campaigns" in page and status["rows"] > 0
         collection = _collection_id(client, job, "UK provider reports")
-        client.post(
-            f"/upload/{job}/publish",
-            data={
-                "csrf": csrf(client.get(f"/upload/{job}")),
-                "collection": collection,
-                "tlp": "amber",
-            },
-        )
+        _publish(client, job, collection, "amber")
         done = client.get(f"/upload/{job}").text
         stored = int(re.search(r"(\d+) objects stored", done).group(1))
         assert stored > status["rows"]
@@ -232,23 +225,9 @@ def test_uploads_are_shared_by_the_worker_processes(tmp_path: Path) -> None:
                 assert client.get(f"/upload/{job}/status").json()["state"] == "done"
                 assert job in client.get("/upload").text
             collection = _collection_id(client, job, "UK provider reports")
-            published = client.post(
-                f"/upload/{job}/publish",
-                data={
-                    "csrf": csrf(client.get(f"/upload/{job}")),
-                    "collection": collection,
-                    "tlp": "green",
-                },
-            )
+            published = _publish(client, job, collection, "green")
             assert published.status_code == 303
-            again = client.post(
-                f"/upload/{job}/publish",
-                data={
-                    "csrf": csrf(client.get(f"/upload/{job}")),
-                    "collection": collection,
-                    "tlp": "green",
-                },
-            )
+            again = _publish(client, job, collection, "green")
             assert again.status_code == 409  # published once, whichever process is asked
         hub.stop()
         hub = start_hub(db, tmp_path / "hub.log", workers=2)

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,9 @@ class Job:
     build: Callable[[str], list[dict[str, Any]]] | None = None
     published: dict[str, Any] | None = None
 
+    #: how many review rows the analysis made (the first MAX_ROWS are kept)
+    row_count: int = 0
+
     def status(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -127,30 +130,16 @@ class Job:
             "rows": self.row_count,
         }
 
-    @property
-    def row_count(self) -> int:
-        return self._row_count if self._row_count is not None else len(self.rows)
-
-    _row_count: int | None = None
-
     def record(self) -> dict[str, Any]:
         """What job.json holds (the rows are saved beside it)."""
-        out = {k: v for k, v in vars(self).items() if k not in ("rows", "build", "_row_count")}
-        out["row_count"] = self.row_count
-        return out
+        return {k: v for k, v in vars(self).items() if k not in ("rows", "build")}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Job:
-        count = record.pop("row_count", None)
-        job = cls(**{k: v for k, v in record.items() if k in _JOB_FIELDS})
-        job._row_count = count
-        return job
+        return cls(**{k: v for k, v in record.items() if k in _JOB_FIELDS})
 
 
-_JOB_FIELDS = {
-    "id", "owner", "org", "filename", "kind", "size", "state", "progress", "message",
-    "started", "updated", "columns", "skipped", "published",
-}  # fmt: skip
+_JOB_FIELDS = {f.name for f in fields(Job)} - {"rows", "build"}
 
 
 @dataclass
@@ -163,18 +152,12 @@ class Settings:
 
 
 def mark(objects: list[dict[str, Any]], level: Tlp) -> list[dict[str, Any]]:
-    """The objects to publish: those without a TLP marking take ``level``; the
-    others (an uploader's own markings, the shared vocabulary) keep theirs."""
-    out = []
+    """The objects to publish (changed in place): those without a TLP marking take
+    ``level``; the others (an uploader's own markings, the vocabulary) keep theirs."""
     for obj in objects:
-        copy = orjson.loads(orjson.dumps(obj))
-        if isinstance(copy, dict) and tlp_of(copy) is None and "id" in copy:
-            copy["object_marking_refs"] = [
-                *(copy.get("object_marking_refs") or []),
-                level.marking_id,
-            ]
-        out.append(copy)
-    return out
+        if isinstance(obj, dict) and tlp_of(obj) is None and "id" in obj:
+            obj["object_marking_refs"] = [*(obj.get("object_marking_refs") or []), level.marking_id]
+    return objects
 
 
 def unmarked(objects: list[dict[str, Any]], placeholder: Tlp) -> list[dict[str, Any]]:
@@ -220,7 +203,7 @@ class Jobs:
         job.updated = time.time()
         if rows:
             _write_atomic(folder / "rows.json", orjson.dumps(job.rows[:MAX_ROWS]))
-            job._row_count = len(job.rows)
+            job.row_count = len(job.rows)
         _write_atomic(folder / "job.json", orjson.dumps(job.record()))
 
     def _load(self, job_id: str, *, with_rows: bool) -> Job | None:
@@ -404,11 +387,7 @@ class Jobs:
             for s in summaries
             if s.findings
         ]
-        name = job.filename
-        job.build = lambda producer: unmarked(
-            stix_bundle(summaries, _PLACEHOLDER, producer=producer, scanned=name)["objects"],
-            _PLACEHOLDER,
-        )
+        job.build = _analyser_build(stix_bundle, summaries, job.filename)
 
     def _observations(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.radio.detect import detect, load_config
@@ -539,11 +518,7 @@ class Jobs:
             }
             for c in campaigns
         ]
-        name = job.filename
-        job.build = lambda producer: unmarked(
-            stix_bundle(campaigns, _PLACEHOLDER, producer=producer, scanned=name)["objects"],
-            _PLACEHOLDER,
-        )
+        job.build = _analyser_build(stix_bundle, campaigns, job.filename)
 
     def _stix(self, job: Job, path: Path, helper: Path | None) -> None:
         from telsec.exchange.client import read_stix_file
@@ -570,15 +545,22 @@ class Jobs:
         job.build = lambda _producer: objects  # their own markings; the rest take the chosen one
 
 
+def _analyser_build(
+    stix_bundle: Callable[..., dict[str, Any]], findings: Any, filename: str
+) -> Callable[[str], list[dict[str, Any]]]:
+    """An analyser's STIX for a producer, left unmarked for the TLP chosen at publication."""
+    return lambda producer: unmarked(
+        stix_bundle(findings, _PLACEHOLDER, producer=producer, scanned=filename)["objects"],
+        _PLACEHOLDER,
+    )
+
+
 def _radio_build(
     alerts: list[dict[str, Any]], filename: str
 ) -> Callable[[str], list[dict[str, Any]]]:
     from telsec.radio.report import stix_bundle
 
-    return lambda producer: unmarked(
-        stix_bundle(alerts, _PLACEHOLDER, producer=producer, scanned=filename)["objects"],
-        _PLACEHOLDER,
-    )
+    return _analyser_build(stix_bundle, alerts, filename)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -701,12 +701,12 @@ def _upload_routes(app: FastAPI, console: Console) -> None:
         wanted = str(form.get("collection") or "")
         with read_transaction(console.engine) as conn:
             targets = {c.scope.id: c for c in _writable(conn, who.principal)}
-        target = targets.get(wanted)
-        if target is None:
+        found = targets.get(wanted)
+        if found is None:
             raise Refused(403, "you may not publish to that collection")
+        target: access.VisibleCollection = found
 
         def publish_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
-            assert target is not None
             with write_transaction(console.engine) as conn:
                 result = store.ingest(
                     conn, target.scope, who.principal, mark(objects, level), console.node.validate

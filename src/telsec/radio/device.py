@@ -254,6 +254,22 @@ def _nas(state: _State, log: DeviceLog, body: bytes, time: float, frame: int) ->
             )
 
 
+def _gsmtap(packet: Any) -> bytes:
+    """The GSMTAP header and body a packet carries over UDP; :class:`Skip` if none."""
+    proto, _src, _dst, segment = transport_segment(ip_packet(packet.linktype, packet.data))
+    if (
+        proto != 17
+        or len(segment) < 8 + 16
+        or GSMTAP_PORT
+        not in (
+            int.from_bytes(segment[0:2], "big"),
+            int.from_bytes(segment[2:4], "big"),
+        )
+    ):
+        raise Skip("not GSMTAP over UDP")
+    return segment[8:]
+
+
 def is_device_capture(path: Path, probe: int = 200) -> bool:
     """Whether a pcap/pcapng file is a device log: among its first ``probe`` packets,
     one is GSMTAP over UDP or a raw NAS PDU (private link type).  Signalling
@@ -265,21 +281,10 @@ def is_device_capture(path: Path, probe: int = 200) -> bool:
             if packet.linktype in USER_LINKTYPES:
                 return True
             try:
-                proto, _src, _dst, segment = transport_segment(
-                    ip_packet(packet.linktype, packet.data)
-                )
+                _gsmtap(packet)
             except Skip:
                 continue
-            if (
-                proto == 17
-                and len(segment) >= 8
-                and GSMTAP_PORT
-                in (
-                    int.from_bytes(segment[0:2], "big"),
-                    int.from_bytes(segment[2:4], "big"),
-                )
-            ):
-                return True
+            return True
     except (CaptureError, OSError):
         return False
     return False
@@ -298,22 +303,10 @@ def read_gsmtap(path: Path) -> DeviceLog:
                 _nas(state, log, packet.data, packet.time, packet.frame)
                 continue
             try:
-                proto, _src, _dst, segment = transport_segment(
-                    ip_packet(packet.linktype, packet.data)
-                )
+                gsmtap = _gsmtap(packet)
             except Skip as skip:
                 log.skipped[skip.reason] += 1
                 continue
-            if proto != 17 or len(segment) < 8 + 16:
-                log.skipped["not GSMTAP over UDP"] += 1
-                continue
-            if GSMTAP_PORT not in (
-                int.from_bytes(segment[0:2], "big"),
-                int.from_bytes(segment[2:4], "big"),
-            ):
-                log.skipped["not GSMTAP over UDP"] += 1
-                continue
-            gsmtap = segment[8:]
             length, kind, sub = gsmtap[1] * 4, gsmtap[2], gsmtap[12]
             body = gsmtap[length:]
             if state.waiting and packet.time - state.waiting[0][0] > AUTHENTICATION_WAIT_S:
