@@ -343,7 +343,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[
         int,
-        typer.Option(min=1, help="worker processes, each with its own socket (SO_REUSEPORT)"),
+        typer.Option(min=1, help="worker processes (connections go to the least loaded)"),
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     sync: Annotated[
