@@ -234,16 +234,22 @@ def ingest(
     # SQLite the transaction already holds the database's write lock).
     last_us = _lock_clock(conn)
 
-    existing = _existing_versions(conn, scope.pk, {c.stix_id for c in candidates.values()})
-    rows: list[dict[str, Any]] = []
-    flips: list[dict[str, Any]] = []
-    accepted: list[_Candidate] = []
-    # Newest-first per id so that is_latest/is_first account for batch siblings.
     by_id: dict[str, list[_Candidate]] = {}
     for cand in candidates.values():
         by_id.setdefault(cand.stix_id, []).append(cand)
+    existing = _existing_versions(conn, scope.pk, list(by_id))
+    default_red = scope.default_tlp == Tlp.RED
+    accepted: list[_Candidate] = []
+    flags_of: list[tuple[bool, bool, bool]] = []
+    flips: list[dict[str, Any]] = []
     for stix_id, versions in by_id.items():
-        known = existing.get(stix_id, [])
+        known = existing.get(stix_id)
+        if known is None and len(versions) == 1:
+            # The common case: a new object, one version of it.
+            accepted.append(versions[0])
+            flags_of.append(_ONLY_VERSION)
+            continue
+        known = known or []
         known_keys = {k.version for k in known}
         revoked = [k.version for k in known if k.revoked]
         fresh: list[_Candidate] = []
@@ -260,13 +266,9 @@ def ingest(
                 revoked.append(cand.version)
         if not fresh:
             continue
-        red = int(Tlp.RED)
         flags = version_flags(
-            [(k.version, _effective_tlp(k.tlp, scope) == red) for k in known]
-            + [
-                (c.version, _effective_tlp(None if c.tlp is None else int(c.tlp), scope) == red)
-                for c in fresh
-            ]
+            [(k.version, default_red if k.tlp is None else k.tlp == Tlp.RED) for k in known]
+            + [(c.version, default_red if c.tlp is None else c.tlp == Tlp.RED) for c in fresh]
         )
         for row in known:
             if flags[row.version] != (row.is_latest, row.is_first, row.below_red):
@@ -281,32 +283,12 @@ def ingest(
                     }
                 )
         for cand in fresh:
-            latest, first, below = flags[cand.version]
             accepted.append(cand)
-            rows.append(
-                {
-                    "collection_pk": scope.pk,
-                    "stix_id": stix_id,
-                    "stix_type": cand.stix_type,
-                    "version": cand.version,
-                    "spec_version": cand.spec_version,
-                    "is_latest": latest,
-                    "is_first": first,
-                    "below_red": below,
-                    "maybe_last": latest or below,
-                    "revoked": cand.revoked,
-                    "tlp": None if cand.tlp is None else int(cand.tlp),
-                    "producer_org_id": principal.org_id,
-                    "created_by_ref": cand.created_by_ref,
-                    "body": cand.body,
-                }
-            )
-    if not rows:
+            flags_of.append(flags[cand.version])
+    if not accepted:
         return result
 
-    first_us = _reserve_date_added(conn, last_us, len(rows))
-    for offset, new_row in enumerate(rows):
-        new_row["date_added_us"] = first_us + offset
+    first_us = _reserve_date_added(conn, last_us, len(accepted))
     if flips:
         conn.execute(
             update(StixObject)
@@ -319,14 +301,41 @@ def ingest(
             ),
             flips,
         )
-    _bulk_insert(conn, rows)
-    _store_recipients(conn, accepted, rows)
-    for cand in accepted:
-        result.successes.append((cand.stix_id, cand.version))
+    producer = principal.org_id
+    _bulk_insert(
+        conn,
+        [
+            (
+                scope.pk,
+                cand.stix_id,
+                cand.stix_type,
+                cand.version,
+                cand.spec_version,
+                first_us + offset,
+                latest,
+                first,
+                below,
+                latest or below,
+                cand.revoked,
+                None if cand.tlp is None else int(cand.tlp),
+                producer,
+                cand.created_by_ref,
+                cand.body,
+            )
+            for offset, (cand, (latest, first, below)) in enumerate(
+                zip(accepted, flags_of, strict=True)
+            )
+        ],
+    )
+    _store_recipients(conn, accepted, first_us)
+    result.successes.extend((cand.stix_id, cand.version) for cand in accepted)
     result.added = len(accepted)
-    _audit(conn, scope, principal, "write", accepted, rows)
+    _audit_writes(conn, scope, principal, accepted, first_us)
     return result
 
+
+#: (is_latest, is_first, below_red) of an object's only version
+_ONLY_VERSION = (True, True, False)
 
 _INSERT_COLUMNS = (
     "collection_pk",
@@ -354,14 +363,14 @@ _INSERT_SQL = (
 )
 
 
-def _bulk_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert object versions the fastest way each back-end offers.
+def _bulk_insert(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+    """Insert object versions (tuples in ``_INSERT_COLUMNS`` order) the fastest
+    way each back-end offers.
 
     PostgreSQL: ``COPY ... FROM STDIN`` (the body text is parsed into JSONB by
-    the server).  SQLite: the driver's ``executemany`` with plain tuples.  Both
-    run inside the caller's transaction.
+    the server).  SQLite: the driver's ``executemany``.  Both run inside the
+    caller's transaction.
     """
-    values = [tuple(row[c] for c in _INSERT_COLUMNS) for row in rows]
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
@@ -374,7 +383,9 @@ def _bulk_insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
         finally:
             cursor.close()
     else:
-        conn.execute(insert(StixObject), rows)
+        conn.execute(
+            insert(StixObject), [dict(zip(_INSERT_COLUMNS, v, strict=True)) for v in values]
+        )
 
 
 def _version_of(obj: Any) -> str | None:
@@ -397,38 +408,62 @@ class _Known:
     tlp: int | None
 
 
+_KNOWN_COLUMNS = (
+    "stix_id, seq, version, is_latest, is_first, below_red, revoked, producer_org_id, tlp"
+)
+#: the versions already stored of a list of ids, the list passed as one parameter
+#: (a JSON array on SQLite, an array on PostgreSQL): no statement to compile per
+#: batch, as an IN list of 1,000 bound values would need
+_KNOWN_SQL = {
+    "sqlite": f"SELECT {_KNOWN_COLUMNS} FROM stix_objects WHERE collection_pk = ? "  # noqa: S608
+    "AND stix_id IN (SELECT value FROM json_each(?))",
+    "postgresql": f"SELECT {_KNOWN_COLUMNS} FROM stix_objects WHERE collection_pk = %s "  # noqa: S608
+    "AND stix_id = ANY(%s)",
+}
+
+
 def _existing_versions(
-    conn: Connection, collection_pk: int, ids: Iterable[str]
+    conn: Connection, collection_pk: int, ids: list[str]
 ) -> dict[str, list[_Known]]:
     found: dict[str, list[_Known]] = {}
-    id_list = list(ids)
-    for start in range(0, len(id_list), _IN_CHUNK):
-        chunk = id_list[start : start + _IN_CHUNK]
-        for row in conn.execute(
-            select(
-                StixObject.stix_id,
-                StixObject.seq,
-                StixObject.version,
-                StixObject.is_latest,
-                StixObject.is_first,
-                StixObject.below_red,
-                StixObject.revoked,
-                StixObject.producer_org_id,
-                StixObject.tlp,
-            ).where(StixObject.collection_pk == collection_pk, StixObject.stix_id.in_(chunk))
-        ):
-            found.setdefault(row.stix_id, []).append(
-                _Known(
-                    row.seq,
-                    row.version,
-                    bool(row.is_latest),
-                    bool(row.is_first),
-                    bool(row.below_red),
-                    bool(row.revoked),
-                    row.producer_org_id,
-                    row.tlp,
+    sql = _KNOWN_SQL.get(conn.dialect.name)
+    if sql is None:  # another back-end: the portable form
+        rows: Iterable[Sequence[Any]] = (
+            tuple(row)
+            for start in range(0, len(ids), _IN_CHUNK)
+            for row in conn.execute(
+                select(
+                    StixObject.stix_id,
+                    StixObject.seq,
+                    StixObject.version,
+                    StixObject.is_latest,
+                    StixObject.is_first,
+                    StixObject.below_red,
+                    StixObject.revoked,
+                    StixObject.producer_org_id,
+                    StixObject.tlp,
+                ).where(
+                    StixObject.collection_pk == collection_pk,
+                    StixObject.stix_id.in_(ids[start : start + _IN_CHUNK]),
                 )
             )
+        )
+    else:
+        param = orjson.dumps(ids).decode() if conn.dialect.name == "sqlite" else ids
+        rows = conn.exec_driver_sql(sql, (collection_pk, param)).all()
+    for stix_id, seq, version, latest, first, below, revoked, producer, tlp in rows:
+        found.setdefault(stix_id, []).append(
+            _Known(
+                seq,
+                version,
+                bool(latest),
+                bool(first),
+                bool(below),
+                bool(revoked),
+                producer,
+                tlp,
+            )
+        )
     return found
 
 
@@ -472,12 +507,10 @@ def _reserve_date_added(conn: Connection, last: int, count: int) -> int:
     return first
 
 
-def _store_recipients(
-    conn: Connection, accepted: list[_Candidate], rows: list[dict[str, Any]]
-) -> None:
+def _store_recipients(conn: Connection, accepted: list[_Candidate], first_us: int) -> None:
     wanted = {
-        row["date_added_us"]: cand.recipients
-        for cand, row in zip(accepted, rows, strict=True)
+        first_us + offset: cand.recipients
+        for offset, cand in enumerate(accepted)
         if cand.recipients
     }
     if not wanted:
@@ -504,25 +537,22 @@ def _effective_tlp(tlp: int | None, scope: CollectionScope) -> Tlp:
     return scope.default_tlp if tlp is None else _TLP_BY_VALUE[tlp]
 
 
-def _audit(
+def _audit_writes(
     conn: Connection,
     scope: CollectionScope,
     principal: Principal,
-    action: str,
-    objects: Sequence[_Candidate],
-    rows: Sequence[dict[str, Any]],
+    accepted: Sequence[_Candidate],
+    first_us: int,
 ) -> None:
-    stored = [
-        StoredVersion(
-            stix_id=cand.stix_id,
-            version=display_version(cand.version, row["date_added_us"]),
-            date_added_us=row["date_added_us"],
-            tlp=_effective_tlp(row["tlp"], scope),
-            body=None,
-        )
-        for cand, row in zip(objects, rows, strict=True)
-    ]
-    audit_read(conn, scope, principal, stored, action=action)
+    groups: dict[Tlp, list[tuple[str, str]]] = {}
+    default = scope.default_tlp
+    for offset, cand in enumerate(accepted):
+        level = default if cand.tlp is None else cand.tlp
+        if level >= AUDITED:
+            groups.setdefault(level, []).append(
+                (cand.stix_id, display_version(cand.version, first_us + offset))
+            )
+    _append_audit(conn, scope, principal, groups, "write", "")
 
 
 # --------------------------------------------------------------------- reads
@@ -724,6 +754,18 @@ def audit_read(
     for item in items:
         if item.tlp >= minimum:
             groups.setdefault(item.tlp, []).append((item.stix_id, item.version))
+    _append_audit(conn, scope, principal, groups, action, detail)
+
+
+def _append_audit(
+    conn: Connection,
+    scope: CollectionScope,
+    principal: Principal,
+    groups: dict[Tlp, list[tuple[str, str]]],
+    action: str,
+    detail: str,
+) -> None:
+    """One audit entry per TLP level of ``groups`` (object id, version pairs)."""
     for level, objects in sorted(groups.items()):
         audit.append(
             conn,

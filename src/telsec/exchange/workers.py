@@ -17,7 +17,9 @@ idler worker, woken by the same readiness, takes it.  That is "least
 connections" balancing, as a reverse proxy would do it, without one.
 
 The supervisor (this process) binds the socket (a clear error if the address
-is taken), starts the workers, restarts one that dies, and stops them all on
+is taken), starts the workers, listens once all of them are up (connections
+made earlier would all go to the first one ready: clients are refused until
+then, and retry), restarts a worker that dies, and stops them all on
 SIGINT/SIGTERM.
 """
 
@@ -31,6 +33,7 @@ import socket
 import time
 from collections import deque
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 from types import FrameType
 from typing import Any
 
@@ -54,19 +57,23 @@ class WorkerError(RuntimeError):
     """The workers could not be started or kept running; the message says why."""
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on ``host:port`` (IPv4 or IPv6), non-blocking."""
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking TCP socket bound to ``host:port`` (IPv4 or IPv6), not yet
+    listening."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-        sock.listen(_BACKLOG)
     except OSError:
         sock.close()
         raise
     sock.setblocking(False)
     return sock
+
+
+def _listening(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 
 
 def accept_delay(held: int) -> float:
@@ -78,14 +85,19 @@ class BalancedServer(uvicorn.Server):
     """uvicorn's server, accepting from a shared socket one connection at a time,
     after :func:`accept_delay` for the connections it already holds."""
 
-    def __init__(self, config: uvicorn.Config, listener: socket.socket) -> None:
+    def __init__(
+        self, config: uvicorn.Config, listener: socket.socket, ready: EventType | None = None
+    ) -> None:
         super().__init__(config)
         self._listener = listener
+        self._ready = ready
         self._acceptor: asyncio.Task[None] | None = None
         self._handshakes: set[asyncio.Task[None]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the application's start-up; no listener
+        if self._ready is not None:
+            self._ready.set()
         self._acceptor = asyncio.get_running_loop().create_task(self._accept_forever())
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -96,6 +108,10 @@ class BalancedServer(uvicorn.Server):
 
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
+        # The supervisor listens once every worker is up: connections made
+        # earlier would all have gone to the first one.
+        while not _listening(self._listener):
+            await asyncio.sleep(0.05)
         while True:
             await _readable(loop, self._listener)
             # connections being set up are not in server_state yet
@@ -146,25 +162,32 @@ async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> Non
         loop.remove_reader(sock.fileno())
 
 
-def _worker(app: str, listener: socket.socket, options: dict[str, Any]) -> None:
+def _worker(app: str, listener: socket.socket, ready: EventType, options: dict[str, Any]) -> None:
     host, port = listener.getsockname()[:2]
     config = uvicorn.Config(app, factory=True, host=host, port=port, **options)
-    BalancedServer(config, listener).run()
+    BalancedServer(config, listener, ready).run()
 
 
 def run_workers(app: str, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
     """Serve ``app`` (an import string of an application factory) with ``workers``
     processes until SIGINT or SIGTERM; ``options`` go to :class:`uvicorn.Config`."""
     try:
-        listener = listening_socket(host, port)
+        listener = bound_socket(host, port)
     except OSError as exc:
         raise WorkerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     context = multiprocessing.get_context("spawn")
     stopping = False
 
-    def start() -> BaseProcess:
+    readiness: list[EventType] = []
+
+    def start(index: int) -> BaseProcess:
+        ready = context.Event()
+        if index < len(readiness):
+            readiness[index] = ready
+        else:
+            readiness.append(ready)
         process = context.Process(
-            target=_worker, args=(app, listener, options), name="telsec-worker"
+            target=_worker, args=(app, listener, ready, options), name="telsec-worker"
         )
         process.start()
         return process
@@ -174,11 +197,13 @@ def run_workers(app: str, host: str, port: int, workers: int, options: dict[str,
         stopping = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running = [start() for _ in range(workers)]
+    running = [start(index) for index in range(workers)]
     restarts: deque[float] = deque(maxlen=_RESTARTS)
     try:
         while not stopping:
-            time.sleep(0.2)
+            time.sleep(0.05 if not _listening(listener) else 0.2)
+            if not _listening(listener) and all(ready.is_set() for ready in readiness):
+                listener.listen(_BACKLOG)
             for index, process in enumerate(running):
                 if process.is_alive() or stopping:
                     continue
@@ -189,7 +214,7 @@ def run_workers(app: str, host: str, port: int, workers: int, options: dict[str,
                         "see the messages above"
                     )
                 restarts.append(now)
-                running[index] = start()
+                running[index] = start(index)
     finally:
         for process in running:
             if process.is_alive():

@@ -39,6 +39,9 @@ class AuditRecord:
     detail: str
 
 
+_INSERT = insert(AuditEntry)  # parameters per call: one compiled statement, cached
+
+
 def append(
     conn: Connection,
     *,
@@ -68,20 +71,21 @@ def append(
         prev, at, org_id, actor, action, api_root, collection_id, tlp_value, objects_json, detail
     )
     conn.execute(
-        insert(AuditEntry).values(
-            at_us=at,
-            org_id=org_id,
-            actor=actor,
-            action=action,
-            api_root=api_root,
-            collection_id=collection_id,
-            tlp=tlp_value,
-            object_count=len(objects),
-            objects=objects_json,
-            detail=detail,
-            prev_hash=prev,
-            entry_hash=entry_hash,
-        )
+        _INSERT,
+        {
+            "at_us": at,
+            "org_id": org_id,
+            "actor": actor,
+            "action": action,
+            "api_root": api_root,
+            "collection_id": collection_id,
+            "tlp": tlp_value,
+            "object_count": len(objects),
+            "objects": objects_json,
+            "detail": detail,
+            "prev_hash": prev,
+            "entry_hash": entry_hash,
+        },
     )
 
 
