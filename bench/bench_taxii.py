@@ -550,6 +550,8 @@ class IngestResult:
     concurrency: int
     #: CPU seconds each server process spent during the ingest (main process first)
     server_cpu_s: list[float] = field(default_factory=list)
+    #: the benchmark's own CPU time while posting (it shares the machine's cores)
+    client_cpu_s: float = 0.0
 
 
 def run_ingest(
@@ -620,6 +622,7 @@ def run_ingest(
         for i in range(args.concurrency)
     ]
     cpu_before = server.cpu_seconds()
+    client_cpu_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -652,6 +655,7 @@ def run_ingest(
                     delay = min(delay * 2, 0.5)
     seconds = time.perf_counter() - started
     cpu_after = server.cpu_seconds()
+    client_cpu = time.process_time() - client_cpu_before
     progress.remove_task(task)
     if errors:
         raise BenchError(f"{server.target} ingest failed: " + " | ".join(errors))
@@ -669,8 +673,12 @@ def run_ingest(
         post_p99_ms=percentile(latencies, 99),
         concurrency=args.concurrency,
         server_cpu_s=[round(b - a, 2) for a, b in zip(cpu_before, cpu_after, strict=False)],
+        client_cpu_s=round(client_cpu, 2),
     )
-    console.print(f"{server.target}: server CPU seconds per process {result.server_cpu_s}")
+    console.print(
+        f"{server.target}: server CPU seconds per process {result.server_cpu_s}, "
+        f"benchmark client {result.client_cpu_s}"
+    )
     return result, answered
 
 

@@ -65,6 +65,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # transaction handling would defer it and break BEGIN IMMEDIATE).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # For a new database only (an existing one keeps its page size): objects
+        # are about 1 KB, and 16 KiB pages cut the server's CPU per ingested
+        # object by some 4 % against 4 KiB (bench/bench_taxii.py).
+        cursor.execute("PRAGMA page_size=16384")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,7 +77,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA temp_store=MEMORY")
         # A backstop only: the server checkpoints in the background
         # (Housekeeper), off the request path.
-        cursor.execute("PRAGMA wal_autocheckpoint=50000")
+        cursor.execute("PRAGMA wal_autocheckpoint=12500")  # 200 MB of 16 KiB pages
         cursor.close()
 
     @event.listens_for(engine, "begin")
