@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from telsec.geo import from_local, haversine_m
-from telsec.radio.detect import RULES, parse_config, score
+from telsec.radio.detect import RULES, detect, parse_config, score
 from telsec.radio.evaluate import evaluate
 from telsec.radio.locate import estimate
 from telsec.radio.schema import Rejections, clean_inventory, clean_observations
@@ -48,6 +48,28 @@ def test_blasters_are_found_without_false_alarms(scenario: str) -> None:
     # by few observers are the hard case (docs/radio.md)
     assert detected / heard >= (0.95 if scenario != "cloned-cell" else 0.75), results
     assert all(r.median_detection_s is None or r.median_detection_s <= 1800 for r in results)
+
+
+@pytest.mark.parametrize("scenario", ["vehicle-blaster", "cloned-cell", "benign"])
+def test_counting_in_chunks_changes_nothing(scenario: str) -> None:
+    """Per-cell counts are summed from chunks of the observations (bounded memory):
+    chunks far smaller than a cell's observations, cutting through every cell, give
+    the alerts of one chunk."""
+    obs, inventory, _truth = simulate(scenario, 5, 20)
+    inventory = clean_inventory(
+        inventory.rename(
+            {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
+        ).with_columns(pl.col("rat").str.to_lowercase()),
+        Rejections(),
+    )
+    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
+    whole = detect(clean, inventory, CONFIG, chunk_rows=clean.height)
+    pieces = detect(clean, inventory, CONFIG, chunk_rows=997)
+    assert clean.height > 20 * 997
+    assert (pieces.cells, pieces.observations) == (whole.cells, whole.observations)
+    assert pieces.alerts == whole.alerts
+    if scenario != "benign":
+        assert whole.alerts
 
 
 def test_a_stationary_blaster_is_located_within_about_a_hundred_metres() -> None:

@@ -219,3 +219,84 @@ def test_junk_never_raises(tmp_path_factory, lines: list[str], kind: str) -> Non
     except ReaderError:
         return
     assert obs.height <= counts.read or counts.read == 0
+
+
+def _observation(n: int) -> dict[str, object]:
+    return {
+        "time": 1763028000 + n,
+        "lat": 51.5 + n * 1e-5,
+        "lon": -0.1,
+        "source": f"ue-{n % 7}",
+        "kind": "ue-report",
+        "rat": "lte",
+        "mcc": 234,
+        "mnc": 15,
+        "area": 1150,
+        "cell": 257 + n % 11,
+        "signal": -90.0,
+    }
+
+
+def test_large_files_are_read_in_chunks_with_the_same_result(tmp_path, monkeypatch) -> None:
+    """JSON lines and Parquet are read a block at a time; blocks cut anywhere (here
+    every few hundred bytes), bad lines and repeats across blocks count as in one."""
+    from telsec.radio import readers
+
+    records = [_observation(n) for n in range(400)]
+    records += [records[5], records[399], {**records[7], "lat": 200.0}]  # repeats, a bad row
+    text = "\n".join(json.dumps(r) for r in records[:200]) + "\nnot json\n"
+    text += "\n".join(json.dumps(r) for r in records[200:])  # no final newline
+    jsonl = _write(tmp_path, "obs.jsonl", text)
+    parquet = tmp_path / "obs.parquet"
+    pl.DataFrame(records).write_parquet(parquet)
+
+    whole = {kind: read_observations(path) for kind, path in [("j", jsonl), ("p", parquet)]}
+    monkeypatch.setattr(readers, "CLEAN_CHUNK_ROWS", 37)
+    for block in (700, 50):  # a few lines per block; less than a line
+        monkeypatch.setattr(readers, "_JSONL_BLOCK", block)
+        for kind, path in [("j", jsonl), ("p", parquet)]:
+            obs, counts = read_observations(path)
+            assert obs.height == 400
+            assert obs.equals(whole[kind][0])
+            assert counts.read == whole[kind][1].read
+            assert counts.rejected == whole[kind][1].rejected
+            assert counts.rejected["duplicate row"] == 2
+            assert counts.rejected["impossible coordinates"] == 1
+    assert whole["j"][1].rejected["not JSON"] == 1
+    # without the line that is not JSON, every block is parsed natively
+    clean = _write(tmp_path, "clean.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
+    obs, counts = read_observations(clean)
+    assert obs.equals(whole["p"][0])
+    assert counts.rejected == whole["p"][1].rejected
+
+
+def test_a_damaged_parquet_file_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "obs.parquet"
+    pl.DataFrame([_observation(n) for n in range(1000)]).write_parquet(path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
+    with pytest.raises(ReaderError, match="not a readable Parquet file"):
+        read_observations(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", None]),
+            st.sampled_from([1, 2, None]),
+            st.sampled_from([0.5, -1.0, None]),
+        ),
+        max_size=40,
+    )
+)
+def test_duplicates_dropped_exactly_as_polars_unique(rows) -> None:
+    from telsec.radio.schema import Rejections, drop_duplicates
+
+    frame = pl.DataFrame(
+        rows, schema={"s": pl.String, "i": pl.Int64, "f": pl.Float64}, orient="row"
+    )
+    counts = Rejections()
+    kept = drop_duplicates(frame, counts)
+    expected = frame.unique(maintain_order=True)
+    assert kept.equals(expected)
+    assert counts.rejected["duplicate row"] == frame.height - expected.height

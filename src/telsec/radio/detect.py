@@ -14,7 +14,7 @@ localisation of the few suspect cells.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,8 +149,11 @@ def load_config(path: Path | None) -> RadioConfig:
 # -- per-observation flags ------------------------------------------------------------
 
 
-def _airborne(obs: pl.DataFrame, max_speed: float) -> pl.DataFrame:
-    """Mark each observation whose observer moved faster than ``max_speed`` to reach it."""
+def airborne_fixes(obs: pl.DataFrame, max_speed: float) -> pl.DataFrame:
+    """The observers' fixes (source, time, lat, lon) reached faster than ``max_speed``.
+
+    Needs every fix of each observer (in time order), but only those four columns.
+    """
     fixes = obs.select("source", "time", "lat", "lon").unique().sort("source", "time")
     lat, lon = fixes["lat"].to_numpy(), fixes["lon"].to_numpy()
     same = fixes["source"].to_numpy()[1:] == fixes["source"].to_numpy()[:-1]
@@ -160,10 +163,86 @@ def _airborne(obs: pl.DataFrame, max_speed: float) -> pl.DataFrame:
     flag = np.zeros(fixes.height, dtype=bool)
     flag[1:] |= fast
     flag[:-1] |= fast
-    marks = fixes.with_columns(pl.Series("airborne", flag))
-    return obs.join(marks, on=["source", "time", "lat", "lon"], how="left").with_columns(
+    return fixes.filter(pl.Series(flag)).with_columns(pl.lit(True).alias("airborne"))
+
+
+def _mark_airborne(obs: pl.DataFrame, airborne: pl.DataFrame) -> pl.DataFrame:
+    """``obs`` with an ``airborne`` column: its fix is among ``airborne``."""
+    return obs.join(airborne, on=["source", "time", "lat", "lon"], how="left").with_columns(
         pl.col("airborne").fill_null(False)
     )
+
+
+#: observations flagged and counted at a time (see detect)
+CHUNK_ROWS = 1_000_000
+
+
+def _chunks(obs: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
+    for start in range(0, obs.height, rows):
+        yield obs.slice(start, rows)
+
+
+def _per_cell(flagged_chunks: Iterable[pl.DataFrame]) -> tuple[pl.DataFrame, float, float]:
+    """Per cell: counts, first/last seen and the distinct sources and far places,
+    combined from per-chunk partial sums; and the first and last time overall."""
+    key = list(CELL_KEY)
+    partials, sources, far_sources, far_places = [], [], [], []
+    for flagged in flagged_chunks:
+        partials.append(
+            flagged.group_by(key).agg(
+                pl.len().alias("observations"),
+                pl.col("time").min().alias("first_seen"),
+                pl.col("time").max().alias("last_seen"),
+                pl.col("cell_lat").is_not_null().any().alias("in_inventory"),
+                pl.col("far").sum().alias("far"),
+                pl.col("cell_distance").filter(pl.col("far")).max().alias("far_m"),
+                pl.col("loud").sum().alias("loud"),
+                pl.col("neighbours").is_not_null().sum().alias("neighbour_reports"),
+                pl.col("lonely").sum().alias("lonely"),
+                pl.col("clear").sum().alias("clear"),
+                pl.col("signal").max().alias("max_signal"),
+            )
+        )
+        sources.append(flagged.select(*key, "source").unique())
+        far = flagged.filter(pl.col("far"))
+        far_sources.append(far.select(*key, "source").unique())
+        far_places.append(far.select(*key, "lat", "lon").unique())
+    if not partials:
+        return pl.DataFrame(), 0.0, 0.0
+
+    def distinct(parts: list[pl.DataFrame], name: str) -> pl.DataFrame:
+        return pl.concat(parts).unique().group_by(key).agg(pl.len().alias(name))
+
+    totals = (
+        pl.concat(partials)
+        .group_by(key)
+        .agg(
+            pl.col("observations").sum(),
+            pl.col("first_seen").min(),
+            pl.col("last_seen").max(),
+            pl.col("in_inventory").any(),
+            pl.col("far").sum(),
+            pl.col("far_m").max(),
+            pl.col("loud").sum(),
+            pl.col("neighbour_reports").sum(),
+            pl.col("lonely").sum(),
+            pl.col("clear").sum(),
+            pl.col("max_signal").max(),
+        )
+    )
+    per_cell = (
+        totals.join(distinct(sources, "sources"), on=key, how="left")
+        .join(distinct(far_sources, "far_sources"), on=key, how="left")
+        .join(distinct(far_places, "far_places"), on=key, how="left")
+        .with_columns(
+            pl.col("far_sources").fill_null(0),
+            pl.col("far_places").fill_null(0),
+            (pl.col("far_m").fill_null(0) / 1000).alias("far_km"),
+        )
+        .drop("far_m")
+    )
+    first, last = totals["first_seen"].min(), totals["last_seen"].max()
+    return per_cell, float(first), float(last)  # type: ignore[arg-type]
 
 
 def _with_inventory(
@@ -349,29 +428,26 @@ def detect(
     inventory: pl.DataFrame,
     config: RadioConfig,
     device_events: Sequence[DeviceEvent] = (),
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Detection:
-    """Alerts, most suspect first, each with evidence, first/last seen and a track."""
+    """Alerts, most suspect first, each with evidence, first/last seen and a track.
+
+    The observations are flagged and counted ``chunk_rows`` at a time, so that
+    the flagged copy of all of them (twice their size) never exists at once; the
+    suspects' own observations are flagged again for localisation.
+    """
     devices = _device_evidence(device_events)
     if obs.is_empty() and not devices:
         return Detection([], 0, 0)
     if obs.is_empty():
         obs = pl.DataFrame(schema=OBSERVATION_SCHEMA)
-    flagged = _with_inventory(_airborne(obs, config.max_ground_speed), inventory, config)
-    per_cell = flagged.group_by(list(CELL_KEY)).agg(
-        pl.len().alias("observations"),
-        pl.col("source").n_unique().alias("sources"),
-        pl.col("time").min().alias("first_seen"),
-        pl.col("time").max().alias("last_seen"),
-        pl.col("cell_lat").is_not_null().any().alias("in_inventory"),
-        pl.col("far").sum().alias("far"),
-        pl.col("source").filter(pl.col("far")).n_unique().alias("far_sources"),
-        pl.struct("lat", "lon").filter(pl.col("far")).n_unique().alias("far_places"),
-        (pl.col("cell_distance").filter(pl.col("far")).max().fill_null(0) / 1000).alias("far_km"),
-        pl.col("loud").sum().alias("loud"),
-        pl.col("neighbours").is_not_null().sum().alias("neighbour_reports"),
-        pl.col("lonely").sum().alias("lonely"),
-        pl.col("clear").sum().alias("clear"),
-        pl.col("signal").max().alias("max_signal"),
+    airborne = airborne_fixes(obs, config.max_ground_speed)
+    per_cell, first_time, last_time = _per_cell(
+        (
+            _with_inventory(_mark_airborne(chunk, airborne), inventory, config)
+            for chunk in _chunks(obs, chunk_rows)
+        ),
     )
     names = {(n.mcc, n.mnc): n.name for n in config.networks}
     ctx = {
@@ -379,7 +455,7 @@ def detect(
         "areas": _areas(inventory),
         "gsm_off": {(n.mcc, n.mnc) for n in config.networks if n.gsm_switched_off},
         "names": names,
-        "span": float(np.ptp(flagged["time"].to_numpy())) if flagged.height else 0.0,
+        "span": last_time - first_time,
     }
     alerts = []
     suspects = []
@@ -411,9 +487,23 @@ def detect(
     # the suspects' observations, split once (not one pass over everything per suspect)
     keys = pl.DataFrame(
         [{k: cell[k] for k in CELL_KEY} for cell, _ in suspects],
-        schema={k: flagged.schema[k] for k in CELL_KEY},
+        schema={k: obs.schema[k] for k in CELL_KEY},
     )
-    near = flagged.join(keys, on=list(CELL_KEY), how="semi")
+    # flags are row by row: only the suspects' rows need them again
+    near = _with_inventory(
+        _mark_airborne(
+            pl.concat(
+                [
+                    chunk.join(keys, on=list(CELL_KEY), how="semi")
+                    for chunk in _chunks(obs, chunk_rows)
+                ]
+                or [obs]  # no observations (device logs only)
+            ),
+            airborne,
+        ),
+        inventory,
+        config,
+    )
     parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
     for cell, evidence in suspects:
         own = parts.get(tuple(cell[k] for k in CELL_KEY), near.head(0))

@@ -26,6 +26,7 @@ stops a scan and the user sees what was rejected.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from telsec.rejections import Rejections
@@ -150,8 +151,24 @@ def _position_checks(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
     )
 
 
-def clean_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
-    """Conform ``frame`` to :data:`OBSERVATION_SCHEMA` and reject impossible rows."""
+#: rows checked at a time: cleaning makes several copies of what it checks
+CLEAN_CHUNK_ROWS = 1_000_000
+
+
+def clean_observations(
+    frame: pl.DataFrame, counts: Rejections, *, chunk_rows: int = CLEAN_CHUNK_ROWS
+) -> pl.DataFrame:
+    """Conform ``frame`` to :data:`OBSERVATION_SCHEMA` and reject impossible rows
+    and repeated ones."""
+    parts = [
+        check_observations(frame.slice(start, chunk_rows), counts)
+        for start in range(0, frame.height, chunk_rows)
+    ]
+    return drop_duplicates(pl.concat(parts) if parts else check_observations(frame, counts), counts)
+
+
+def check_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
+    """The row-by-row part of :func:`clean_observations` (no duplicate check)."""
     counts.read += frame.height
     frame = conform(frame, OBSERVATION_SCHEMA)
     frame = _common_checks(frame, counts)
@@ -163,16 +180,35 @@ def clean_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
     high = pl.col("rat").replace_strict(
         {r: v[1] for r, v in SIGNAL_RANGE.items()}, default=0.0, return_dtype=pl.Float64
     )
-    frame = _drop(
+    return _drop(
         frame,
         (pl.col("signal") < low) | (pl.col("signal") > high),
         "signal strength impossible for the RAT",
         counts,
     )
-    before = frame.height
-    frame = frame.unique(maintain_order=True)
-    counts.add("duplicate row", before - frame.height)
-    return frame
+
+
+def drop_duplicates(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
+    """``frame`` without repeated rows (the first is kept), counted.
+
+    A 64-bit hash per row finds the candidates; only rows whose hash repeats are
+    compared in full, so that a hash collision drops nothing and the full
+    comparison (which encodes whole rows) runs on the few candidates only.
+    """
+    candidates = frame.hash_rows().is_duplicated() if frame.height else None
+    if candidates is None or not candidates.any():
+        counts.add("duplicate row", 0)
+        return frame
+    repeated = (
+        frame.with_row_index("_row")
+        .filter(candidates)
+        .filter(~pl.struct(pl.all().exclude("_row")).is_first_distinct())["_row"]
+        .to_numpy()
+    )
+    counts.add("duplicate row", len(repeated))
+    keep = np.ones(frame.height, dtype=bool)
+    keep[repeated] = False
+    return frame.filter(pl.Series(keep))
 
 
 def clean_inventory(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
