@@ -141,6 +141,12 @@ def test_five_node_mesh_with_faults_and_crashes(five: dict[str, Node]) -> None:
         assert proxy is not None
         proxy.mode = mode
     nodes["nz"].proxy.delay = 0.4  # type: ignore[union-attr]
+    # Australia's proxy spoils only pages that carry objects, and a node may have
+    # pulled everything Australia had before the faults began: a new object makes
+    # every node's next pull from it a spoilt page
+    during = attack_pattern("au during the faults", tlp=Tlp.GREEN)
+    nodes["au"].post([during])
+    posted("au", [during], Tlp.GREEN)
 
     # a large batch on the UK node; the US node (a receiver) is killed while
     # pulling it and the UK node (the sender) right after

@@ -338,16 +338,7 @@ def _json_records(path: Path, counts: Rejections) -> list[Any]:
         return document if isinstance(document, list) else [document]
     except orjson.JSONDecodeError:
         pass
-    records = []
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            counts.read += 1
-            counts.add("not JSON")
-    return records
+    return _lines_as_records(raw, counts)
 
 
 def _cellinfo(path: Path) -> tuple[pl.DataFrame, Rejections]:
