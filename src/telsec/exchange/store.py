@@ -17,7 +17,7 @@ collection's default.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,6 @@ from telsec.storage.models import Clock, RedRecipient, StixObject
 
 OBJECT_MEDIA_TYPE = "application/stix+json;version=2.1"
 _OBJECTS_CLOCK_ROW = 1
-_IN_CHUNK = 500
 AUDITED = Tlp.AMBER
 
 
@@ -426,31 +425,9 @@ def _existing_versions(
     conn: Connection, collection_pk: int, ids: list[str]
 ) -> dict[str, list[_Known]]:
     found: dict[str, list[_Known]] = {}
-    sql = _KNOWN_SQL.get(conn.dialect.name)
-    if sql is None:  # another back-end: the portable form
-        rows: Iterable[Sequence[Any]] = (
-            tuple(row)
-            for start in range(0, len(ids), _IN_CHUNK)
-            for row in conn.execute(
-                select(
-                    StixObject.stix_id,
-                    StixObject.seq,
-                    StixObject.version,
-                    StixObject.is_latest,
-                    StixObject.is_first,
-                    StixObject.below_red,
-                    StixObject.revoked,
-                    StixObject.producer_org_id,
-                    StixObject.tlp,
-                ).where(
-                    StixObject.collection_pk == collection_pk,
-                    StixObject.stix_id.in_(ids[start : start + _IN_CHUNK]),
-                )
-            )
-        )
-    else:
-        param = orjson.dumps(ids).decode() if conn.dialect.name == "sqlite" else ids
-        rows = conn.exec_driver_sql(sql, (collection_pk, param)).all()
+    dialect = conn.dialect.name
+    param = orjson.dumps(ids).decode() if dialect == "sqlite" else ids
+    rows = conn.exec_driver_sql(_KNOWN_SQL[dialect], (collection_pk, param)).all()
     for stix_id, seq, version, latest, first, below, revoked, producer, tlp in rows:
         found.setdefault(stix_id, []).append(
             _Known(

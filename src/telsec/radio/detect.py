@@ -14,7 +14,7 @@ localisation of the few suspect cells.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import polars as pl
 from telsec.geo import haversine_m
 from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
-from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
+from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC, slices
 
 
 @dataclass(frozen=True)
@@ -175,11 +175,6 @@ def _mark_airborne(obs: pl.DataFrame, airborne: pl.DataFrame) -> pl.DataFrame:
 
 #: observations flagged and counted at a time (see detect)
 CHUNK_ROWS = 1_000_000
-
-
-def _chunks(obs: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
-    for start in range(0, obs.height, rows):
-        yield obs.slice(start, rows)
 
 
 def _per_cell(flagged_chunks: Iterable[pl.DataFrame]) -> tuple[pl.DataFrame, float, float]:
@@ -443,11 +438,12 @@ def detect(
     if obs.is_empty():
         obs = pl.DataFrame(schema=OBSERVATION_SCHEMA)
     airborne = airborne_fixes(obs, config.max_ground_speed)
+
+    def flag(rows: pl.DataFrame) -> pl.DataFrame:
+        return _with_inventory(_mark_airborne(rows, airborne), inventory, config)
+
     per_cell, first_time, last_time = _per_cell(
-        (
-            _with_inventory(_mark_airborne(chunk, airborne), inventory, config)
-            for chunk in _chunks(obs, chunk_rows)
-        ),
+        (flag(chunk) for chunk in slices(obs, chunk_rows)),
     )
     names = {(n.mcc, n.mnc): n.name for n in config.networks}
     ctx = {
@@ -490,19 +486,11 @@ def detect(
         schema={k: obs.schema[k] for k in CELL_KEY},
     )
     # flags are row by row: only the suspects' rows need them again
-    near = _with_inventory(
-        _mark_airborne(
-            pl.concat(
-                [
-                    chunk.join(keys, on=list(CELL_KEY), how="semi")
-                    for chunk in _chunks(obs, chunk_rows)
-                ]
-                or [obs]  # no observations (device logs only)
-            ),
-            airborne,
-        ),
-        inventory,
-        config,
+    near = flag(
+        pl.concat(
+            [chunk.join(keys, on=list(CELL_KEY), how="semi") for chunk in slices(obs, chunk_rows)]
+            or [obs]  # no observations (device logs only)
+        )
     )
     parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
     for cell, evidence in suspects:

@@ -48,11 +48,9 @@ from telsec.radio.schema import (
     CLEAN_CHUNK_ROWS,
     OBSERVATION_SCHEMA,
     Rejections,
-    check_observations,
     clean_inventory,
+    clean_observation_chunks,
     clean_observations,
-    conform,
-    drop_duplicates,
 )
 
 INVENTORY_FORMATS = ("opencellid", "cells-csv")
@@ -468,9 +466,7 @@ def _read_chunked(
     path: Path, chunks: Callable[[Path, Rejections], Iterator[pl.DataFrame]]
 ) -> tuple[pl.DataFrame, Rejections]:
     counts = Rejections()
-    parts = [check_observations(chunk, counts) for chunk in chunks(path, counts)]
-    checked = pl.concat(parts) if parts else conform(pl.DataFrame(), OBSERVATION_SCHEMA)
-    return drop_duplicates(checked, counts), counts
+    return clean_observation_chunks(chunks(path, counts), counts), counts
 
 
 def _parquet_chunks(path: Path, _counts: Rejections) -> Iterator[pl.DataFrame]:

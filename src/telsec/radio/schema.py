@@ -26,6 +26,8 @@ stops a scan and the user sees what was rejected.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 import polars as pl
 
@@ -160,11 +162,21 @@ def clean_observations(
 ) -> pl.DataFrame:
     """Conform ``frame`` to :data:`OBSERVATION_SCHEMA` and reject impossible rows
     and repeated ones."""
-    parts = [
-        check_observations(frame.slice(start, chunk_rows), counts)
-        for start in range(0, frame.height, chunk_rows)
-    ]
-    return drop_duplicates(pl.concat(parts) if parts else check_observations(frame, counts), counts)
+    return clean_observation_chunks(slices(frame, chunk_rows), counts)
+
+
+def clean_observation_chunks(chunks: Iterable[pl.DataFrame], counts: Rejections) -> pl.DataFrame:
+    """:func:`clean_observations` of the rows of ``chunks`` taken together, checked one
+    chunk at a time (only the kept rows of all of them are held at once)."""
+    parts = [check_observations(chunk, counts) for chunk in chunks]
+    checked = pl.concat(parts) if parts else conform(pl.DataFrame(), OBSERVATION_SCHEMA)
+    return drop_duplicates(checked, counts)
+
+
+def slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
+    """``frame`` ``rows`` at a time (views, not copies)."""
+    for start in range(0, frame.height, rows):
+        yield frame.slice(start, rows)
 
 
 def check_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
