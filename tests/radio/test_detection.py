@@ -11,7 +11,7 @@ import pytest
 from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import RULES, detect, parse_config, score
 from telsec.radio.evaluate import evaluate
-from telsec.radio.locate import estimate
+from telsec.radio.locate import estimate, profile
 from telsec.radio.schema import Rejections, clean_inventory, clean_observations
 from telsec.radio.simulate import OPERATOR_TOML, simulate
 from telsec.stix.techniques import technique_by_external_id
@@ -72,10 +72,12 @@ def test_counting_in_chunks_changes_nothing(scenario: str) -> None:
         assert whole.alerts
 
 
-def test_a_stationary_blaster_is_located_within_about_a_hundred_metres() -> None:
-    errors = [r.median_error_m for r in (_run("stationary-blaster", s) for s in (5, 6))]
+def test_a_stationary_blaster_is_located_within_a_hundred_metres() -> None:
+    """Over eight simulated cities: one city's few windows can all be ambiguous
+    (a handful of readings of similar strength), so a median of two says little."""
+    errors = [r.median_error_m for r in (_run("stationary-blaster", s) for s in range(5, 13))]
     assert all(e is not None for e in errors)
-    assert float(np.median(errors)) <= 110, errors  # measured: 157 m and 49 m
+    assert float(np.median(errors)) <= 100, errors  # measured: 64 m (docs/radio.md)
 
 
 def test_multilateration_recovers_position_and_exponent() -> None:
@@ -90,6 +92,40 @@ def test_multilateration_recovers_position_and_exponent() -> None:
     assert float(haversine_m(truth[0], truth[1], found.lat, found.lon)) < 40
     assert found.exponent == pytest.approx(3.2, abs=0.3)
     assert found.radius_m < 150
+
+
+def test_the_closed_form_power_and_exponent_are_the_weighted_least_squares_ones() -> None:
+    """Variable projection: at each candidate position the power and exponent come
+    in closed form; they must equal a general least-squares solver's."""
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-500, 500, 40), rng.uniform(-500, 500, 40)
+    signal = -10 - 32 * np.log10(np.hypot(x - 50, y - 20)) + rng.normal(0, 6, 40)
+    weights = rng.uniform(0.2, 1.0, 40)
+    cx, cy = np.array([50.0, 90.0, -20.0, -300.0]), np.array([20.0, -40.0, 70.0, 250.0])
+    rss, power, exponent = profile(x, y, signal, weights, cx, cy)
+    assert exponent[3] == 1.6  # far off, the data would want a flatter one: clipped
+    for g in range(3):
+        level = 10 * np.log10(np.hypot(x - cx[g], y - cy[g]))
+        design = np.column_stack([np.ones(40), -level]) * np.sqrt(weights)[:, None]
+        (p, n), *_ = np.linalg.lstsq(design, signal * np.sqrt(weights), rcond=None)
+        assert 1.6 < n < 5.5  # not clipped: the closed form is the unconstrained one
+        assert (power[g], exponent[g]) == pytest.approx((p, n), rel=1e-9)
+        expected = float(weights @ (signal - p + n * level) ** 2)
+        assert rss[g] == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_global_minimum_is_found_where_a_local_search_from_the_centroid_stalls() -> None:
+    """Observers bunched on one side and a few far readings: the centroid sits in
+    the bunch, the transmitter 600 m away; the grid still finds it."""
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(-100, 100, 40), rng.uniform(400, 900, 12)])
+    y = np.concatenate([rng.uniform(-100, 100, 40), rng.uniform(-300, 300, 12)])
+    signal = -8 - 30 * np.log10(np.hypot(x - 650, y)) + rng.normal(0, 3, x.size)
+    lat, lon = from_local(x, y, 51.5, -0.12)
+    found = estimate(lat, lon, signal, 0, 300)
+    assert found is not None and found.method == "multilateration"
+    truth = from_local(650, 0, 51.5, -0.12)
+    assert float(haversine_m(truth[0], truth[1], found.lat, found.lon)) < 60
 
 
 def test_few_observations_fall_back_to_a_centroid_with_a_wide_radius() -> None:

@@ -1,16 +1,23 @@
 """Where a transmitter was: per time window, from the signal strengths observed.
 
 First a weighted centroid (weights: received power in milliwatts, so the
-nearest observations dominate); then, with enough observations, a
-least-squares fit of the log-distance path-loss model
+nearest observations dominate); then, with enough observations, a fit of the
+log-distance path-loss model
 
     signal_i = P - 10 n log10(d_i)        d_i = |observer_i - transmitter|
 
-for the position, the power ``P`` and the exponent ``n`` (fitted, between 1.6
-and 5.5), started from the centroid.  The uncertainty radius is two standard
-deviations of the fitted position (from the fit's covariance), or the spread
-of the observations when the fit cannot be trusted.  Windows joined in time
-order make the track of a moving transmitter.
+for the position, the power ``P`` and the exponent ``n`` (between 1.6 and
+5.5).  For a given position the model is linear in ``P`` and ``n``, which are
+then solved in closed form (variable projection), so the search is over the
+position only: a grid over the observations' area and beyond, refined around
+the best point, for every candidate at once (NumPy).  A grid finds the global
+minimum where a local optimiser started at the centroid could stop in a side
+valley, and costs a fraction of a millisecond.  Outliers are down-weighted
+(soft L1, by reweighting).  A moving transmitter's fit adds a constant
+velocity through the window, refined from the grid's answer.  The uncertainty
+radius is two standard deviations of the fitted position (from the fit's
+covariance), or the spread of the observations when the fit cannot be
+trusted.  Windows joined in time order make the track of a moving transmitter.
 """
 
 from __future__ import annotations
@@ -65,6 +72,178 @@ def _centroid(x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> tuple[float, 
     return cx, cy, spread
 
 
+#: Bounds of the path-loss exponent: free space to dense urban clutter.
+EXPONENT_MIN, EXPONENT_MAX = 1.6, 5.5
+#: Residuals beyond this many dB weigh less (soft L1): shadowing is about 6 dB.
+F_SCALE_DB = 6.0
+#: The search area reaches this far beyond the observations (metres).
+MARGIN_M = 3000.0
+#: Points per side of the first grid and of each refinement; the first grid's
+#: best few are refined until the step is below ``FINEST_M``.
+COARSE, FINE, KEEP, FINEST_M = 25, 9, 3, 2.0
+#: At most this many observations in the first grid (every k-th one beyond);
+#: the refinements use all of them.
+COARSE_OBSERVATIONS = 400
+#: Candidate-by-observation cells computed at once (bounds the memory).
+BLOCK = 1_000_000
+
+
+def profile(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each candidate position ``(cx[g], cy[g])``: the weighted residual sum
+    of squares of the path-loss model with its best power and exponent (solved in
+    closed form, the exponent clipped to its bounds), the power and the exponent."""
+    rss = np.empty(cx.size)
+    power = np.empty(cx.size)
+    exponent = np.empty(cx.size)
+    total = float(weights.sum())
+    mean_signal = float(weights @ signal) / total
+    centred_signal = weights * (signal - mean_signal)
+    step = max(1, BLOCK // max(x.size, 1))
+    for lo in range(0, cx.size, step):
+        hi = min(lo + step, cx.size)
+        d2 = (cx[lo:hi, None] - x) ** 2 + (cy[lo:hi, None] - y) ** 2
+        level = 5.0 * np.log10(np.maximum(d2, 1.0))  # 10 log10(d)
+        mean_level = level @ weights / total
+        level -= mean_level[:, None]
+        variance = (level * level) @ weights
+        n = np.clip(
+            -(level @ centred_signal) / np.maximum(variance, 1e-12), EXPONENT_MIN, EXPONENT_MAX
+        )
+        p = mean_signal + n * mean_level
+        # residual = signal - p + n * (centred level + mean level)
+        level *= n[:, None]
+        level += (signal - mean_signal)[None, :]
+        rss[lo:hi] = (level * level) @ weights
+        power[lo:hi] = p
+        exponent[lo:hi] = n
+    return rss, power, exponent
+
+
+def _unit_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    ux, uy = np.meshgrid(np.linspace(-1, 1, side), np.linspace(-1, 1, side))
+    return ux.ravel(), uy.ravel()
+
+
+_COARSE_GRID, _FINE_GRID = _unit_grid(COARSE), _unit_grid(FINE)
+
+
+def _refine(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    start: tuple[float, float, float, float, float],
+    half: float,
+    until: float = FINEST_M,
+) -> tuple[float, float, float, float, float]:
+    """Grids of ``FINE`` points per side around ``start`` (rss, x, y, power,
+    exponent), each spanning one and a half of the last one's steps either side,
+    until the step is below ``until``: the best point's (rss, x, y, power, exponent)."""
+    best = start
+    while True:
+        gx, gy = best[1] + half * _FINE_GRID[0], best[2] + half * _FINE_GRID[1]
+        rss, power, exponent = profile(x, y, signal, weights, gx, gy)
+        i = int(np.argmin(rss))
+        if rss[i] <= best[0]:
+            best = (float(rss[i]), float(gx[i]), float(gy[i]), float(power[i]), float(exponent[i]))
+        step = 2 * half / (FINE - 1)
+        if step < until:
+            return best
+        half = 1.5 * step
+
+
+def _search(
+    x: np.ndarray, y: np.ndarray, signal: np.ndarray, weights: np.ndarray
+) -> tuple[float, float, float, float, float]:
+    """The best position over the observations' area and ``MARGIN_M`` beyond:
+    (rss, x, y, power, exponent)."""
+    x_lo, x_hi, y_lo, y_hi = x.min(), x.max(), y.min(), y.max()
+    half_x = (x_hi - x_lo) / 2 + MARGIN_M
+    half_y = (y_hi - y_lo) / 2 + MARGIN_M
+    gx = (x_lo + x_hi) / 2 + half_x * _COARSE_GRID[0]
+    gy = (y_lo + y_hi) / 2 + half_y * _COARSE_GRID[1]
+    every = max(1, x.size // COARSE_OBSERVATIONS)
+    rss, _, _ = profile(x[::every], y[::every], signal[::every], weights[::every], gx, gy)
+    step = 2 * max(half_x, half_y) / (COARSE - 1)
+    # the best few cells of the first grid, each refined to tens of metres, then
+    # the best of them to the end: one coarse cell can hide a narrow valley next
+    # to a broad one
+    finalists = [
+        _refine(x, y, signal, weights, (np.inf, float(gx[i]), float(gy[i]), 0.0, 0.0), step, 30.0)
+        for i in np.argsort(rss)[:KEEP]
+    ]
+    best = min(finalists)
+    return _refine(x, y, signal, weights, best, 30.0)
+
+
+def _fit_fixed(x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y, power, exponent) of a fixed transmitter, and the final weights:
+    the least-squares answer, then twice re-weighted for outliers (soft L1)."""
+    weights = np.ones(x.size)
+    _, bx, by, power, exponent = _search(x, y, signal, weights)
+    for _ in range(2):
+        d = np.maximum(np.hypot(x - bx, y - by), 1.0)
+        residual = signal - (power - 10 * exponent * np.log10(d))
+        weights = 1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2)
+        _, bx, by, power, exponent = _refine(
+            x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0
+        )
+    return np.array([bx, by, power, exponent]), weights
+
+
+def _jacobian(p: np.ndarray, x: np.ndarray, y: np.ndarray, dt: np.ndarray | None) -> np.ndarray:
+    px = p[0] + (p[4] * dt if dt is not None else 0.0)
+    py = p[1] + (p[5] * dt if dt is not None else 0.0)
+    ex, ey = px - x, py - y
+    d2 = np.maximum(ex * ex + ey * ey, 1.0)
+    scale = -10 * p[3] / (np.log(10) * d2)
+    columns = [scale * ex, scale * ey, np.ones_like(d2), -5 * np.log10(d2)]
+    if dt is not None:
+        columns += [scale * ex * dt, scale * ey * dt]
+    return np.column_stack(columns)
+
+
+def _residuals(
+    p: np.ndarray, x: np.ndarray, y: np.ndarray, signal: np.ndarray, dt: np.ndarray | None
+) -> np.ndarray:
+    px = p[0] + (p[4] * dt if dt is not None else 0.0)
+    py = p[1] + (p[5] * dt if dt is not None else 0.0)
+    d = np.maximum(np.hypot(x - px, y - py), 1.0)
+    return np.asarray(p[2] - 10 * p[3] * np.log10(d) - signal)
+
+
+def _fit_moving(
+    x: np.ndarray, y: np.ndarray, signal: np.ndarray, dt: np.ndarray, fixed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(x, y, power, exponent, vx, vy) of a transmitter moving at a constant
+    velocity (up to 40 m/s), from the fixed fit; and the weights (soft L1)."""
+    low = [x.min() - MARGIN_M, y.min() - MARGIN_M, -60, EXPONENT_MIN, -40.0, -40.0]
+    high = [x.max() + MARGIN_M, y.max() + MARGIN_M, 80, EXPONENT_MAX, 40.0, 40.0]
+    x0 = np.clip(np.concatenate([fixed, [0.0, 0.0]]), low, high)
+    try:
+        fit = least_squares(
+            lambda q: _residuals(q, x, y, signal, dt),
+            x0=x0,
+            jac=lambda q: _jacobian(q, x, y, dt),
+            bounds=(low, high),
+            loss="soft_l1",
+            f_scale=F_SCALE_DB,
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not fit.success:
+        return None
+    residual = fit.fun
+    return fit.x, 1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2)
+
+
 def estimate(
     lat: np.ndarray,
     lon: np.ndarray,
@@ -79,9 +258,8 @@ def estimate(
     40 m/s) through the window, fitted with the rest; the position returned is
     the one at the window's middle."""
     keep = np.isfinite(signal) & np.isfinite(lat) & np.isfinite(lon)
-    lat, lon, signal = lat[keep], lon[keep], signal[keep]
+    lat, lon, signal = lat[keep], lon[keep], np.asarray(signal[keep], dtype=np.float64)
     moving = times is not None
-    dt = (np.asarray(times)[keep] - (start + end) / 2) if times is not None else np.zeros(lat.size)
     if lat.size == 0:
         return None
     lat0, lon0 = float(lat.mean()), float(lon.mean())
@@ -99,50 +277,26 @@ def estimate(
     unknowns = 6 if moving else 4
     if lat.size < MIN_FIT + unknowns - 4 or extent < 30:
         return result
-
-    def residuals(p: np.ndarray) -> np.ndarray:
-        px = p[0] + (p[4] * dt if moving else 0.0)
-        py = p[1] + (p[5] * dt if moving else 0.0)
-        d = np.maximum(np.hypot(x - px, y - py), 1.0)
-        return np.asarray(p[2] - 10 * p[3] * np.log10(d) - signal)
-
-    def jacobian(p: np.ndarray) -> np.ndarray:
-        px = p[0] + (p[4] * dt if moving else 0.0)
-        py = p[1] + (p[5] * dt if moving else 0.0)
-        ex, ey = px - x, py - y
-        d2 = np.maximum(ex * ex + ey * ey, 1.0)
-        scale = -10 * p[3] / (np.log(10) * d2)
-        columns = [scale * ex, scale * ey, np.ones_like(d2), -5 * np.log10(d2)]
-        if moving:
-            columns += [scale * ex * dt, scale * ey * dt]
-        return np.column_stack(columns)
-
-    start_power = float(signal.max()) + 10 * 3.0 * np.log10(max(spread, 30.0))
-    low = [x.min() - 3000, y.min() - 3000, -60, 1.6] + ([-40.0, -40.0] if moving else [])
-    high = [x.max() + 3000, y.max() + 3000, 80, 5.5] + ([40.0, 40.0] if moving else [])
-    try:
-        fit = least_squares(
-            residuals,
-            x0=[cx, cy, start_power, 3.0] + ([0.0, 0.0] if moving else []),
-            jac=jacobian,
-            bounds=(low, high),
-            loss="soft_l1",
-            f_scale=6.0,
-        )
-    except (ValueError, np.linalg.LinAlgError):
-        return result
-    if not fit.success:
-        return result
+    p, weights = _fit_fixed(x, y, signal)
+    dt = None
+    if times is not None:
+        dt = np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
+        moved = _fit_moving(x, y, signal, dt, p)
+        if moved is None:
+            return result
+        p, weights = moved
+    residual = _residuals(p, x, y, signal, dt)
     dof = max(lat.size - unknowns, 1)
-    sigma2 = float(np.sum(fit.fun**2) / dof)
+    sigma2 = float(np.sum(weights * residual**2) / dof)
+    jac = _jacobian(p, x, y, dt)
     try:
-        covariance = np.linalg.pinv(fit.jac.T @ fit.jac) * sigma2
+        covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
         radius = 2 * float(np.sqrt(max(covariance[0, 0] + covariance[1, 1], 0.0)))
     except np.linalg.LinAlgError:
         return result
     if not np.isfinite(radius) or radius > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
-    flat, flon = from_local(fit.x[0], fit.x[1], lat0, lon0)
+    flat, flon = from_local(p[0], p[1], lat0, lon0)
     return Estimate(
         start,
         end,
@@ -151,7 +305,7 @@ def estimate(
         float(np.clip(radius, MIN_RADIUS_M, MAX_RADIUS_M)),
         int(lat.size),
         "multilateration",
-        float(fit.x[3]),
+        float(p[3]),
     )
 
 
