@@ -344,11 +344,14 @@ def _evidence(
     if cell["clear"] >= 1:
         add("RADIO-NULL-CIPHER", f"{cell['clear']} observations with ciphering off")
     span = cell["last_seen"] - cell["first_seen"]
+    # a lifetime needs two observers: one phone walking past an indoor cell for a
+    # few seconds says nothing about how long the cell has been on the air
     if (
         not in_inventory
         and span < config.transient_s
         and ctx["span"] > 2 * config.transient_s
         and cell["observations"] >= 3
+        and cell["sources"] >= 2
     ):
         add(
             "RADIO-TRANSIENT",

@@ -95,10 +95,19 @@ def evaluate(
     heard_counts = obs.group_by(list(CELL_KEY)).agg(
         pl.len().alias("observations"), pl.col("source").n_unique().alias("sources")
     )
-    heard = {
-        _key(row)
+    counts = {
+        _key(row): (row["observations"], row["sources"])
         for row in heard_counts.iter_rows(named=True)
-        if row["observations"] >= HEARD_OBSERVATIONS and row["sources"] >= HEARD_SOURCES
+    }
+    for key, blaster in malicious.items():
+        # the simulator counts each blaster's own observations: those of the cell
+        # key would credit a cloned identity with its real cell's
+        if "observations" in blaster:
+            counts[key] = (blaster["observations"], blaster["observers"])
+    heard = {
+        key
+        for key, (observations, sources) in counts.items()
+        if observations >= HEARD_OBSERVATIONS and sources >= HEARD_SOURCES
     } & set(malicious)
     true_alerts = [a for a in found.alerts if _key(a) in malicious]
     detected = {_key(a) for a in true_alerts}

@@ -92,6 +92,16 @@ class World:
     #: Busy places (stations, shopping streets): where people are, and blasters go.
     hotspots: list[tuple[float, float]] = field(default_factory=list)
 
+    _columns: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+
+    def column(self, name: str) -> np.ndarray:
+        """One attribute of every transmitter, in order (kept until one is added)."""
+        key = (name, len(self.transmitters))
+        if key not in self._columns:
+            values = [getattr(t, name) for t in self.transmitters]
+            self._columns[key] = np.array(values, dtype=object)
+        return self._columns[key]
+
     def near_hotspot(self, within: float) -> tuple[float, float]:
         hx, hy = self.hotspots[int(self.rng.integers(len(self.hotspots)))]
         angle, distance = self.rng.uniform(0, 2 * np.pi), within * np.sqrt(self.rng.random())
@@ -286,10 +296,17 @@ def _received(
         fx = np.array([tx[j].track[0][1] for j in fixed])
         fy = np.array([tx[j].track[0][2] for j in fixed])
         power = np.array([tx[j].power_dbm for j in fixed])
-        n = np.where(los[:, None], 2.0, np.array([tx[j].n for j in fixed])[None, :])
-        d = np.maximum(np.hypot(x[:, None] - fx[None, :], y[:, None] - fy[None, :]), 30.0)
-        shadow = world.rng.normal(0, SHADOWING_DB, size=d.shape)
-        out[:, fixed] = power[None, :] - (PL0 + 10 * n * np.log10(d) + shadow)
+        exponent = np.array([tx[j].n for j in fixed])
+        n = np.where(los[:, None], 2.0, exponent[None, :]) if los.any() else exponent[None, :]
+        # in place: these are (samples x transmitters), tens of millions of cells
+        loss = np.hypot(x[:, None] - fx[None, :], y[:, None] - fy[None, :])
+        np.maximum(loss, 30.0, out=loss)
+        np.log10(loss, out=loss)
+        loss *= 10 * n
+        loss += PL0
+        loss += world.rng.normal(0, SHADOWING_DB, size=loss.shape)
+        np.subtract(power[None, :], loss, out=loss)
+        out[:, fixed] = loss
     fixed_set = set(fixed)
     for j, transmitter in enumerate(tx):
         if j in fixed_set:
@@ -345,9 +362,11 @@ def _observe(
     """What the observer heard at each sample: its ``keep`` strongest audible cells."""
     tx = world.transmitters
     power = _received(world, tx, t, x, y, los)
-    sensitivity = np.array([SENSITIVITY[tr.rat] for tr in tx])
+    sensitivity = np.array([SENSITIVITY[rat] for rat in world.column("rat")])
     power[power < sensitivity] = -np.inf
-    order = np.argsort(-power, axis=1)[:, :keep]
+    # the ``keep`` loudest, loudest first (a partition, then a sort of those alone)
+    top = np.argpartition(-power, min(keep, power.shape[1] - 1), axis=1)[:, :keep]
+    order = np.take_along_axis(top, np.argsort(-np.take_along_axis(power, top, 1), axis=1), 1)
     sample = np.repeat(np.arange(len(t)), order.shape[1])
     which = order.ravel()
     heard = np.isfinite(power[sample, which])
@@ -355,8 +374,7 @@ def _observe(
     lat, lon = from_local(x, y, *CENTRE)
 
     def attribute(name: str) -> list[Any]:
-        values = [getattr(tr, name) for tr in tx]
-        return [values[j] for j in which]
+        return list(world.column(name)[which].tolist())
 
     rats = attribute("rat")
     return pl.DataFrame(
@@ -430,6 +448,13 @@ def simulate(
     parts.append(_observe(world, "phone-on-plane", "crowd", t, x, y, np.ones(t.size, bool), 6))
     observations = pl.concat(parts).sort("time")
     inventory = _inventory(world)
+    # what each blaster itself was heard as: a cloned identity's real cell does not count
+    heard = {
+        row["_truth"]: (row["observations"], row["observers"])
+        for row in observations.group_by("_truth")
+        .agg(pl.len().alias("observations"), pl.col("source").n_unique().alias("observers"))
+        .iter_rows(named=True)
+    }
     truth = [
         {
             "id": b.id,
@@ -442,6 +467,8 @@ def simulate(
             "start": b.start,
             "end": b.end,
             "track": [[p[0], *map(float, from_local(p[1], p[2], *CENTRE))] for p in b.track],
+            "observations": heard.get(b.id, (0, 0))[0],
+            "observers": heard.get(b.id, (0, 0))[1],
         }
         for b, kind in zip(blasters, kinds * 2, strict=True)
     ]
