@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telsec.radio.readers import ReaderError, detect_format, read_inventory, read_observations
+from telsec.radio.store import ObservationStore
 
 OPENCELLID = (
     "radio,mcc,net,area,cell,unit,lon,lat,range,samples,changeable,created,updated,averageSignal\n"
@@ -262,6 +263,11 @@ def test_large_files_are_read_in_chunks_with_the_same_result(tmp_path, monkeypat
             assert counts.rejected == whole[kind][1].rejected
             assert counts.rejected["duplicate row"] == 2
             assert counts.rejected["impossible coordinates"] == 1
+            # into a store that spills to disk every 50 rows: the same rows, counted alike
+            with ObservationStore(memory_rows=50) as store:
+                into = readers.read_observations_into(store, path)
+                assert store.spilled and store.frame().equals(obs)
+            assert (into.read, into.rejected) == (counts.read, counts.rejected)
     assert whole["j"][1].rejected["not JSON"] == 1
     # without the line that is not JSON, every block is parsed natively
     clean = _write(tmp_path, "clean.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
@@ -276,6 +282,31 @@ def test_a_damaged_parquet_file_is_a_clear_error(tmp_path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # truncated
     with pytest.raises(ReaderError, match="not a readable Parquet file"):
         read_observations(path)
+
+
+def test_damaged_parquet_files_are_read_or_refused_never_a_crash(tmp_path) -> None:
+    """Bytes flipped anywhere in a file of six row groups: each read either keeps
+    what it can or refuses the file with a ReaderError (Polars' own reader
+    panicked on some of these, with a Rust backtrace on the terminal)."""
+    import random
+
+    base = tmp_path / "base.parquet"
+    pl.DataFrame([_observation(n) for n in range(3000)]).write_parquet(base, row_group_size=500)
+    raw = base.read_bytes()
+    rng = random.Random(1)
+    outcomes = {"read": 0, "refused": 0}
+    for k in range(150):
+        damaged = bytearray(raw)
+        for _ in range(rng.randint(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        path = tmp_path / f"damaged-{k}.parquet"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_observations(path)
+            outcomes["read"] += 1
+        except ReaderError:
+            outcomes["refused"] += 1
+    assert outcomes["read"] and outcomes["refused"], outcomes
 
 
 @settings(max_examples=60, deadline=None)

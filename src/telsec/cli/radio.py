@@ -35,12 +35,16 @@ class ScanFormat(StrEnum):
 
 
 def _read(files: list[Path], cells: Path, input_format: str | None, config: Path | None) -> Any:
-    import polars as pl
-
     from telsec.radio.detect import ConfigError, load_config
     from telsec.radio.device import read_gsmtap
-    from telsec.radio.readers import ReaderError, detect_format, read_inventory, read_observations
-    from telsec.radio.schema import OBSERVATION_SCHEMA, Rejections
+    from telsec.radio.readers import (
+        ReaderError,
+        detect_format,
+        read_inventory,
+        read_observations_into,
+    )
+    from telsec.radio.schema import Rejections
+    from telsec.radio.store import ObservationStore
 
     missing = [str(f) for f in [*files, cells, *([config] if config else [])] if not f.is_file()]
     if missing:
@@ -51,7 +55,9 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
         fail(str(exc), 2)
         raise
     counts = Rejections()
-    parts = []
+    # the observations of every file together, each row once; on disk beyond a
+    # couple of million rows, removed when the process ends
+    observations = ObservationStore(counts)
     events: list[Any] = []
     logs: dict[Path, Any] = {}
     reports = []
@@ -68,16 +74,14 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
                 what = f"device log, {log.rrc:,} RRC and {log.nas:,} NAS messages"
                 _device_summary(path, what, log)
                 continue
-            frame, file_counts = read_observations(path, kind)
+            file_counts = read_observations_into(observations, path, kind)
             counts.merge(file_counts)
-            parts.append(frame)
             err_console.print(f"{escape(str(path))}: {file_counts.kept:,} observations")
         for path in reports:
             events = _with_report(path, events, logs)
     except ReaderError as exc:
         fail(str(exc), 2)
         raise
-    observations = pl.concat(parts) if parts else pl.DataFrame(schema=OBSERVATION_SCHEMA)
     err_console.print(f"inventory {escape(str(cells))}: {inventory.height:,} cells")
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
@@ -150,7 +154,8 @@ def scan(
 
     level = share_level(publish, bundle, tlp)
     observations, inventory, settings, events = _read(files, cells, input_format, config)
-    found = detect(observations, inventory, settings, events)
+    with observations:
+        found = detect(observations, inventory, settings, events)
     if fmt == ScanFormat.geojson:
         text = orjson.dumps(geojson(found.alerts), option=orjson.OPT_INDENT_2).decode() + "\n"
         if out:
@@ -232,7 +237,9 @@ def evaluate(
     observations, inventory, settings, _events = _read(
         [folder / "observations.jsonl"], folder / "cells.csv", None, folder / "operator.toml"
     )
-    result = score(truth["scenario"], observations, inventory, settings, truth["blasters"])
+    with observations:
+        frame = observations.frame()
+    result = score(truth["scenario"], frame, inventory, settings, truth["blasters"])
     try:
         output = OutputFormat(fmt)
     except ValueError:

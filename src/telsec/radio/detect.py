@@ -25,7 +25,8 @@ import polars as pl
 from telsec.geo import haversine_m
 from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
-from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC, slices
+from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
+from telsec.radio.store import ObservationStore
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,13 @@ def load_config(path: Path | None) -> RadioConfig:
 # -- per-observation flags ------------------------------------------------------------
 
 
-def airborne_fixes(obs: pl.DataFrame, max_speed: float) -> pl.DataFrame:
+def airborne_fixes(fixes: pl.DataFrame, max_speed: float) -> pl.DataFrame:
     """The observers' fixes (source, time, lat, lon) reached faster than ``max_speed``.
 
-    Needs every fix of each observer (in time order), but only those four columns.
+    Needs every fix of each observer (in time order), but only those four columns:
+    ``fixes`` may be the observations themselves or their distinct fixes.
     """
-    fixes = obs.select("source", "time", "lat", "lon").unique().sort("source", "time")
+    fixes = fixes.select("source", "time", "lat", "lon").unique().sort("source", "time")
     lat, lon = fixes["lat"].to_numpy(), fixes["lon"].to_numpy()
     same = fixes["source"].to_numpy()[1:] == fixes["source"].to_numpy()[:-1]
     dt = np.diff(fixes["time"].to_numpy())
@@ -174,7 +176,7 @@ def _mark_airborne(obs: pl.DataFrame, airborne: pl.DataFrame) -> pl.DataFrame:
 
 
 #: observations flagged and counted at a time (see detect)
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 500_000
 
 
 def _per_cell(flagged_chunks: Iterable[pl.DataFrame]) -> tuple[pl.DataFrame, float, float]:
@@ -422,7 +424,7 @@ _EMPTY_CELL = {
 
 
 def detect(
-    obs: pl.DataFrame,
+    observations: pl.DataFrame | ObservationStore,
     inventory: pl.DataFrame,
     config: RadioConfig,
     device_events: Sequence[DeviceEvent] = (),
@@ -433,20 +435,25 @@ def detect(
 
     The observations are flagged and counted ``chunk_rows`` at a time, so that
     the flagged copy of all of them (twice their size) never exists at once; the
-    suspects' own observations are flagged again for localisation.
+    suspects' own observations are flagged again for localisation.  They may be
+    in a frame or in an :class:`ObservationStore` (on disk when they are many):
+    this reads them chunk by chunk, twice, and their distinct fixes once.
     """
+    store = (
+        observations
+        if isinstance(observations, ObservationStore)
+        else ObservationStore.of(observations)
+    )
     devices = _device_evidence(device_events)
-    if obs.is_empty() and not devices:
+    if store.height == 0 and not devices:
         return Detection([], 0, 0)
-    if obs.is_empty():
-        obs = pl.DataFrame(schema=OBSERVATION_SCHEMA)
-    airborne = airborne_fixes(obs, config.max_ground_speed)
+    airborne = airborne_fixes(store.fixes(), config.max_ground_speed)
 
     def flag(rows: pl.DataFrame) -> pl.DataFrame:
         return _with_inventory(_mark_airborne(rows, airborne), inventory, config)
 
     per_cell, first_time, last_time = _per_cell(
-        (flag(chunk) for chunk in slices(obs, chunk_rows)),
+        (flag(chunk) for chunk in store.chunks(chunk_rows)),
     )
     names = {(n.mcc, n.mnc): n.name for n in config.networks}
     ctx = {
@@ -486,13 +493,13 @@ def detect(
     # the suspects' observations, split once (not one pass over everything per suspect)
     keys = pl.DataFrame(
         [{k: cell[k] for k in CELL_KEY} for cell, _ in suspects],
-        schema={k: obs.schema[k] for k in CELL_KEY},
+        schema={k: OBSERVATION_SCHEMA[k] for k in CELL_KEY},
     )
     # flags are row by row: only the suspects' rows need them again
     near = flag(
         pl.concat(
-            [chunk.join(keys, on=list(CELL_KEY), how="semi") for chunk in slices(obs, chunk_rows)]
-            or [obs]  # no observations (device logs only)
+            [chunk.join(keys, on=list(CELL_KEY), how="semi") for chunk in store.chunks(chunk_rows)]
+            or [pl.DataFrame(schema=OBSERVATION_SCHEMA)]  # no observations (device logs only)
         )
     )
     parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
@@ -536,7 +543,7 @@ def detect(
             }
         )
     alerts.sort(key=lambda a: (-a["score"], a["first_seen"]))
-    return Detection(alerts, len(cells), obs.height)
+    return Detection(alerts, len(cells), store.height)
 
 
 def _sessions(observations: pl.DataFrame, config: RadioConfig) -> list[pl.DataFrame]:

@@ -48,10 +48,13 @@ from telsec.radio.schema import (
     CLEAN_CHUNK_ROWS,
     OBSERVATION_SCHEMA,
     Rejections,
+    check_observations,
     clean_inventory,
     clean_observation_chunks,
     clean_observations,
+    slices,
 )
+from telsec.radio.store import ObservationStore
 
 INVENTORY_FORMATS = ("opencellid", "cells-csv")
 OBSERVATION_FORMATS = ("towercollector", "wigle", "cellinfo", "jsonl", "parquet")
@@ -462,6 +465,32 @@ def read_observations(
     return clean_observations(frame, counts), counts
 
 
+def read_observations_into(
+    store: ObservationStore, path: Path, input_format: str | None = None
+) -> Rejections:
+    """Add the observations in ``path`` to ``store``, checked a chunk at a time
+    (rows that repeat one already in the store are dropped); the file's rejected
+    rows counted by reason.  Unlike :func:`read_observations`, nothing but the
+    current chunk need be in memory: the store spills to disk."""
+    kind = input_format or detect_format(path)
+    if kind not in OBSERVATION_FORMATS:
+        raise ReaderError(
+            f"{path}: {kind} is not an observation format ({', '.join(OBSERVATION_FORMATS)})"
+        )
+    counts = Rejections()
+    try:
+        if kind in ("jsonl", "parquet"):
+            chunks = (_jsonl_chunks if kind == "jsonl" else _parquet_chunks)(path, counts)
+        else:
+            frame, counts = _OBSERVATION_READERS[kind](path)
+            chunks = slices(frame, CLEAN_CHUNK_ROWS)
+        for chunk in chunks:
+            store.add(check_observations(chunk, counts), counts)
+    except OSError as exc:
+        raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return counts
+
+
 def _read_chunked(
     path: Path, chunks: Callable[[Path, Rejections], Iterator[pl.DataFrame]]
 ) -> tuple[pl.DataFrame, Rejections]:
@@ -470,6 +499,8 @@ def _read_chunked(
 
 
 def _parquet_chunks(path: Path, _counts: Rejections) -> Iterator[pl.DataFrame]:
+    # PyArrow, not Polars' own reader: on damaged files (a fuzzed file in 60)
+    # Polars panicked and printed a Rust backtrace; PyArrow raises an error
     try:
         batches = pq.ParquetFile(path).iter_batches(batch_size=CLEAN_CHUNK_ROWS)
         for batch in batches:

@@ -154,7 +154,7 @@ def _position_checks(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
 
 
 #: rows checked at a time: cleaning makes several copies of what it checks
-CLEAN_CHUNK_ROWS = 1_000_000
+CLEAN_CHUNK_ROWS = 250_000
 
 
 def clean_observations(

@@ -1,0 +1,116 @@
+"""The observation store: each row once, in memory or spilled to disk, read back
+unchanged; detection over a spilled store is detection over the frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from telsec.radio.detect import detect, parse_config
+from telsec.radio.readers import read_observations, read_observations_into
+from telsec.radio.schema import (
+    OBSERVATION_SCHEMA,
+    Rejections,
+    clean_inventory,
+    clean_observations,
+    conform,
+)
+from telsec.radio.simulate import OPERATOR_TOML, simulate
+from telsec.radio.store import ObservationStore
+
+CONFIG = parse_config(OPERATOR_TOML)
+
+
+def _rows(values: list[tuple[int, float, str]]) -> pl.DataFrame:
+    """Observations of cell ``c`` at time ``1000 + t`` by observer ``s``."""
+    base = {"lat": 51.5, "lon": -0.1, "rat": "lte", "mcc": 234, "mnc": 20, "area": 1}
+    rows = [
+        {**base, "time": 1000.0 + t, "source": s, "cell": c, "signal": -80.0} for c, t, s in values
+    ]
+    return conform(pl.DataFrame(rows), OBSERVATION_SCHEMA)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.integers(1, 3), st.sampled_from([0.0, 1.0]), st.sampled_from(["a", "b"])),
+            max_size=12,
+        ),
+        max_size=5,
+    ),
+    st.integers(1, 20),
+)
+def test_each_row_is_kept_once_in_the_order_added_whether_spilled_or_not(
+    batches: list[list[tuple[int, float, str]]], memory_rows: int
+) -> None:
+    counts = Rejections()
+    with ObservationStore(counts, memory_rows=memory_rows) as store:
+        for batch in batches:
+            if batch:
+                store.add(_rows(batch))
+        everything = [row for batch in batches for row in batch]
+        expected = (
+            pl.concat([_rows(b) for b in batches if b]).unique(maintain_order=True)
+            if everything
+            else None
+        )
+        kept = store.frame()
+        if expected is None:
+            assert kept.is_empty() and store.height == 0
+            return
+        assert kept.equals(expected)
+        assert store.height == expected.height
+        assert counts.rejected["duplicate row"] == len(everything) - expected.height
+        chunks = list(store.chunks(3))
+        assert all(0 < c.height <= 3 for c in chunks)
+        assert pl.concat(chunks).equals(kept)
+
+
+def test_spilled_rows_live_in_a_temporary_folder_removed_on_close(tmp_path: Path) -> None:
+    store = ObservationStore(memory_rows=2, directory=tmp_path)
+    store.add(_rows([(1, 0.0, "a"), (2, 0.0, "a")]))
+    assert not store.spilled and not any(tmp_path.iterdir())
+    store.add(_rows([(3, 0.0, "a")]))
+    assert store.spilled
+    (folder,) = tmp_path.iterdir()
+    assert len(list(folder.glob("*.parquet"))) == 2  # the held rows, then the new
+    assert store.frame()["cell"].to_list() == [1, 2, 3]
+    store.close()
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_file_read_twice_is_kept_once_and_its_rows_counted(tmp_path: Path) -> None:
+    path = tmp_path / "obs.jsonl"
+    _rows([(1, 0.0, "a"), (2, 1.0, "b"), (2, 1.0, "b")]).write_ndjson(path)
+    first, second = Rejections(), Rejections()
+    with ObservationStore(memory_rows=1) as store:
+        first.merge(read_observations_into(store, path))
+        second.merge(read_observations_into(store, path))
+        assert store.height == 2
+    assert (first.read, first.rejected["duplicate row"]) == (3, 1)
+    assert (second.read, second.rejected["duplicate row"]) == (3, 3)
+    assert read_observations(path)[0].height == 2
+
+
+def test_detection_over_a_spilled_store_is_detection_over_the_frame() -> None:
+    obs, inventory, _truth = simulate("vehicle-blaster", 5, 20)
+    inventory = clean_inventory(
+        inventory.rename(
+            {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
+        ).with_columns(pl.col("rat").str.to_lowercase()),
+        Rejections(),
+    )
+    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
+    whole = detect(clean, inventory, CONFIG)
+    with ObservationStore(memory_rows=50_000) as store:
+        for start in range(0, clean.height, 40_000):
+            store.add(clean.slice(start, 40_000))
+        assert store.spilled and store.height == clean.height
+        spilled = detect(store, inventory, CONFIG, chunk_rows=30_000)
+    assert whole.alerts
+    assert (spilled.cells, spilled.observations) == (whole.cells, whole.observations)
+    assert spilled.alerts == whole.alerts
