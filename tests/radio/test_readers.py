@@ -265,7 +265,9 @@ def test_large_files_are_read_in_chunks_with_the_same_result(tmp_path, monkeypat
             assert counts.rejected["impossible coordinates"] == 1
             # into a store that spills to disk every 50 rows: the same rows, counted alike
             with ObservationStore(memory_rows=50) as store:
-                into = readers.read_observations_into(store, path)
+                shares: list[float] = []
+                into = readers.read_observations_into(store, path, progress=shares.append)
+                assert len(shares) > 2 and shares == sorted(shares) and shares[-1] == 1.0
                 assert store.spilled and store.frame().equals(obs)
             assert (into.read, into.rejected) == (counts.read, counts.rejected)
     assert whole["j"][1].rejected["not JSON"] == 1

@@ -110,7 +110,14 @@ def test_detection_over_a_spilled_store_is_detection_over_the_frame() -> None:
         for start in range(0, clean.height, 40_000):
             store.add(clean.slice(start, 40_000))
         assert store.spilled and store.height == clean.height
-        spilled = detect(store, inventory, CONFIG, chunk_rows=30_000)
+        told: list[tuple[int, int]] = []
+        spilled = detect(
+            store, inventory, CONFIG, chunk_rows=30_000, progress=lambda *a: told.append(a)
+        )
+        # two passes over the rows, in chunks, told as they go
+        assert told[-1] == (2 * clean.height, 2 * clean.height)
+        steps = [b - a for (a, _), (b, _) in zip([(0, 0), *told], told, strict=False)]
+        assert all(0 < step <= 30_000 for step in steps)
     assert whole.alerts
     assert (spilled.cells, spilled.observations) == (whole.cells, whole.observations)
     assert spilled.alerts == whole.alerts

@@ -14,7 +14,7 @@ localisation of the few suspect cells.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -430,6 +430,7 @@ def detect(
     device_events: Sequence[DeviceEvent] = (),
     *,
     chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Detection:
     """Alerts, most suspect first, each with evidence, first/last seen and a track.
 
@@ -438,6 +439,7 @@ def detect(
     suspects' own observations are flagged again for localisation.  They may be
     in a frame or in an :class:`ObservationStore` (on disk when they are many):
     this reads them chunk by chunk, twice, and their distinct fixes once.
+    ``progress`` is told (rows read, rows to read) after each chunk of either pass.
     """
     store = (
         observations
@@ -448,12 +450,21 @@ def detect(
     if store.height == 0 and not devices:
         return Detection([], 0, 0)
     airborne = airborne_fixes(store.fixes(), config.max_ground_speed)
+    done = 0
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        nonlocal done
+        for chunk in store.chunks(chunk_rows):
+            yield chunk
+            done += chunk.height
+            if progress:
+                progress(done, 2 * store.height)
 
     def flag(rows: pl.DataFrame) -> pl.DataFrame:
         return _with_inventory(_mark_airborne(rows, airborne), inventory, config)
 
     per_cell, first_time, last_time = _per_cell(
-        (flag(chunk) for chunk in store.chunks(chunk_rows)),
+        (flag(chunk) for chunk in chunks()),
     )
     names = {(n.mcc, n.mnc): n.name for n in config.networks}
     ctx = {
@@ -498,7 +509,7 @@ def detect(
     # flags are row by row: only the suspects' rows need them again
     near = flag(
         pl.concat(
-            [chunk.join(keys, on=list(CELL_KEY), how="semi") for chunk in store.chunks(chunk_rows)]
+            [chunk.join(keys, on=list(CELL_KEY), how="semi") for chunk in chunks()]
             or [pl.DataFrame(schema=OBSERVATION_SCHEMA)]  # no observations (device logs only)
         )
     )

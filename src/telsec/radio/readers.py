@@ -466,12 +466,16 @@ def read_observations(
 
 
 def read_observations_into(
-    store: ObservationStore, path: Path, input_format: str | None = None
+    store: ObservationStore,
+    path: Path,
+    input_format: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Rejections:
     """Add the observations in ``path`` to ``store``, checked a chunk at a time
     (rows that repeat one already in the store are dropped); the file's rejected
     rows counted by reason.  Unlike :func:`read_observations`, nothing but the
-    current chunk need be in memory: the store spills to disk."""
+    current chunk need be in memory: the store spills to disk.  ``progress`` is
+    told the share of the file read so far (0 to 1) after each chunk."""
     kind = input_format or detect_format(path)
     if kind not in OBSERVATION_FORMATS:
         raise ReaderError(
@@ -480,12 +484,15 @@ def read_observations_into(
     counts = Rejections()
     try:
         if kind in ("jsonl", "parquet"):
-            chunks = (_jsonl_chunks if kind == "jsonl" else _parquet_chunks)(path, counts)
+            reader = _jsonl_chunks if kind == "jsonl" else _parquet_chunks
+            chunks = reader(path, counts, progress)
         else:
             frame, counts = _OBSERVATION_READERS[kind](path)
             chunks = slices(frame, CLEAN_CHUNK_ROWS)
         for chunk in chunks:
             store.add(check_observations(chunk, counts), counts)
+        if progress:
+            progress(1.0)
     except OSError as exc:
         raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
     return counts
@@ -498,13 +505,19 @@ def _read_chunked(
     return clean_observation_chunks(chunks(path, counts), counts), counts
 
 
-def _parquet_chunks(path: Path, _counts: Rejections) -> Iterator[pl.DataFrame]:
+def _parquet_chunks(
+    path: Path, _counts: Rejections, progress: Callable[[float], None] | None = None
+) -> Iterator[pl.DataFrame]:
     # PyArrow, not Polars' own reader: on damaged files (a fuzzed file in 60)
     # Polars panicked and printed a Rust backtrace; PyArrow raises an error
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=CLEAN_CHUNK_ROWS)
-        for batch in batches:
+        parquet = pq.ParquetFile(path)
+        total, done = max(parquet.metadata.num_rows, 1), 0
+        for batch in parquet.iter_batches(batch_size=CLEAN_CHUNK_ROWS):
+            done += batch.num_rows
             yield pl.DataFrame(pl.from_arrow(batch))
+            if progress:
+                progress(done / total)
     except (pa.ArrowException, ValueError) as exc:  # not Parquet, damaged, truncated
         raise ReaderError(
             f"{path}: not a readable Parquet file ({exc.__class__.__name__})"
@@ -518,10 +531,13 @@ def _parquet_chunks(path: Path, _counts: Rejections) -> Iterator[pl.DataFrame]:
 _JSONL_BLOCK = 96 * 2**20
 
 
-def _jsonl_chunks(path: Path, counts: Rejections) -> Iterator[pl.DataFrame]:
+def _jsonl_chunks(
+    path: Path, counts: Rejections, progress: Callable[[float], None] | None = None
+) -> Iterator[pl.DataFrame]:
     """Blocks of whole lines, each parsed natively when every line in it is a JSON
     object (a value of the wrong type becomes null and its row is rejected by the
     checks), line by line otherwise."""
+    size = max(path.stat().st_size, 1)
     with path.open("rb") as handle:
         while block := handle.read(_JSONL_BLOCK):
             cut = block.rfind(b"\n") + 1
@@ -532,6 +548,8 @@ def _jsonl_chunks(path: Path, counts: Rejections) -> Iterator[pl.DataFrame]:
                 block += handle.readline()  # one line longer than a block
             if not block.isspace():
                 yield _jsonl_block(block, counts)
+            if progress:
+                progress(handle.tell() / size)
 
 
 def _jsonl_block(block: bytes, counts: Rejections) -> pl.DataFrame:
