@@ -5,28 +5,22 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import polars as pl
 import pytest
 
 from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import _EMPTY_CELL, RULES, _evidence, detect, parse_config, score
 from telsec.radio.evaluate import evaluate
 from telsec.radio.locate import estimate, profile
-from telsec.radio.schema import Rejections, clean_inventory, clean_observations
-from telsec.radio.simulate import OPERATOR_TOML, simulate
+from telsec.radio.simulate import OPERATOR_TOML
 from telsec.stix.techniques import technique_by_external_id
+from tests.radio.cities import city
 
 CONFIG = parse_config(OPERATOR_TOML)
 
 
 @functools.cache
-def _run(scenario: str, seed: int, observers: int = 20):
-    obs, inventory, truth = simulate(scenario, seed, observers)
-    inventory = inventory.rename(
-        {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
-    ).with_columns(pl.col("rat").str.to_lowercase())
-    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
-    return evaluate(scenario, clean, clean_inventory(inventory, Rejections()), CONFIG, truth)
+def _run(scenario: str, seed: int):
+    return evaluate(scenario, *city(scenario, seed)[:2], CONFIG, city(scenario, seed)[2])
 
 
 @pytest.mark.parametrize("seed", range(5, 13))
@@ -53,14 +47,7 @@ def test_counting_in_chunks_changes_nothing(scenario: str) -> None:
     """Per-cell counts are summed from chunks of the observations (bounded memory):
     chunks far smaller than a cell's observations, cutting through every cell, give
     the alerts of one chunk."""
-    obs, inventory, _truth = simulate(scenario, 5, 20)
-    inventory = clean_inventory(
-        inventory.rename(
-            {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
-        ).with_columns(pl.col("rat").str.to_lowercase()),
-        Rejections(),
-    )
-    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
+    clean, inventory, _truth = city(scenario, 5)
     whole = detect(clean, inventory, CONFIG, chunk_rows=clean.height)
     pieces = detect(clean, inventory, CONFIG, chunk_rows=997)
     assert clean.height > 20 * 997

@@ -14,12 +14,11 @@ from telsec.radio.readers import read_observations, read_observations_into
 from telsec.radio.schema import (
     OBSERVATION_SCHEMA,
     Rejections,
-    clean_inventory,
-    clean_observations,
     conform,
 )
-from telsec.radio.simulate import OPERATOR_TOML, simulate
+from telsec.radio.simulate import OPERATOR_TOML
 from telsec.radio.store import ObservationStore
+from tests.radio.cities import city
 
 CONFIG = parse_config(OPERATOR_TOML)
 
@@ -97,14 +96,7 @@ def test_a_file_read_twice_is_kept_once_and_its_rows_counted(tmp_path: Path) -> 
 
 
 def test_detection_over_a_spilled_store_is_detection_over_the_frame() -> None:
-    obs, inventory, _truth = simulate("vehicle-blaster", 5, 20)
-    inventory = clean_inventory(
-        inventory.rename(
-            {"radio": "rat", "net": "mnc", "range": "range_m", "unit": "pci"}
-        ).with_columns(pl.col("rat").str.to_lowercase()),
-        Rejections(),
-    )
-    clean = clean_observations(obs.drop("_truth", "_malicious"), Rejections())
+    clean, inventory, _truth = city("vehicle-blaster", 5)
     whole = detect(clean, inventory, CONFIG)
     with ObservationStore(memory_rows=50_000) as store:
         for start in range(0, clean.height, 40_000):
