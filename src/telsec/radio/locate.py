@@ -33,6 +33,18 @@ from telsec.geo import from_local, haversine_m, to_local
 #: Observations a window needs for a least-squares fit (four unknowns, some slack).
 MIN_FIT = 6
 MIN_RADIUS_M, MAX_RADIUS_M = 15.0, 10_000.0
+#: A typical SMS blaster and city for a distance scale when the fit cannot be
+#: trusted: 1 W EIRP (30 dBm; portable units are 0.5 to 10 W), 38 dB of loss in
+#: the first metre (free space at 1,800 MHz) and exponent 3 (urban macro).
+TYPICAL_EIRP_DBM, LOSS_AT_1M_DB, TYPICAL_EXPONENT = 30.0, 38.0, 3.0
+
+
+def typical_distance_m(signal_dbm: float) -> float:
+    """How far a typical blaster is when heard at ``signal_dbm``: the scale of a
+    centroid's uncertainty (observers gathered in one spot still only know the
+    transmitter is about this far from them, in some direction)."""
+    exponent = (TYPICAL_EIRP_DBM - LOSS_AT_1M_DB - signal_dbm) / (10 * TYPICAL_EXPONENT)
+    return float(10 ** max(exponent, 0.0))
 
 
 @dataclass(frozen=True)
@@ -269,7 +281,11 @@ def estimate(
         start,
         end,
         *_degrees(cx, cy, lat0, lon0),
-        float(np.clip(spread, MIN_RADIUS_M, MAX_RADIUS_M)),
+        float(
+            np.clip(
+                max(spread, typical_distance_m(float(signal.max()))), MIN_RADIUS_M, MAX_RADIUS_M
+            )
+        ),
         int(lat.size),
         "centroid",
     )
