@@ -115,6 +115,29 @@ def test_the_global_minimum_is_found_where_a_local_search_from_the_centroid_stal
     assert float(haversine_m(truth[0], truth[1], found.lat, found.lon)) < 80
 
 
+def test_the_uncertainty_radius_holds_the_transmitter_as_often_as_it_claims() -> None:
+    """Two standard deviations: about 95 % of fits should hold the transmitter.
+    Measured over 200 random cities of 8 to 80 readings with 6 dB shadowing:
+    93 % with the region the data allow, 82 % with the covariance alone."""
+    held = {True: [], False: []}
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        m = int(rng.integers(8, 80))
+        tx, ty = rng.uniform(-600, 600, 2)
+        x, y = rng.uniform(-800, 800, m), rng.uniform(-800, 800, m)
+        d = np.maximum(np.hypot(x - tx, y - ty), 30)
+        signal = -8 - 30 * np.log10(d) + rng.normal(0, 6, m)
+        lat, lon = from_local(x, y, 51.5, -0.12)
+        truth = from_local(tx, ty, 51.5, -0.12)
+        for region in (True, False):
+            found = estimate(lat, lon, signal, 0, 300, region=region)
+            if found is not None and found.method == "multilateration":
+                error = float(haversine_m(truth[0], truth[1], found.lat, found.lon))
+                held[region].append(error <= found.radius_m)
+    assert np.mean(held[True]) >= 0.9
+    assert np.mean(held[False]) < np.mean(held[True])
+
+
 def test_few_observations_fall_back_to_a_centroid_with_a_wide_radius() -> None:
     found = estimate(np.array([51.5, 51.501]), np.array([-0.12, -0.121]),
                      np.array([-70.0, -80.0]), 0, 300)  # fmt: skip

@@ -598,6 +598,7 @@ def _windows(flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig) -
             part["signal"].to_numpy(),
             start,
             start + window_s,
+            region=False,
         )
         if found is not None and found.observations >= 3:
             out.append(found)

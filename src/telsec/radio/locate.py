@@ -256,6 +256,37 @@ def _fit_moving(
     return fit.x, 1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2)
 
 
+#: Chi-squared with two degrees of freedom at 95.4 % (two standard deviations).
+CHI2_2DOF_2SIGMA = 6.18
+_REGION_GRID = _unit_grid(21)
+
+
+def _region_radius(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    p: np.ndarray,
+    sigma2: float,
+) -> float:
+    """How far from the fitted position the transmitter may be: the farthest
+    point whose best fit (power and exponent profiled out) is worse by less than
+    the 95 % chi-squared bound for two parameters, on grids widened until the
+    region fits inside one (``MAX_RADIUS_M`` if it never does)."""
+    bx, by = float(p[0]), float(p[1])
+    best = float(profile(x, y, signal, weights, np.array([bx]), np.array([by]))[0][0])
+    half = 100.0
+    while half <= MAX_RADIUS_M:
+        gx, gy = bx + half * _REGION_GRID[0], by + half * _REGION_GRID[1]
+        rss = profile(x, y, signal, weights, gx, gy)[0]
+        inside = rss <= best + CHI2_2DOF_2SIGMA * sigma2
+        reach = float(np.hypot(gx - bx, gy - by)[inside].max(initial=0.0))
+        if reach < 0.9 * half:
+            return max(reach, half / 10)  # within the grid: to a step
+        half *= 2
+    return MAX_RADIUS_M
+
+
 def estimate(
     lat: np.ndarray,
     lon: np.ndarray,
@@ -263,12 +294,17 @@ def estimate(
     start: float,
     end: float,
     times: np.ndarray | None = None,
+    *,
+    region: bool = True,
 ) -> Estimate | None:
     """The transmitter's position from one window's observations (None: no signal).
 
     With ``times`` the transmitter is taken to move at a constant velocity (up to
     40 m/s) through the window, fitted with the rest; the position returned is
-    the one at the window's middle."""
+    the one at the window's middle.  ``region=False`` gives a fixed fit the
+    linearised covariance's radius alone: tighter than the region the data allow
+    (it covered 68 % of simulated blasters' windows at two standard deviations,
+    the region 92 %), and what the movement test compares windows with."""
     keep = np.isfinite(signal) & np.isfinite(lat) & np.isfinite(lon)
     lat, lon, signal = lat[keep], lon[keep], np.asarray(signal[keep], dtype=np.float64)
     moving = times is not None
@@ -312,6 +348,10 @@ def estimate(
         return result
     if not np.isfinite(radius) or radius > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
+    if dt is None and region:
+        # the linearised covariance is too sure where the power and exponent trade
+        # off against distance: the region the data allow says more
+        radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2))
     flat, flon = from_local(p[0], p[1], lat0, lon0)
     return Estimate(
         start,
