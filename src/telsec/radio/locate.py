@@ -258,7 +258,7 @@ def _fit_moving(
 
 #: Chi-squared with two degrees of freedom at 95.4 % (two standard deviations).
 CHI2_2DOF_2SIGMA = 6.18
-_REGION_GRID = _unit_grid(21)
+_REGION_GRID = _unit_grid(15)
 
 
 def _region_radius(
@@ -268,14 +268,16 @@ def _region_radius(
     weights: np.ndarray,
     p: np.ndarray,
     sigma2: float,
+    start: float,
 ) -> float:
     """How far from the fitted position the transmitter may be: the farthest
     point whose best fit (power and exponent profiled out) is worse by less than
     the 95 % chi-squared bound for two parameters, on grids widened until the
-    region fits inside one (``MAX_RADIUS_M`` if it never does)."""
+    region fits inside one (``MAX_RADIUS_M`` if it never does); the first grid
+    reaches twice ``start`` (the covariance's radius)."""
     bx, by = float(p[0]), float(p[1])
     best = float(profile(x, y, signal, weights, np.array([bx]), np.array([by]))[0][0])
-    half = 100.0
+    half = max(100.0, 2 * start)
     while half <= MAX_RADIUS_M:
         gx, gy = bx + half * _REGION_GRID[0], by + half * _REGION_GRID[1]
         rss = profile(x, y, signal, weights, gx, gy)[0]
@@ -304,7 +306,7 @@ def estimate(
     the one at the window's middle.  ``region=False`` gives a fixed fit the
     linearised covariance's radius alone: tighter than the region the data allow
     (it covered 68 % of simulated blasters' windows at two standard deviations,
-    the region 92 %), and what the movement test compares windows with."""
+    the region 90 %), and what the movement test compares windows with."""
     keep = np.isfinite(signal) & np.isfinite(lat) & np.isfinite(lon)
     lat, lon, signal = lat[keep], lon[keep], np.asarray(signal[keep], dtype=np.float64)
     moving = times is not None
@@ -351,7 +353,7 @@ def estimate(
     if dt is None and region:
         # the linearised covariance is too sure where the power and exponent trade
         # off against distance: the region the data allow says more
-        radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2))
+        radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2, radius))
     flat, flon = from_local(p[0], p[1], lat0, lon0)
     return Estimate(
         start,
