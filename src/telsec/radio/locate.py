@@ -15,9 +15,11 @@ minimum where a local optimiser started at the centroid could stop in a side
 valley, and costs a fraction of a millisecond.  Outliers are down-weighted
 (soft L1, by reweighting).  A moving transmitter's fit adds a constant
 velocity through the window, refined from the grid's answer.  The uncertainty
-radius is two standard deviations of the fitted position (from the fit's
-covariance), or the spread of the observations when the fit cannot be
-trusted.  Windows joined in time order make the track of a moving transmitter.
+radius is two standard deviations: the region the data allow around a fixed
+fit (profile chi-squared), or the fit's covariance where that is wider; when
+the fit cannot be trusted, the centroid with the observations' spread, but no
+less than how far a typical blaster is when heard as loud as the loudest
+reading.  Windows joined in time order make the track of a moving transmitter.
 """
 
 from __future__ import annotations
@@ -201,18 +203,23 @@ def _fit_fixed(x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> tuple[np.nda
     weights = np.ones(x.size)
     _, bx, by, power, exponent = _search(x, y, signal, weights)
     for _ in range(2):
-        d = np.maximum(np.hypot(x - bx, y - by), 1.0)
-        residual = signal - (power - 10 * exponent * np.log10(d))
-        weights = 1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2)
+        residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal, None)
+        weights = _soft_l1_weights(residual)
         _, bx, by, power, exponent = _refine(
             x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0
         )
     return np.array([bx, by, power, exponent]), weights
 
 
+def _position(p: np.ndarray, dt: np.ndarray | None) -> tuple[Any, Any]:
+    """The transmitter's position: fixed, or moving at (p[4], p[5]) m/s for ``dt``."""
+    if dt is None:
+        return p[0], p[1]
+    return p[0] + p[4] * dt, p[1] + p[5] * dt
+
+
 def _jacobian(p: np.ndarray, x: np.ndarray, y: np.ndarray, dt: np.ndarray | None) -> np.ndarray:
-    px = p[0] + (p[4] * dt if dt is not None else 0.0)
-    py = p[1] + (p[5] * dt if dt is not None else 0.0)
+    px, py = _position(p, dt)
     ex, ey = px - x, py - y
     d2 = np.maximum(ex * ex + ey * ey, 1.0)
     scale = -10 * p[3] / (np.log(10) * d2)
@@ -225,8 +232,7 @@ def _jacobian(p: np.ndarray, x: np.ndarray, y: np.ndarray, dt: np.ndarray | None
 def _residuals(
     p: np.ndarray, x: np.ndarray, y: np.ndarray, signal: np.ndarray, dt: np.ndarray | None
 ) -> np.ndarray:
-    px = p[0] + (p[4] * dt if dt is not None else 0.0)
-    py = p[1] + (p[5] * dt if dt is not None else 0.0)
+    px, py = _position(p, dt)
     d = np.maximum(np.hypot(x - px, y - py), 1.0)
     return np.asarray(p[2] - 10 * p[3] * np.log10(d) - signal)
 
@@ -252,8 +258,13 @@ def _fit_moving(
         return None
     if not fit.success:
         return None
-    residual = fit.fun
-    return fit.x, 1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2)
+    return fit.x, _soft_l1_weights(fit.fun)
+
+
+def _soft_l1_weights(residual: np.ndarray) -> np.ndarray:
+    """Each observation's weight under the soft L1 loss (1 near the fit, falling
+    as 1/|r| beyond ``F_SCALE_DB``)."""
+    return np.asarray(1.0 / np.sqrt(1.0 + (residual / F_SCALE_DB) ** 2))
 
 
 #: Chi-squared with two degrees of freedom at 95.4 % (two standard deviations).
