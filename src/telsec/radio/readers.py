@@ -50,8 +50,6 @@ from telsec.radio.schema import (
     Rejections,
     check_observations,
     clean_inventory,
-    clean_observation_chunks,
-    clean_observations,
     slices,
 )
 from telsec.radio.store import ObservationStore
@@ -444,25 +442,12 @@ _OBSERVATION_READERS = {
 def read_observations(
     path: Path, input_format: str | None = None
 ) -> tuple[pl.DataFrame, Rejections]:
-    """The observations in ``path``, cleaned; rejected rows counted by reason.
-
-    Parquet and JSON lines (the formats of large exports) are read and checked a
-    chunk at a time, so that only the kept rows of the whole file are held.
-    """
-    kind = input_format or detect_format(path)
-    if kind not in OBSERVATION_FORMATS:
-        raise ReaderError(
-            f"{path}: {kind} is not an observation format ({', '.join(OBSERVATION_FORMATS)})"
-        )
-    try:
-        if kind == "jsonl":
-            return _read_chunked(path, _jsonl_chunks)
-        if kind == "parquet":
-            return _read_chunked(path, _parquet_chunks)
-        frame, counts = _OBSERVATION_READERS[kind](path)
-    except OSError as exc:
-        raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return clean_observations(frame, counts), counts
+    """The observations in ``path``, cleaned, in one frame; rejected rows counted
+    by reason.  Read as :func:`read_observations_into` reads them (a chunk at a
+    time), then gathered."""
+    with ObservationStore() as store:
+        counts = read_observations_into(store, path, input_format)
+        return store.frame(), counts
 
 
 def read_observations_into(
@@ -496,13 +481,6 @@ def read_observations_into(
     except OSError as exc:
         raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
     return counts
-
-
-def _read_chunked(
-    path: Path, chunks: Callable[[Path, Rejections], Iterator[pl.DataFrame]]
-) -> tuple[pl.DataFrame, Rejections]:
-    counts = Rejections()
-    return clean_observation_chunks(chunks(path, counts), counts), counts
 
 
 def _parquet_chunks(

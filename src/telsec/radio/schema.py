@@ -26,7 +26,7 @@ stops a scan and the user sees what was rejected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
@@ -161,14 +161,8 @@ def clean_observations(
     frame: pl.DataFrame, counts: Rejections, *, chunk_rows: int = CLEAN_CHUNK_ROWS
 ) -> pl.DataFrame:
     """Conform ``frame`` to :data:`OBSERVATION_SCHEMA` and reject impossible rows
-    and repeated ones."""
-    return clean_observation_chunks(slices(frame, chunk_rows), counts)
-
-
-def clean_observation_chunks(chunks: Iterable[pl.DataFrame], counts: Rejections) -> pl.DataFrame:
-    """:func:`clean_observations` of the rows of ``chunks`` taken together, checked one
-    chunk at a time (only the kept rows of all of them are held at once)."""
-    parts = [check_observations(chunk, counts) for chunk in chunks]
+    and repeated ones, checked ``chunk_rows`` at a time (cleaning makes copies)."""
+    parts = [check_observations(chunk, counts) for chunk in slices(frame, chunk_rows)]
     checked = pl.concat(parts) if parts else conform(pl.DataFrame(), OBSERVATION_SCHEMA)
     return drop_duplicates(checked, counts)
 

@@ -49,13 +49,11 @@ class ObservationStore:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._seen_h1 = np.empty(0, dtype=np.uint64)
         self._seen_h2 = np.empty(0, dtype=np.uint64)
-        self._deduplicate = True
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> ObservationStore:
         """A store over ``frame`` as it is (already cleaned: no duplicate check)."""
         store = cls(memory_rows=max(frame.height, 1))
-        store._deduplicate = False
         store._keep(frame)
         return store
 
@@ -107,9 +105,7 @@ class ObservationStore:
         if frame.is_empty():
             return
         self.height += frame.height
-        if not self._files and sum(f.height for f in self._memory) + frame.height <= (
-            self.memory_rows
-        ):
+        if not self._files and self.height <= self.memory_rows:
             self._memory.append(frame)
             return
         for held in self._memory:
