@@ -21,7 +21,7 @@ def test_models_and_migrations_agree(database) -> None:
 
 def test_upgrade_is_idempotent_and_reaches_head(database) -> None:
     upgrade(database.engine)
-    assert current_revision(database.engine) == "0004"
+    assert current_revision(database.engine) == "0005"
 
 
 def test_postgres_keeps_no_statistics_on_bodies(database) -> None:

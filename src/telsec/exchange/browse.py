@@ -293,7 +293,7 @@ def latest(
         for row in _rows(
             conn,
             collections,
-            [_scoped(collections, principal), StixObject.stix_id.in_(chunk)],
+            [_scoped(collections, principal), StixObject.has_id_in(chunk)],
             limit=len(chunk) * 8,
         ):
             held = found.get(row.stix_id)
@@ -308,7 +308,7 @@ def versions(conn: Connection, principal: Principal, stix_id: str) -> list[Objec
     rows = _rows(
         conn,
         collections,
-        [_scoped(collections, principal, versions=("all",)), StixObject.stix_id == stix_id],
+        [_scoped(collections, principal, versions=("all",)), StixObject.has_id(stix_id)],
         limit=1000,
     )
     return sorted(rows, key=lambda r: (r.version, r.date_added_us), reverse=True)

@@ -45,7 +45,7 @@ from telsec.members.auth import Principal
 from telsec.stix.ids import RED_RECIPIENTS_EXTENSION_ID
 from telsec.stix.timestamps import format_timestamp, now_us, parse_timestamp, version_key
 from telsec.stix.tlp import Tlp, tlp_of
-from telsec.storage.models import Clock, RedRecipient, StixObject
+from telsec.storage.models import Clock, RedRecipient, StixObject, hash64
 
 OBJECT_MEDIA_TYPE = "application/stix+json;version=2.1"
 _OBJECTS_CLOCK_ROW = 1
@@ -96,6 +96,8 @@ class _Candidate:
     recipients: list[str]
     body: str
     versioned: bool  # SDO/SRO/meta: has created/modified and a producer
+    id_hash: int
+    version_hash: int
 
 
 Validator = Callable[[Any], None]
@@ -112,10 +114,11 @@ def _extract(obj: dict[str, Any]) -> _Candidate:
         if isinstance(ext, dict) and isinstance(ext.get("recipients"), list):
             recipients = [r for r in ext["recipients"] if isinstance(r, str)]
     created_by = obj.get("created_by_ref")
+    version = version_key(stamp) if stamp else ""
     return _Candidate(
         stix_id=obj["id"],
         stix_type=obj["type"],
-        version=version_key(stamp) if stamp else "",
+        version=version,
         spec_version=str(obj.get("spec_version", "2.1")),
         revoked=obj.get("revoked") is True,
         tlp=tlp_of(obj),
@@ -123,6 +126,8 @@ def _extract(obj: dict[str, Any]) -> _Candidate:
         recipients=recipients,
         body=orjson.dumps(obj).decode(),
         versioned=isinstance(created, str),
+        id_hash=hash64(obj["id"]),
+        version_hash=hash64(version),
     )
 
 
@@ -236,7 +241,7 @@ def ingest(
     by_id: dict[str, list[_Candidate]] = {}
     for cand in candidates.values():
         by_id.setdefault(cand.stix_id, []).append(cand)
-    existing = _existing_versions(conn, scope.pk, list(by_id))
+    existing, occupied = _existing_versions(conn, scope.pk, list(candidates.values()))
     default_red = scope.default_tlp == Tlp.RED
     accepted: list[_Candidate] = []
     flags_of: list[tuple[bool, bool, bool]] = []
@@ -245,8 +250,12 @@ def ingest(
         known = existing.get(stix_id)
         if known is None and len(versions) == 1:
             # The common case: a new object, one version of it.
-            accepted.append(versions[0])
-            flags_of.append(_ONLY_VERSION)
+            only = versions[0]
+            if _claim(occupied, only):
+                accepted.append(only)
+                flags_of.append(_ONLY_VERSION)
+            else:
+                result.failures.append((stix_id, only.version or None, _COLLISION))
             continue
         known = known or []
         known_keys = {k.version for k in known}
@@ -257,6 +266,8 @@ def ingest(
                 result.successes.append((stix_id, cand.version))
                 continue
             problem = _conflict(cand, known, revoked, principal, replicas_from)
+            if not problem and not _claim(occupied, cand):
+                problem = _COLLISION
             if problem:
                 result.failures.append((stix_id, cand.version or None, problem))
                 continue
@@ -320,6 +331,8 @@ def ingest(
                 producer,
                 cand.created_by_ref,
                 cand.body,
+                cand.id_hash,
+                cand.version_hash,
             )
             for offset, (cand, (latest, first, below)) in enumerate(
                 zip(accepted, flags_of, strict=True)
@@ -335,6 +348,14 @@ def ingest(
 
 #: (is_latest, is_first, below_red) of an object's only version
 _ONLY_VERSION = (True, True, False)
+
+
+def _claim(occupied: _Occupied, cand: _Candidate) -> bool:
+    """Take ``cand``'s index key; False if another version already holds it."""
+    key = (cand.id_hash, cand.version_hash)
+    holder = occupied.setdefault(key, (cand.stix_id, cand.version))
+    return holder == (cand.stix_id, cand.version)
+
 
 _INSERT_COLUMNS = (
     "collection_pk",
@@ -352,6 +373,8 @@ _INSERT_COLUMNS = (
     "producer_org_id",
     "created_by_ref",
     "body",
+    "id_hash",
+    "version_hash",
 )
 
 
@@ -408,27 +431,45 @@ class _Known:
 
 
 _KNOWN_COLUMNS = (
-    "stix_id, seq, version, is_latest, is_first, below_red, revoked, producer_org_id, tlp"
+    "stix_id, seq, version, is_latest, is_first, below_red, revoked, producer_org_id, tlp, "
+    "id_hash, version_hash"
 )
-#: the versions already stored of a list of ids, the list passed as one parameter
-#: (a JSON array on SQLite, an array on PostgreSQL): no statement to compile per
-#: batch, as an IN list of 1,000 bound values would need
+#: the versions already stored under a list of id hashes, the list passed as one
+#: parameter (a JSON array on SQLite, an array on PostgreSQL): no statement to
+#: compile per batch, as an IN list of 1,000 bound values would need
 _KNOWN_SQL = {
     "sqlite": f"SELECT {_KNOWN_COLUMNS} FROM stix_objects WHERE collection_pk = ? "  # noqa: S608
-    "AND stix_id IN (SELECT value FROM json_each(?))",
+    "AND id_hash IN (SELECT value FROM json_each(?))",
     "postgresql": f"SELECT {_KNOWN_COLUMNS} FROM stix_objects WHERE collection_pk = %s "  # noqa: S608
-    "AND stix_id = ANY(%s)",
+    "AND id_hash = ANY(%s::bigint[])",
 }
+
+#: (id_hash, version_hash) -> (stix_id, version) of the versions that hold it
+_Occupied = dict[tuple[int, int], tuple[str, str]]
+
+_COLLISION = (
+    "cannot be stored: its id and version hash to the same index key as another stored "
+    "version's (a 1-in-2**64 event); please report it to the node's operators"
+)
 
 
 def _existing_versions(
-    conn: Connection, collection_pk: int, ids: list[str]
-) -> dict[str, list[_Known]]:
+    conn: Connection, collection_pk: int, candidates: Sequence[_Candidate]
+) -> tuple[dict[str, list[_Known]], _Occupied]:
+    """The stored versions of the candidates' ids, by id, and every index key
+    those lookups met (with a hash collision, keys of other ids too)."""
     found: dict[str, list[_Known]] = {}
+    occupied: _Occupied = {}
     dialect = conn.dialect.name
-    param = orjson.dumps(ids).decode() if dialect == "sqlite" else ids
+    hashes = list({c.id_hash for c in candidates})
+    param = orjson.dumps(hashes).decode() if dialect == "sqlite" else hashes
+    wanted = {c.stix_id for c in candidates}
     rows = conn.exec_driver_sql(_KNOWN_SQL[dialect], (collection_pk, param)).all()
-    for stix_id, seq, version, latest, first, below, revoked, producer, tlp in rows:
+    for row in rows:
+        stix_id, seq, version, latest, first, below, revoked, producer, tlp, ih, vh = row
+        occupied[(ih, vh)] = (stix_id, version)
+        if stix_id not in wanted:
+            continue
         found.setdefault(stix_id, []).append(
             _Known(
                 seq,
@@ -441,7 +482,7 @@ def _existing_versions(
                 tlp,
             )
         )
-    return found
+    return found, occupied
 
 
 def _conflict(
@@ -629,6 +670,7 @@ def _version_clause(
                         StixObject.is_latest == true(),
                         ~exists().where(
                             newer.collection_pk == StixObject.collection_pk,
+                            newer.id_hash == StixObject.id_hash,
                             newer.stix_id == StixObject.stix_id,
                             newer.version > StixObject.version,
                             visible(scope, principal, newer),
@@ -691,7 +733,7 @@ def query(
     if floor >= 0:
         conditions.append(StixObject.date_added_us > floor)
     if filters.ids:
-        conditions.append(StixObject.stix_id.in_(filters.ids))
+        conditions.append(StixObject.has_id_in(filters.ids))
     if filters.types:
         conditions.append(StixObject.stix_type.in_(filters.types))
     if filters.spec_versions:
@@ -767,7 +809,7 @@ def delete_versions(
     """Delete the visible versions of ``stix_id`` matching ``filters``; returns them."""
     conditions = [
         StixObject.collection_pk == scope.pk,
-        StixObject.stix_id == stix_id,
+        StixObject.has_id(stix_id),
         _version_clause(filters.versions, scope, principal),
         visible(scope, principal),
     ]
@@ -804,7 +846,7 @@ def delete_versions(
 def _recompute_flags(conn: Connection, scope: CollectionScope, stix_id: str) -> None:
     remaining = conn.execute(
         select(StixObject.seq, StixObject.version, StixObject.tlp).where(
-            StixObject.collection_pk == scope.pk, StixObject.stix_id == stix_id
+            StixObject.collection_pk == scope.pk, StixObject.has_id(stix_id)
         )
     ).all()
     if not remaining:
