@@ -141,6 +141,19 @@ def test_verify_chain_accepts_an_intact_log(api, coalition):
     assert audit.verify_chain(coalition.database.engine) == (len(entries), None)
 
 
+def test_one_read_of_two_levels_appends_two_chained_entries(api, coalition):
+    engine = coalition.database.engine
+    ofcom = coalition.token("Ofcom")
+    amber, strict = indicator(Tlp.AMBER), indicator(Tlp.AMBER_STRICT)
+    api.add(SHARED, ofcom, [amber, strict, indicator(Tlp.GREEN)])
+    before = _last_id(engine)
+    assert api.objects(SHARED, ofcom).status_code == 200
+    read = _new_entries(engine, before)
+    assert [(e.action, e.tlp) for e in read] == [("read", Tlp.AMBER), ("read", Tlp.AMBER_STRICT)]
+    assert [o[0] for e in read for o in e.objects] == [amber["id"], strict["id"]]
+    assert audit.verify_chain(engine)[1] is None
+
+
 def _drop_guards(engine, backend):
     with engine.begin() as conn:
         if backend == "postgres":

@@ -785,18 +785,22 @@ def _append_audit(
     detail: str,
 ) -> None:
     """One audit entry per TLP level of ``groups`` (object id, version pairs)."""
-    for level, objects in sorted(groups.items()):
-        audit.append(
-            conn,
-            org_id=principal.org_id,
-            actor=principal.actor,
-            action=action,
-            api_root=scope.api_root,
-            collection_id=scope.id,
-            tlp=level,
-            objects=objects,
-            detail=detail,
-        )
+    audit.append_many(
+        conn,
+        [
+            audit.NewEntry(
+                org_id=principal.org_id,
+                actor=principal.actor,
+                action=action,
+                api_root=scope.api_root,
+                collection_id=scope.id,
+                tlp=level,
+                objects=objects,
+                detail=detail,
+            )
+            for level, objects in sorted(groups.items())
+        ],
+    )
 
 
 def needs_audit(items: Sequence[StoredVersion]) -> bool:

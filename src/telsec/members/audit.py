@@ -42,6 +42,20 @@ class AuditRecord:
 _INSERT = insert(AuditEntry)  # parameters per call: one compiled statement, cached
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """What the caller says of one access; the log adds the time and the chain."""
+
+    org_id: int | None
+    actor: str
+    action: str
+    api_root: str | None
+    collection_id: str | None
+    tlp: Tlp | None
+    objects: Sequence[tuple[str, str]]
+    detail: str = ""
+
+
 def append(
     conn: Connection,
     *,
@@ -55,6 +69,16 @@ def append(
     detail: str = "",
 ) -> None:
     """Append one entry inside the caller's (write) transaction."""
+    append_many(
+        conn, [NewEntry(org_id, actor, action, api_root, collection_id, tlp, objects, detail)]
+    )
+
+
+def append_many(conn: Connection, entries: Sequence[NewEntry]) -> None:
+    """Append ``entries``, in order, inside the caller's (write) transaction: one
+    lock, one read of the chain's head and one insert for all of them."""
+    if not entries:
+        return
     if conn.dialect.name == "postgresql":
         # Serialise appenders so that the chain is linear.
         conn.execute(
@@ -65,28 +89,40 @@ def append(
         or GENESIS
     )
     at = now_us()
-    objects_json = orjson.dumps([list(o) for o in objects]).decode()
-    tlp_value = None if tlp is None else int(tlp)
-    entry_hash = _hash(
-        prev, at, org_id, actor, action, api_root, collection_id, tlp_value, objects_json, detail
-    )
-    conn.execute(
-        _INSERT,
-        {
-            "at_us": at,
-            "org_id": org_id,
-            "actor": actor,
-            "action": action,
-            "api_root": api_root,
-            "collection_id": collection_id,
-            "tlp": tlp_value,
-            "object_count": len(objects),
-            "objects": objects_json,
-            "detail": detail,
-            "prev_hash": prev,
-            "entry_hash": entry_hash,
-        },
-    )
+    rows = []
+    for entry in entries:
+        objects_json = orjson.dumps([list(o) for o in entry.objects]).decode()
+        tlp_value = None if entry.tlp is None else int(entry.tlp)
+        entry_hash = _hash(
+            prev,
+            at,
+            entry.org_id,
+            entry.actor,
+            entry.action,
+            entry.api_root,
+            entry.collection_id,
+            tlp_value,
+            objects_json,
+            entry.detail,
+        )
+        rows.append(
+            {
+                "at_us": at,
+                "org_id": entry.org_id,
+                "actor": entry.actor,
+                "action": entry.action,
+                "api_root": entry.api_root,
+                "collection_id": entry.collection_id,
+                "tlp": tlp_value,
+                "object_count": len(entry.objects),
+                "objects": objects_json,
+                "detail": entry.detail,
+                "prev_hash": prev,
+                "entry_hash": entry_hash,
+            }
+        )
+        prev = entry_hash
+    conn.execute(_INSERT, rows)
 
 
 def _hash(
