@@ -105,7 +105,7 @@ def test_migration_0005_gives_stored_rows_their_hashes_and_keeps_red_recipients(
     command.downgrade(alembic_config(engine), "0004")
     assert current_revision(engine) == "0004"
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
 
     with engine.connect() as conn:
         rows = conn.execute(

@@ -1,4 +1,4 @@
-"""Back-end specifics of the object store: the PostgreSQL JSONB column, and writers that
+"""Back-end specifics of the object store: PostgreSQL's JSONB twin of the bodies, and writers that
 overlap (other workers or replicas on the same database)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import time
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from telsec.stix.tlp import Tlp
 from telsec.storage.db import write_transaction
@@ -18,31 +19,42 @@ from .helpers import SHARED, T0, Api, indicator
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database", ["postgres"], indirect=True)
-def test_postgres_body_column_is_jsonb(coalition):
+def test_postgres_serves_the_stored_text_and_keeps_a_queryable_jsonb_twin(coalition):
     db = coalition.database
     with db.engine.connect() as conn:
-        data_type = conn.execute(
-            text(
-                "SELECT data_type FROM information_schema.columns "
-                "WHERE table_schema = :schema AND table_name = 'stix_objects' "
-                "AND column_name = 'body'"
-            ),
-            {"schema": db.settings.database_schema},
-        ).scalar_one()
-    assert data_type == "jsonb"
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = :schema AND table_name = 'stix_objects' "
+                    "AND column_name IN ('body', 'body_json')"
+                ),
+                {"schema": db.settings.database_schema},
+            ).all()
+        )
+    assert types == {"body": "text", "body_json": "jsonb"}
     api = Api(db)
+    # Key order and number forms that JSONB would re-print differently.
     obj = indicator(Tlp.GREEN, name="queryable", labels=["ss7"])
+    obj = {"x_score": 1.5, "x_big": 1e20, **obj}
     api.add(SHARED, coalition.token("Ofcom"), [obj])
     with db.engine.connect() as conn:
         row = conn.execute(
             text(
-                "SELECT body->>'name', jsonb_typeof(body->'labels') FROM stix_objects "
-                "WHERE stix_id = :id"
+                "SELECT body_json->>'name', jsonb_typeof(body_json->'labels'), body "
+                "FROM stix_objects WHERE stix_id = :id"
             ),
             {"id": obj["id"]},
         ).one()
-    assert tuple(row) == ("queryable", "array")
-    assert api.object(SHARED, coalition.token("FCC"), obj["id"]).json()["objects"] == [obj]
+    assert tuple(row[:2]) == ("queryable", "array")
+    assert row[2].startswith('{"x_score":1.5,"x_big":1e+20,')
+    response = api.object(SHARED, coalition.token("FCC"), obj["id"])
+    assert response.json()["objects"] == [obj]
+    assert b'{"x_score":1.5,"x_big":1e+20,' in response.content
+    with pytest.raises(DBAPIError), db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE stix_objects SET body = 'not json' WHERE stix_id = :id"), {"id": obj["id"]}
+        )
 
 
 RACE_BUG = (

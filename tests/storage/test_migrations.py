@@ -9,35 +9,37 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from telsec.storage.db import alembic_config, current_revision, upgrade
-from telsec.storage.models import Base
+from telsec.storage.models import Base, include_object
 
 
 def test_models_and_migrations_agree(database) -> None:
     with database.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
 
 
 def test_upgrade_is_idempotent_and_reaches_head(database) -> None:
     upgrade(database.engine)
-    assert current_revision(database.engine) == "0005"
+    assert current_revision(database.engine) == "0006"
 
 
 def test_postgres_keeps_no_statistics_on_bodies(database) -> None:
     if database.engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL column setting")
     with database.engine.connect() as conn:
-        target = conn.execute(
+        targets = conn.execute(
             text(
-                "SELECT a.attstattarget FROM pg_attribute a "
+                "SELECT a.attname, a.attstattarget FROM pg_attribute a "
                 "JOIN pg_class c ON c.oid = a.attrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = current_schema() AND c.relname = 'stix_objects' "
-                "AND a.attname = 'body'"
+                "AND a.attname IN ('body', 'body_json')"
             )
-        ).scalar()
-    assert target == 0
+        ).all()
+    assert sorted(map(tuple, targets)) == [("body", 0), ("body_json", 0)]
 
 
 def test_downgrade_removes_everything_and_upgrade_restores_it(database) -> None:

@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Text, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select
 
 from telsec.exchange import access, store
 from telsec.members.auth import Principal
@@ -188,7 +188,7 @@ def _rows(
 
 def _contains(text: str) -> ColumnElement[bool]:
     """The JSON text of the object contains ``text`` (case-insensitive)."""
-    return func.lower(cast(StixObject.body, Text)).contains(text.lower(), autoescape=True)
+    return func.lower(StixObject.body).contains(text.lower(), autoescape=True)
 
 
 def _matches_text(row: ObjectRow, text: str) -> bool:

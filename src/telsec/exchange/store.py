@@ -389,8 +389,8 @@ def _bulk_insert(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     """Insert object versions (tuples in ``_INSERT_COLUMNS`` order) the fastest
     way each back-end offers.
 
-    PostgreSQL: ``COPY ... FROM STDIN`` (the body text is parsed into JSONB by
-    the server).  SQLite: the driver's ``executemany``.  Both run inside the
+    PostgreSQL: ``COPY ... FROM STDIN`` (the server parses each body into its
+    generated JSONB column).  SQLite: the driver's ``executemany``.  Both run inside the
     caller's transaction.
     """
     raw: Any = conn.connection.driver_connection

@@ -7,7 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
-from telsec.storage.models import Base
+from telsec.storage.models import Base, include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +31,7 @@ with engine.connect() as connection:
             target_metadata=target_metadata,
             render_as_batch=sqlite,
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import telsec.storage.models
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -181,7 +180,8 @@ def upgrade() -> None:
         sa.Column("tlp", sa.Integer(), nullable=True),
         sa.Column("producer_org_id", sa.Integer(), nullable=False),
         sa.Column("created_by_ref", sa.String(length=300), nullable=True),
-        sa.Column("body", telsec.storage.models.StixBody(), nullable=False),
+        # JSONB on PostgreSQL until migration 0006 (the type the models had then)
+        sa.Column("body", sa.Text().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.ForeignKeyConstraint(
             ["collection_pk"],
             ["collections.id"],
