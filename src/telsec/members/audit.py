@@ -25,20 +25,6 @@ GENESIS = "0" * 64
 _AUDIT_LOCK_ROW = 2
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    id: int
-    at_us: int
-    org_id: int | None
-    actor: str
-    action: str
-    api_root: str | None
-    collection_id: str | None
-    tlp: Tlp | None
-    objects: list[tuple[str, str]]
-    detail: str
-
-
 _INSERT = insert(AuditEntry)  # parameters per call: one compiled statement, cached
 
 
@@ -54,6 +40,15 @@ class NewEntry:
     tlp: Tlp | None
     objects: Sequence[tuple[str, str]]
     detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditRecord(NewEntry):
+    """A stored entry: what was said, its number in the log and its time."""
+
+    id: int
+    at_us: int
+    objects: list[tuple[str, str]]
 
 
 def append(
