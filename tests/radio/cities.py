@@ -8,8 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from telsec.radio.schema import Rejections, clean_inventory, clean_observations
+from telsec.radio.schema import Rejections, clean_inventory
 from telsec.radio.simulate import simulate
+from telsec.radio.store import clean_observations
 
 
 @functools.cache

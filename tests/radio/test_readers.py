@@ -317,19 +317,28 @@ def test_damaged_parquet_files_are_read_or_refused_never_a_crash(tmp_path) -> No
         st.tuples(
             st.sampled_from(["a", "b", None]),
             st.sampled_from([1, 2, None]),
-            st.sampled_from([0.5, -1.0, None]),
+            st.sampled_from([-80.5, -95.0, None]),
         ),
         max_size=40,
     )
 )
 def test_duplicates_dropped_exactly_as_polars_unique(rows) -> None:
-    from telsec.radio.schema import Rejections, drop_duplicates
+    from telsec.radio.schema import OBSERVATION_SCHEMA, Rejections, check_observations, conform
+    from telsec.radio.store import clean_observations
 
-    frame = pl.DataFrame(
-        rows, schema={"s": pl.String, "i": pl.Int64, "f": pl.Float64}, orient="row"
+    base = {"time": 1000.0, "lat": 51.5, "lon": -0.1, "rat": "lte", "mcc": 234, "mnc": 20}
+    frame = conform(
+        pl.DataFrame(
+            [{**base, "source": s, "cell": 7, "area": a, "signal": f} for s, a, f in rows],
+            schema_overrides={"source": pl.String, "area": pl.Int64, "signal": pl.Float64},
+        )
+        if rows
+        else pl.DataFrame(),
+        OBSERVATION_SCHEMA,
     )
     counts = Rejections()
-    kept = drop_duplicates(frame, counts)
-    expected = frame.unique(maintain_order=True)
+    kept = clean_observations(frame, counts, chunk_rows=7)
+    checked = check_observations(frame, Rejections())  # the rows that pass the row checks
+    expected = checked.unique(maintain_order=True)
     assert kept.equals(expected)
-    assert counts.rejected["duplicate row"] == frame.height - expected.height
+    assert counts.rejected["duplicate row"] == checked.height - expected.height

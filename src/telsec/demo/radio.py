@@ -14,8 +14,9 @@ import polars as pl
 
 from telsec.radio.detect import detect, parse_config
 from telsec.radio.report import stix_bundle
-from telsec.radio.schema import Rejections, clean_inventory, clean_observations
+from telsec.radio.schema import Rejections, clean_inventory
 from telsec.radio.simulate import OPERATOR_TOML, START, simulate
+from telsec.radio.store import clean_observations
 from telsec.stix.tlp import Tlp
 
 PRODUCER = "Thames Telecom"

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
 import polars as pl
 
 from telsec.rejections import Rejections
@@ -157,16 +156,6 @@ def _position_checks(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
 CLEAN_CHUNK_ROWS = 250_000
 
 
-def clean_observations(
-    frame: pl.DataFrame, counts: Rejections, *, chunk_rows: int = CLEAN_CHUNK_ROWS
-) -> pl.DataFrame:
-    """Conform ``frame`` to :data:`OBSERVATION_SCHEMA` and reject impossible rows
-    and repeated ones, checked ``chunk_rows`` at a time (cleaning makes copies)."""
-    parts = [check_observations(chunk, counts) for chunk in slices(frame, chunk_rows)]
-    checked = pl.concat(parts) if parts else conform(pl.DataFrame(), OBSERVATION_SCHEMA)
-    return drop_duplicates(checked, counts)
-
-
 def slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
     """``frame`` ``rows`` at a time (views, not copies)."""
     for start in range(0, frame.height, rows):
@@ -174,7 +163,8 @@ def slices(frame: pl.DataFrame, rows: int) -> Iterator[pl.DataFrame]:
 
 
 def check_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
-    """The row-by-row part of :func:`clean_observations` (no duplicate check)."""
+    """The row-by-row checks of observations (repeats are the store's:
+    :func:`telsec.radio.store.clean_observations`)."""
     counts.read += frame.height
     frame = conform(frame, OBSERVATION_SCHEMA)
     frame = _common_checks(frame, counts)
@@ -192,29 +182,6 @@ def check_observations(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
         "signal strength impossible for the RAT",
         counts,
     )
-
-
-def drop_duplicates(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:
-    """``frame`` without repeated rows (the first is kept), counted.
-
-    A 64-bit hash per row finds the candidates; only rows whose hash repeats are
-    compared in full, so that a hash collision drops nothing and the full
-    comparison (which encodes whole rows) runs on the few candidates only.
-    """
-    candidates = frame.hash_rows().is_duplicated() if frame.height else None
-    if candidates is None or not candidates.any():
-        counts.add("duplicate row", 0)
-        return frame
-    repeated = (
-        frame.with_row_index("_row")
-        .filter(candidates)
-        .filter(~pl.struct(pl.all().exclude("_row")).is_first_distinct())["_row"]
-        .to_numpy()
-    )
-    counts.add("duplicate row", len(repeated))
-    keep = np.ones(frame.height, dtype=bool)
-    keep[repeated] = False
-    return frame.filter(pl.Series(keep))
 
 
 def clean_inventory(frame: pl.DataFrame, counts: Rejections) -> pl.DataFrame:

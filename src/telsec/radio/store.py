@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from telsec.radio.schema import OBSERVATION_SCHEMA, Rejections, conform
+from telsec.radio.schema import (
+    CLEAN_CHUNK_ROWS,
+    OBSERVATION_SCHEMA,
+    Rejections,
+    check_observations,
+    conform,
+    slices,
+)
 
 #: Rows held in memory before the store spills to disk (about 90 bytes each).
 SPILL_ROWS = 2_000_000
@@ -156,3 +163,15 @@ class ObservationStore:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def clean_observations(
+    frame: pl.DataFrame, counts: Rejections, *, chunk_rows: int = CLEAN_CHUNK_ROWS
+) -> pl.DataFrame:
+    """``frame`` conformed to :data:`OBSERVATION_SCHEMA`, without impossible rows
+    or repeated ones (each counted), checked ``chunk_rows`` at a time (checking
+    makes copies): an in-memory store's contents."""
+    with ObservationStore(counts, memory_rows=max(frame.height, 1)) as store:
+        for chunk in slices(frame, chunk_rows):
+            store.add(check_observations(chunk, counts))
+        return store.frame()
