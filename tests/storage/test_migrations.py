@@ -65,13 +65,17 @@ def test_database_refuses_to_change_the_audit_log(database, statement) -> None:
     with write_transaction(database.engine) as conn:
         audit.append(
             conn,
-            org_id=None,
-            actor="test",
-            action="read",
-            api_root=None,
-            collection_id=None,
-            tlp=None,
-            objects=[("indicator--x", "v")],
+            [
+                audit.NewEntry(
+                    org_id=None,
+                    actor="test",
+                    action="read",
+                    api_root=None,
+                    collection_id=None,
+                    tlp=None,
+                    objects=[("indicator--x", "v")],
+                )
+            ],
         )
     with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
         conn.execute(text(statement))

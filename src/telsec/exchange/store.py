@@ -785,7 +785,7 @@ def _append_audit(
     detail: str,
 ) -> None:
     """One audit entry per TLP level of ``groups`` (object id, version pairs)."""
-    audit.append_many(
+    audit.append(
         conn,
         [
             audit.NewEntry(

@@ -51,25 +51,7 @@ class AuditRecord(NewEntry):
     objects: list[tuple[str, str]]
 
 
-def append(
-    conn: Connection,
-    *,
-    org_id: int | None,
-    actor: str,
-    action: str,
-    api_root: str | None,
-    collection_id: str | None,
-    tlp: Tlp | None,
-    objects: Sequence[tuple[str, str]],
-    detail: str = "",
-) -> None:
-    """Append one entry inside the caller's (write) transaction."""
-    append_many(
-        conn, [NewEntry(org_id, actor, action, api_root, collection_id, tlp, objects, detail)]
-    )
-
-
-def append_many(conn: Connection, entries: Sequence[NewEntry]) -> None:
+def append(conn: Connection, entries: Sequence[NewEntry]) -> None:
     """Append ``entries``, in order, inside the caller's (write) transaction: one
     lock, one read of the chain's head and one insert for all of them."""
     if not entries:
