@@ -1,0 +1,11 @@
+"""Build of the compiled parts; everything else is declared in pyproject.toml."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [Extension("telsec.signalling._fastpath", ["src/telsec/signalling/_fastpath.pyx"])],
+        compiler_directives={"language_level": "3"},
+    )
+)
