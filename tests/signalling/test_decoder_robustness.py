@@ -86,10 +86,10 @@ def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
     tmp_path_factory, data
 ) -> None:
     """Damage anywhere (headers, lengths, a cut): chunking never raises, and the chunks
-    give exactly the records and the damage report that one serial pass gives."""
-    from telsec.packets.capture import CaptureError
-    from telsec.signalling.decoder import decode_packets
-    from telsec.signalling.pipeline import _chunk_packets, chunks
+    (decoded as the scan decodes them) give exactly the rows and the damage report that
+    one serial pass of the reference decoder gives."""
+    from telsec.signalling.batch import batch_of, decode_chunk, resolved
+    from telsec.signalling.pipeline import chunks
 
     folder = tmp_path_factory.mktemp("chunks")
     pcap = folder / "g.pcap"
@@ -102,13 +102,11 @@ def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
     pcap.write_bytes(bytes(raw))
 
     serial_stats = DecodeStats()
-    serial = list(decode_file(pcap, serial_stats))
+    serial = resolved(batch_of(decode_file(pcap, serial_stats)))
     chunked, errors = [], []
     for chunk in chunks([pcap], target=data.draw(st.integers(200, 3000))):
-        stats = DecodeStats()
-        try:
-            chunked.extend(decode_packets(_chunk_packets(chunk), stats))
-        except CaptureError as exc:
-            errors.append(str(exc))
+        batch = decode_chunk(chunk.path, chunk.header, chunk.start, chunk.end, chunk.first_frame)
+        chunked.extend(resolved(batch))
+        errors.extend(batch.stats.file_errors)
     assert chunked == serial
-    assert [f"{pcap}: {e}" for e in errors] == serial_stats.file_errors
+    assert errors == serial_stats.file_errors

@@ -35,13 +35,18 @@ def _run(paths: list[Path], **kw) -> tuple[list[tuple], Scan]:
 
 
 def _same_frames(paths: list[Path], target: int) -> None:
-    whole = [r for p in paths for r in decode_file(p, DecodeStats())]
+    """Chunks decoded on their own (fast path and all) give the rows of one
+    reference pass over the whole files."""
+    from telsec.signalling.batch import batch_of, decode_chunk, resolved
+
+    whole = resolved(batch_of(r for p in paths for r in decode_file(p, DecodeStats())))
     pieces = list(chunks(paths, target))
     assert len(pieces) > 3
-    from telsec.signalling.decoder import decode_packets
-    from telsec.signalling.pipeline import _chunk_packets
-
-    parts = [r for c in pieces for r in decode_packets(_chunk_packets(c), DecodeStats())]
+    parts = [
+        row
+        for c in pieces
+        for row in resolved(decode_chunk(c.path, c.header, c.start, c.end, c.first_frame))
+    ]
     assert [r["frame"] for r in parts] == [r["frame"] for r in whole]
     assert parts == whole
 

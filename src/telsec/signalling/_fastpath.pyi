@@ -55,3 +55,6 @@ def decode_pcap(
     rows: RowBuffer,
     decline: Callable[[int, float, int, int], None],
 ) -> tuple[int, int]: ...
+def pcap_walk(
+    data: bytes | bytearray | memoryview, big_endian: bool, limit: int, at_end: bool
+) -> tuple[int, int, bool]: ...

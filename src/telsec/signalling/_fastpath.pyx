@@ -429,6 +429,16 @@ def _load_specs():
 _load_specs()
 
 
+def _check_limits():
+    from telsec.packets.capture import MAX_FRAME as READER_MAX_FRAME
+
+    if READER_MAX_FRAME != MAX_FRAME:
+        raise ValueError("the fast path and the capture reader disagree on the largest frame")
+
+
+_check_limits()
+
+
 cdef int _find(const uint8_t* d, Py_ssize_t start, Py_ssize_t end, Spec* spec,
                Py_ssize_t* fs, Py_ssize_t* fe) noexcept nogil:
     """1 found (content at fs..fe), 0 not there, -1 malformed (declined)."""
@@ -1146,3 +1156,34 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
             decline(frame, time, pos + 16, pos + 16 + incl)
         pos += 16 + incl
     return frame - first_frame + 1, pos
+
+
+def pcap_walk(const uint8_t[::1] data, bint big_endian, Py_ssize_t limit, bint at_end):
+    """Walk whole pcap records from the start of ``data`` (a block of a file).
+
+    Stops at the first record boundary at or past ``limit``, before a record
+    whose length is impossible (``damaged``), or before a record that runs past
+    the block unless the block ends the file (``at_end``: the record is then
+    walked over, past the end, as a file cut short has it).  Returns
+    ``(offset, frames, damaged)``.
+    """
+    cdef Py_ssize_t size = data.shape[0], pos = 0
+    cdef int64_t frames = 0
+    cdef uint32_t incl
+    cdef const uint8_t* d = &data[0] if size else NULL
+    while size - pos >= 16:
+        if pos >= limit:
+            break
+        if big_endian:
+            incl = (<uint32_t>d[pos + 8] << 24) | (d[pos + 9] << 16) | (d[pos + 10] << 8) \
+                | d[pos + 11]
+        else:
+            incl = (<uint32_t>d[pos + 11] << 24) | (d[pos + 10] << 16) | (d[pos + 9] << 8) \
+                | d[pos + 8]
+        if incl > MAX_FRAME:
+            return pos, frames, True
+        if incl > size - pos - 16 and not at_end:
+            break
+        pos += 16 + incl
+        frames += 1
+    return pos, frames, False

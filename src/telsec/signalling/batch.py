@@ -38,7 +38,9 @@ from telsec.signalling._fastpath import ROW_DTYPE, ROW_FIELDS, Interner, RowBuff
 from telsec.signalling.decoder import DecodeStats, Record, decode_packet
 from telsec.signalling.transport import SctpReassembly
 
-__all__ = ["ROW_DTYPE", "ROW_FIELDS", "Batch", "add_record", "decode_chunk", "decode_region"]
+__all__ = [
+    "ROW_DTYPE", "ROW_FIELDS", "Batch", "add_record", "batch_of", "decode_chunk", "decode_region",
+]  # fmt: skip
 
 #: ``protocol`` column values.
 MAP, DIAMETER, OTHER = 1, 2, 3
@@ -114,6 +116,14 @@ def add_record(rows: RowBuffer, strings: Interner, record: Record) -> None:
         realm,
         plmn,
     )
+
+
+def batch_of(records: Iterable[Record]) -> Batch:
+    """Records of the reference decoder as a batch."""
+    strings, rows = Interner(), RowBuffer()
+    for record in records:
+        add_record(rows, strings, record)
+    return Batch(rows.array(), strings.strings, DecodeStats())
 
 
 class _Reference:

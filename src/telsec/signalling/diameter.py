@@ -60,6 +60,12 @@ class DiameterMessage:
     avps: dict[str, str | int]
 
 
+def command_name(code: int, is_request: bool) -> str:
+    """``ULR``, ``ULA`` ...; ``<code>R`` / ``<code>A`` for commands without a short name."""
+    names = COMMANDS.get(code)
+    return names[0 if is_request else 1] if names else f"{code}{'R' if is_request else 'A'}"
+
+
 def plmn_id(raw: bytes) -> str | None:
     """A 3-octet PLMN identity as ``MCC-MNC`` (TS 24.008 10.5.1.3)."""
     if len(raw) != 3:
@@ -110,8 +116,7 @@ def diameter(data: bytes) -> tuple[DiameterMessage, int]:
     flags = data[4]
     code = int.from_bytes(data[5:8], "big")
     is_request = bool(flags & 0x80)
-    names = COMMANDS.get(code)
-    command = names[0 if is_request else 1] if names else f"{code}{'R' if is_request else 'A'}"
+    command = command_name(code, is_request)
     avps: dict[str, str | int] = {}
     _avps(data, HEADER, length, avps, 0)
     user = avps.get("user_name")

@@ -17,7 +17,6 @@ and those carry pseudonyms, not subscriber identities.
 
 from __future__ import annotations
 
-import io
 import os
 import struct
 from collections import deque
@@ -27,23 +26,20 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from telsec.packets.capture import (
-    MAX_FRAME,
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
     PCAPNG_SHB,
-    CaptureError,
-    Packet,
-    read_capture,
 )
 from telsec.privacy import Pseudonymiser
-from telsec.signalling.decoder import DecodeStats, decode_file, decode_packets
+from telsec.signalling._fastpath import pcap_walk
+from telsec.signalling.batch import decode_chunk
+from telsec.signalling.decoder import DecodeStats
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import (
     Activity,
     Event,
     Finding,
     Inspector,
-    Screen,
     Tracker,
     merge_activity,
 )
@@ -90,20 +86,24 @@ class _Window:
 
 
 def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
-    window = _Window(handle)
-    header = window.get(0, 24)
-    endian = PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]
-    length = struct.Struct(endian + "I").unpack
+    handle.seek(0)
+    header = handle.read(24)
+    big_endian = (PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]) == ">"
     start, frame, first, pos = 24, 0, 1, 24
     while pos + 16 <= size:
         if pos - start >= target:
             yield Chunk(path, header, start, pos, first)
             start, first = pos, frame + 1
-        (incl_len,) = length(window.get(pos + 8, 4))
-        if incl_len > MAX_FRAME:
-            break  # damaged: the chunk that reaches it reports where
-        pos += 16 + incl_len
-        frame += 1
+        handle.seek(pos)
+        block = handle.read(min(_Window.BLOCK, size - pos))
+        limit = start + target - pos
+        offset, frames, damaged = pcap_walk(block, big_endian, limit, pos + len(block) >= size)
+        pos += offset
+        frame += frames
+        if damaged:
+            break  # the chunk that reaches it reports where
+        if offset == 0:
+            break  # nothing walked: a record larger than a block cannot be whole
     yield Chunk(path, header, start, size, first)
 
 
@@ -151,41 +151,6 @@ def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[C
                 yield from _pcap_chunks(path, handle, size, target)
 
 
-class _ChunkStream(io.RawIOBase):
-    """The chunk's header, then its part of the file, read as the reader asks."""
-
-    def __init__(self, chunk: Chunk) -> None:
-        self._head = memoryview(chunk.header)
-        self._file = open(chunk.path, "rb")  # closed with the stream
-        self._file.seek(chunk.start)
-        self._left = chunk.end - chunk.start
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._head:
-            count = min(len(view), len(self._head))
-            view[:count] = self._head[:count]
-            self._head = self._head[count:]
-            return count
-        if self._left <= 0:
-            return 0
-        count = self._file.readinto(view[: min(len(view), self._left)]) or 0
-        self._left -= count
-        return count
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def _chunk_packets(chunk: Chunk) -> Iterator[Packet]:
-    """The chunk's packets, numbered as in the whole file."""
-    return read_capture(io.BufferedReader(_ChunkStream(chunk)), chunk.first_frame)
-
-
 @dataclass
 class ChunkResult:
     findings: list[Finding]
@@ -195,22 +160,11 @@ class ChunkResult:
 
 
 def inspect_chunk(chunk: Chunk, policy: Policy, pseudonym: Pseudonymiser) -> ChunkResult:
-    """Decode one chunk and run the per-record stage of screening on it."""
-    stats = DecodeStats()
+    """Decode one chunk (:mod:`.batch`) and run the first stage of screening on it."""
+    batch = decode_chunk(chunk.path, chunk.header, chunk.start, chunk.end, chunk.first_frame)
     inspector = Inspector(policy, pseudonym)
-    findings: list[Finding] = []
-    events: list[Event] = []
-    try:
-        for record in decode_packets(_chunk_packets(chunk), stats):
-            found, event = inspector.inspect(record)
-            findings.extend(found)
-            if event is not None:
-                events.append(event)
-    except CaptureError as exc:
-        stats.file_errors.append(f"{chunk.path}: {exc}")
-    except OSError as exc:
-        stats.file_errors.append(f"{chunk.path}: {exc.strerror or exc}")
-    return ChunkResult(findings, events, inspector.activity, stats)
+    findings, events = inspector.inspect_batch(batch)
+    return ChunkResult(findings, events, inspector.activity, batch.stats)
 
 
 def _sized(work: Iterator[Chunk]) -> tuple[Iterator[Chunk], Iterator[int]]:
@@ -278,17 +232,9 @@ class Scan:
             yield from self._serial(paths)
 
     def _serial(self, paths: list[Path]) -> Iterator[Finding]:
-        engine = Screen(self.policy, self.pseudonym)
-        done = 0
-        for path in paths:
-            for record in decode_file(path, self.stats):
-                yield from engine.feed(record)
-            done += path.stat().st_size
-            if self.on_progress:
-                self.on_progress(done)
-        yield from engine.finish()
-        self.activity = engine.activity
-        self.undecided = engine.undecided
+        work, sizes = _sized(chunks(paths))
+        results = (inspect_chunk(chunk, self.policy, self.pseudonym) for chunk in work)
+        yield from self._merge(results, sizes)
 
     def _merge(self, results: Iterable[ChunkResult], sizes: Iterator[int]) -> Iterator[Finding]:
         tracker = Tracker(self.policy)

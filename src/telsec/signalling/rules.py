@@ -6,7 +6,7 @@ explanation, and the MITRE FiGHT / GSMA MoTIF techniques it evidences.
 Screening runs in two stages, so that it can be spread over processes or a
 Dask cluster without losing the order the stateful rules depend on:
 
-* :class:`Inspector` looks at one record at a time: the stateless rules
+* :class:`Inspector` looks at a batch of rows (:mod:`.batch`): the stateless rules
   (category 1 and 2, GT lists, point codes, node addresses, Diameter realms),
   per-source activity counts, and the *events* the stateful rules need. It
   runs wherever the capture is decoded.  Events carry pseudonyms, never
@@ -24,13 +24,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from telsec.privacy import Pseudonymiser
+from telsec.signalling.batch import DIAMETER, MAP, Batch, batch_of
+from telsec.signalling.diameter import command_name
 from telsec.signalling.geo import country_of, country_of_mcc, distance_km
+from telsec.signalling.map import operation_name
 from telsec.signalling.policy import Operator, Policy
 
 Record = dict[str, Any]
@@ -316,232 +322,365 @@ def merge_activity(into: dict[str, Activity], more: dict[str, Activity]) -> None
             known.merge(activity)
 
 
-# -- stage 1: one record at a time --------------------------------------------------
+# -- stage 1: a batch of rows at a time ---------------------------------------------
+
+_CAT1, _CAT2, _CAT3 = (np.array(sorted(codes), dtype=np.int64) for codes in (CAT1, CAT2, CAT3))
+_LOOKUPS = np.array(sorted(LOOKUPS), dtype=np.int64)
+_DELIVERIES = np.array([MT_FSM, MO_FSM], dtype=np.int64)
+_NODE_IN_SM = np.array([SRI_SM, MT_FSM], dtype=np.int64)
+_DIAMETER_SCREENED = np.array(sorted(DIAMETER_FROM_HOME | DIAMETER_FROM_VISITED), dtype=np.int64)
+_CATEGORY_NAMES = ("other", "cat1", "cat2", "cat3")
+
+
+def _per_id(ids: np.ndarray, strings: list[str], function: Callable[[str | None], Any],
+            dtype: Any = object) -> np.ndarray:  # fmt: skip
+    """``function`` of each row's string (None for id -1), called once per distinct id."""
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    values = [function(strings[i] if i >= 0 else None) for i in distinct.tolist()]
+    table = np.empty(len(values), dtype=dtype)
+    table[:] = values
+    return table[inverse]
+
+
+def _map_category(opcode: np.ndarray) -> np.ndarray:
+    category = np.zeros(len(opcode), dtype=np.int8)
+    category[np.isin(opcode, _CAT1)] = 1
+    category[np.isin(opcode, _CAT2)] = 2
+    category[np.isin(opcode, _CAT3)] = 3
+    return category
 
 
 @dataclass
 class Inspector:
-    """Stateless rules, activity counts and events, one record at a time."""
+    """Stateless rules, activity counts and events, a batch of rows at a time."""
 
     policy: Policy
     pseudonym: Pseudonymiser
     activity: dict[str, Activity] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # the same few GTs and IMSI ranges come back message after message
-        self._home_gt = lru_cache(maxsize=65536)(self.policy.is_home_gt)
-        self._leased = lru_cache(maxsize=65536)(self.policy.is_leased)
-        self._operator_of_gt = lru_cache(maxsize=65536)(self.policy.operator_of_gt)
-        self._operator_of_plmn = lru_cache(maxsize=4096)(self.policy.operator_of_imsi)
+        policy = self.policy
+        # operators by index (-1: none), so that rows compare them as integers
+        self._operators: tuple[Operator, ...] = (policy.home, *policy.partners)
+        index = {id(op): number for number, op in enumerate(self._operators)}
 
-    def _operator_of_imsi(self, imsi: str | None) -> Operator | None:
+        def number(op: Operator | None) -> int:
+            return -1 if op is None else index[id(op)]
+
+        # the same few GTs, realms and IMSI ranges come back batch after batch
+        self._home_gt = lru_cache(maxsize=65536)(policy.is_home_gt)
+        self._leased = lru_cache(maxsize=65536)(policy.is_leased)
+        self._home_realm = lru_cache(maxsize=4096)(policy.is_home_realm)
+        self._gt_operator = lru_cache(maxsize=65536)(lambda gt: number(policy.operator_of_gt(gt)))
+        self._realm_operator = lru_cache(maxsize=4096)(
+            lambda realm: number(policy.operator_of_realm(realm))
+        )
         # an IMSI's network is in its first 5 or 6 digits (MCC, MNC)
-        return self._operator_of_plmn(imsi[:6]) if imsi else None
-
-    def _evidence(self, record: Record, subscriber: str | None = None) -> Evidence:
-        return Evidence(
-            record["frame"],
-            record["time"],
-            record.get("calling_gt"),
-            record.get("called_gt"),
-            record.get("operation") or record.get("command"),
-            subscriber,
-            record.get("origin_realm"),
+        plmn_operator = lru_cache(maxsize=4096)(lambda p: number(policy.operator_of_imsi(p)))
+        self._imsi_operator: Callable[[str | None], int] = lambda imsi: (
+            plmn_operator(imsi[:6]) if imsi else -1
         )
 
-    def _subscriber(self, record: Record) -> str | None:
-        return self.pseudonym("imsi", record.get("imsi")) or self.pseudonym(
-            "msisdn", record.get("msisdn")
-        )
-
-    def _count(self, source: str, kind: str, record: Record, subscriber: str | None) -> None:
-        activity = self.activity.get(source)
-        if activity is None:
-            activity = self.activity[source] = Activity(
-                source, kind, record["time"], record["time"]
-            )
-        activity.add(
-            record["time"],
-            category_of(record),
-            record.get("operation") or record.get("command"),
-            record.get("opc"),
-            subscriber,
-        )
+    def _operator(self, number: int) -> Operator | None:
+        return None if number < 0 else self._operators[number]
 
     def inspect(self, record: Record) -> tuple[list[Finding], Event | None]:
         """The findings one record raises by itself, and the event it adds, if any."""
-        protocol = record.get("protocol")
-        if protocol == "map":
-            if record.get("component") != "invoke":
-                return [], None
-            return self._map(record)
-        if protocol == "diameter" and record.get("is_request"):
-            return self._diameter(record)
-        return [], None
+        found, events = self.inspect_batch(batch_of([record]))
+        return found, events[0] if events else None
 
-    def _map(self, record: Record) -> tuple[list[Finding], Event | None]:
-        opcode = record.get("opcode")
-        calling = record.get("calling_gt")
-        policy = self.policy
-        if self._home_gt(calling):
-            if opcode in CAT3:
-                return [], self._locate(record, None, check=False, trusted=True)
-            return [], None
-        subscriber = self._subscriber(record)
-        if calling:
-            self._count(calling, "gt", record, subscriber)
-        if calling in policy.allow_gts:
-            return [], None
-        evidence = self._evidence(record, subscriber)
-        out: list[Finding] = []
-        if calling in policy.deny_gts:
-            out.append(finding("SIG-GT-DENY", evidence, f"GT {calling} is denied"))
-        if self._leased(calling):
-            out.append(finding("SIG-GT-LEASED", evidence, f"GT {calling} is in a leased range"))
-        operator = self._operator_of_gt(calling)
-        if (
-            operator is not None
-            and operator.point_codes
-            and record.get("opc") not in operator.point_codes
-        ):
-            out.append(
-                finding(
-                    "SIG-GT-POINT-CODE",
-                    evidence,
-                    f"GT of {operator.name} from point code {record.get('opc')}, expected "
-                    f"{', '.join(map(str, operator.point_codes))}",
-                )
-            )
-        operation = record.get("operation")
-        if opcode in CAT1:
-            out.append(finding("SIG-CAT1", evidence, f"{operation} from {calling}"))
-        elif opcode in CAT2:
-            home = self._operator_of_imsi(record.get("imsi"))
-            if record.get("imsi") and home is not operator:
-                out.append(
-                    finding(
-                        "SIG-CAT2",
-                        evidence,
-                        f"{operation} for a subscriber of "
-                        f"{home.name if home else 'an unknown network'} from "
-                        f"{operator.name if operator else 'an unknown network'}",
-                    )
-                )
-        if opcode in CAT3 and operator is None:
-            out.append(finding("SIG-NO-AGREEMENT", evidence, f"{operation} from {calling}"))
-        out.extend(self._node_mismatch(record, evidence, opcode, operator))
-        event: Event | None = None
-        if opcode in CAT3:
-            # only an unremarkable message moves the subscriber: a hijack attempt
-            # must not make the subscriber's real network look implausible
-            event = self._locate(record, evidence, check=True, trusted=not out)
-        elif opcode in LOOKUPS:
-            key = self.pseudonym("msisdn", record.get("msisdn")) or subscriber
-            # a network asking about its own subscriber is not probing
-            own = operator is not None and self._operator_of_imsi(record.get("imsi")) is operator
-            if key and calling and not own:
-                event = Lookup(record["time"], calling, key, opcode == SRI_SM,
-                               operator is not None, evidence)  # fmt: skip
-        elif opcode in (MT_FSM, MO_FSM) and calling and record.get("imsi"):
-            event = Deliver(record["time"], calling)
-        return out, event
+    def inspect_batch(self, batch: Batch) -> tuple[list[Finding], list[Event]]:
+        """The findings the rows raise by themselves, and their events, in row order.
 
-    def _locate(self, record: Record, evidence: Evidence | None, *, check: bool,
-                trusted: bool) -> Locate | None:  # fmt: skip
-        """Where a mobility message puts the subscriber: its VLR's (or sender's) country."""
-        imsi = record.get("imsi")
-        where = country_of(record.get("vlr_number") or record.get("calling_gt"))
-        if not imsi or not where:
-            return None
-        subscriber = evidence.subscriber if evidence else self.pseudonym("imsi", imsi)
-        assert subscriber is not None
-        return Locate(record["time"], subscriber, where, evidence, check, trusted)
-
-    def _node_mismatch(
-        self, record: Record, evidence: Evidence, opcode: int | None, operator: Operator | None
-    ) -> list[Finding]:
-        calling = record.get("calling_gt")
-        if opcode == UL:
-            node = record.get("vlr_number") or record.get("msc_number")
-        elif opcode in (SRI_SM, MT_FSM):
-            node = record.get("service_centre")
-        else:
-            return []
-        if not node or not calling or node == calling:
-            return []
-        node_operator = self._operator_of_gt(node)
-        same = (node_operator is operator and operator is not None) or (
-            operator is None and country_of(node) == country_of(calling) and node[:6] == calling[:6]
+        Only operations are screened (MAP Invokes, Diameter requests of S6a/S6d)."""
+        rows = batch.rows
+        operation = rows["operation"] == 1
+        protocol = rows["protocol"]
+        found: list[tuple[int, Finding]] = []
+        events: list[tuple[int, Event]] = []
+        map_rows = np.flatnonzero(operation & (protocol == MAP))
+        diameter_rows = np.flatnonzero(
+            operation & (protocol == DIAMETER) & np.isin(rows["command_code"], _DIAMETER_SCREENED)
         )
-        if same:
-            return []
-        return [
-            finding(
-                "SIG-NODE-MISMATCH", evidence, f"SCCP calling GT {calling}, MAP node address {node}"
-            )
-        ]
+        if len(map_rows):
+            self._map(batch, map_rows, found, events)
+        if len(diameter_rows):
+            self._diameter(batch, diameter_rows, found, events)
+            if len(map_rows):  # back into row order (stable: a row's findings keep theirs)
+                found.sort(key=itemgetter(0))
+                events.sort(key=itemgetter(0))
+        return [f for _, f in found], [e for _, e in events]
+
+    # -- activity ---------------------------------------------------------------------
+
+    def _count(self, kind: str, strings: list[str], source: np.ndarray, time: np.ndarray,
+               category: np.ndarray, operation: list[str], opc: np.ndarray,
+               subscriber_id: np.ndarray, subscriber: list[str | None]) -> None:  # fmt: skip
+        """Add rows to the activity of their sources (ids of non-empty strings)."""
+        if not len(source):
+            return
+        distinct, inverse = np.unique(source, return_inverse=True)
+        first = np.full(len(distinct), np.inf)
+        last = np.full(len(distinct), -np.inf)
+        np.minimum.at(first, inverse, time)
+        np.maximum.at(last, inverse, time)
+        messages = np.bincount(inverse, minlength=len(distinct))
+        per_category = np.bincount(inverse * 4 + category, minlength=4 * len(distinct)).reshape(
+            -1, 4
+        )
+        chunk: list[Activity] = []
+        for number, source_id in enumerate(distinct.tolist()):
+            activity = Activity(strings[source_id], kind, float(first[number]),
+                                float(last[number]), int(messages[number]))  # fmt: skip
+            for code, count in enumerate(per_category[number].tolist()):
+                if count:
+                    activity.categories[_CATEGORY_NAMES[code]] = count
+            chunk.append(activity)
+        for number, name in zip(inverse.tolist(), operation, strict=True):
+            chunk[number].operations[name or "?"] += 1
+        has_opc = opc >= 0
+        for pair in np.unique(np.stack([inverse[has_opc], opc[has_opc]], axis=1), axis=0):
+            chunk[int(pair[0])].point_codes.add(int(pair[1]))
+        has_subscriber = subscriber_id >= 0
+        keys = inverse[has_subscriber].astype(np.int64) << 32 | subscriber_id[has_subscriber]
+        _, first_row = np.unique(keys, return_index=True)
+        rows_with = np.flatnonzero(has_subscriber)[np.sort(first_row)]
+        for row in rows_with.tolist():
+            activity = chunk[inverse[row]]
+            if not activity.subscribers_capped:
+                activity.subscribers.add(subscriber[row])  # type: ignore[arg-type]
+                if len(activity.subscribers) >= MAX_SUBSCRIBERS_PER_SOURCE:
+                    activity.subscribers_capped = True
+        merge_activity(self.activity, {activity.source: activity for activity in chunk})
+
+    # -- MAP (FS.11) ----------------------------------------------------------------------
+
+    def _map(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
+             events: list[tuple[int, Event]]) -> None:  # fmt: skip
+        rows = batch.rows[index]
+        strings = batch.strings
+        calling = rows["calling_gt"]
+        opcode = rows["opcode"]
+        imsi, msisdn = rows["imsi"], rows["msisdn"]
+        category = _map_category(opcode)
+        home = _per_id(calling, strings, self._home_gt, bool)
+        imsi_pseudonym = _per_id(imsi, strings, lambda s: self.pseudonym("imsi", s))
+        msisdn_pseudonym = _per_id(msisdn, strings, lambda s: self.pseudonym("msisdn", s))
+        text = strings.__getitem__
+        times = rows["time"].tolist()
+        imsis = imsi.tolist()
+
+        # to the home network's own GTs: only where its subscribers are
+        for row in np.flatnonzero(home & (category == 3) & (imsi >= 0)).tolist():
+            vlr = int(rows["vlr_number"][row])
+            where = country_of(text(vlr) if vlr >= 0 else _text(strings, int(calling[row])))
+            if where:
+                subscriber = imsi_pseudonym[row]
+                events.append((int(index[row]), Locate(times[row], subscriber, where, None,
+                                                       False, True)))  # fmt: skip
+
+        # from elsewhere: counted, then screened
+        outside = ~home
+        subscriber = np.where(imsi_pseudonym != None, imsi_pseudonym, msisdn_pseudonym)  # noqa: E711
+        subscriber_id = np.where(imsi >= 0, imsi, np.where(msisdn >= 0, msisdn + len(strings), -1))
+        named = _per_id(calling, strings, bool, bool)  # a GT with digits
+        counted = np.flatnonzero(outside & named)
+        operation_names = _per_code(opcode, operation_name)
+        self._count("gt", strings, calling[counted], rows["time"][counted], category[counted],
+                    operation_names[counted].tolist(), rows["opc"][counted],
+                    subscriber_id[counted], subscriber[counted].tolist())  # fmt: skip
+        allowed = _per_id(calling, strings, lambda gt: gt in self.policy.allow_gts, bool)
+        screened = outside & ~allowed
+        if not screened.any():
+            return
+        operator = _per_id(calling, strings, self._gt_operator, np.int64)
+        opc = rows["opc"]
+        denied = _per_id(calling, strings, lambda gt: gt in self.policy.deny_gts, bool)
+        leased = _per_id(calling, strings, self._leased, bool)
+        point_code = self._unexpected_point_code(operator, opc)
+        home_operator = _per_id(imsi, strings, self._imsi_operator, np.int64)
+        cat2 = (category == 2) & (imsi >= 0) & (home_operator != operator)
+        no_agreement = (category == 3) & (operator < 0)
+        vlr = rows["vlr_number"]
+        node_in_ul = np.where(vlr >= 0, vlr, rows["msc_number"])
+        node_in_sm = np.where(np.isin(opcode, _NODE_IN_SM), rows["service_centre"], -1)
+        node = np.where(opcode == UL, node_in_ul, node_in_sm)
+        mismatch = self._node_mismatch(strings, node, calling, named)
+        raised = denied | leased | point_code | (category == 1) | cat2 | no_agreement | mismatch
+        located = (category == 3) & (imsi >= 0)
+        lookup = np.isin(opcode, _LOOKUPS)
+        delivery = np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
+        work = np.flatnonzero(screened & (raised | located | lookup | delivery))
+        called = rows["called_gt"].tolist()
+        frames = rows["frame"].tolist()
+        opcodes = opcode.tolist()
+        for row in work.tolist():
+            gt = _text(strings, int(calling[row]))
+            name = operation_names[row]
+            who = subscriber[row]
+            evidence = Evidence(frames[row], times[row], gt, _text(strings, called[row]), name,
+                                who)  # fmt: skip
+            out: list[Finding] = []
+            if raised[row]:
+                op = self._operator(int(operator[row]))
+                if denied[row]:
+                    out.append(finding("SIG-GT-DENY", evidence, f"GT {gt} is denied"))
+                if leased[row]:
+                    out.append(finding("SIG-GT-LEASED", evidence, f"GT {gt} is in a leased range"))
+                if point_code[row]:
+                    assert op is not None
+                    code = int(opc[row])
+                    out.append(finding(
+                        "SIG-GT-POINT-CODE", evidence,
+                        f"GT of {op.name} from point code {code if code >= 0 else None}, "
+                        f"expected {', '.join(map(str, op.point_codes))}",
+                    ))  # fmt: skip
+                if category[row] == 1:
+                    out.append(finding("SIG-CAT1", evidence, f"{name} from {gt}"))
+                elif cat2[row]:
+                    home_op = self._operator(int(home_operator[row]))
+                    out.append(finding(
+                        "SIG-CAT2", evidence,
+                        f"{name} for a subscriber of "
+                        f"{home_op.name if home_op else 'an unknown network'} from "
+                        f"{op.name if op else 'an unknown network'}",
+                    ))  # fmt: skip
+                if no_agreement[row]:
+                    out.append(finding("SIG-NO-AGREEMENT", evidence, f"{name} from {gt}"))
+                if mismatch[row]:
+                    out.append(finding(
+                        "SIG-NODE-MISMATCH", evidence,
+                        f"SCCP calling GT {gt}, MAP node address {strings[int(node[row])]}",
+                    ))  # fmt: skip
+                found.extend((int(index[row]), f) for f in out)
+            event: Event | None = None
+            if located[row]:
+                # only an unremarkable message moves the subscriber: a hijack attempt
+                # must not make the subscriber's real network look implausible
+                vlr = int(rows["vlr_number"][row])
+                where = country_of(text(vlr) if vlr >= 0 else gt)
+                if where:
+                    event = Locate(times[row], imsi_pseudonym[row], where, evidence, True, not out)
+            elif lookup[row]:
+                key = msisdn_pseudonym[row] or who
+                # a network asking about its own subscriber is not probing
+                own = operator[row] >= 0 and home_operator[row] == operator[row]
+                if key and gt and not own:
+                    event = Lookup(times[row], gt, key, opcodes[row] == SRI_SM,
+                                   bool(operator[row] >= 0), evidence)  # fmt: skip
+            elif delivery[row]:
+                assert gt is not None and imsis[row] >= 0
+                event = Deliver(times[row], gt)
+            if event is not None:
+                events.append((int(index[row]), event))
+
+    def _unexpected_point_code(self, operator: np.ndarray, opc: np.ndarray) -> np.ndarray:
+        """The GT's operator lists its point codes, and the message came from another."""
+        out = np.zeros(len(opc), dtype=bool)
+        for number, op in enumerate(self._operators):
+            if op.point_codes:
+                mine = operator == number
+                out[mine] = ~np.isin(opc[mine], np.array(op.point_codes, dtype=np.int64))
+        return out
+
+    def _node_mismatch(self, strings: list[str], node: np.ndarray, calling: np.ndarray,
+                       named: np.ndarray) -> np.ndarray:  # fmt: skip
+        """The MAP node address belongs to another network than the calling GT."""
+        candidates = (node >= 0) & named & (node != calling)
+        out = np.zeros(len(node), dtype=bool)
+        if candidates.any():
+            pairs = np.stack([node[candidates], calling[candidates]], axis=1)
+            distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
+            verdicts = np.array([self._different_network(strings[n], strings[c])
+                                 for n, c in distinct.tolist()], dtype=bool)  # fmt: skip
+            out[candidates] = verdicts[inverse.reshape(-1)]
+        return out
+
+    def _different_network(self, node: str, calling: str) -> bool:
+        node_operator = self._gt_operator(node)
+        operator = self._gt_operator(calling)
+        same = (node_operator == operator and operator >= 0) or (
+            operator < 0 and country_of(node) == country_of(calling) and node[:6] == calling[:6]
+        )
+        return not same
 
     # -- Diameter S6a/S6d (FS.19) ------------------------------------------------------
 
-    def _diameter(self, record: Record) -> tuple[list[Finding], Event | None]:
-        command = record.get("command_code")
-        if command not in DIAMETER_FROM_HOME and command not in DIAMETER_FROM_VISITED:
-            return [], None
-        realm = record.get("origin_realm")
-        policy = self.policy
-        imsi = record.get("imsi")
-        visited = record.get("visited_plmn")
-        if policy.is_home_realm(realm):
-            if command in DIAMETER_LOCATION and imsi and visited:
+    def _diameter(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
+                  events: list[tuple[int, Event]]) -> None:  # fmt: skip
+        rows = batch.rows[index]
+        strings = batch.strings
+        realm_ids = rows["origin_realm"]
+        home = _per_id(realm_ids, strings, self._home_realm, bool)
+        imsi_pseudonym = _per_id(rows["imsi"], strings, lambda s: self.pseudonym("imsi", s))
+        commands = rows["command_code"].tolist()
+        names = [command_name(code, True) for code in commands]
+        category = np.where(np.isin(rows["command_code"], list(DIAMETER_FROM_HOME)), 2, 3)
+        counted = np.flatnonzero(~home & _per_id(realm_ids, strings, bool, bool))
+        subscriber_id = rows["imsi"]
+        self._count("realm", strings, realm_ids[counted], rows["time"][counted],
+                    category[counted].astype(np.int64), [names[i] for i in counted.tolist()],
+                    np.full(len(counted), -1, dtype=np.int64), subscriber_id[counted],
+                    imsi_pseudonym[counted].tolist())  # fmt: skip
+        for row, (frame, time, command) in enumerate(
+            zip(rows["frame"].tolist(), rows["time"].tolist(), commands, strict=True)
+        ):
+            realm = _text(strings, int(realm_ids[row]))
+            imsi = _text(strings, int(rows["imsi"][row]))
+            visited = _text(strings, int(rows["visited_plmn"][row]))
+            subscriber = imsi_pseudonym[row]
+            at = int(index[row])
+            if home[row]:
+                if command in DIAMETER_LOCATION and imsi and visited:
+                    where = country_of_mcc(visited[:3])
+                    if where:
+                        events.append((at, Locate(time, subscriber, where, None, False, True)))
+                continue
+            evidence = Evidence(frame, time, None, None, names[row], subscriber, realm)
+            operator = self._operator(self._realm_operator(realm))
+            sender_plmn = realm_plmn(realm)
+            out: list[Finding] = []
+            name = names[row]
+            if command in DIAMETER_FROM_HOME and imsi:
+                home_op = self._operator(self._imsi_operator(imsi))
+                if home_op is not None:
+                    genuine = operator is home_op
+                else:
+                    genuine = sender_plmn is not None and imsi_in_plmn(imsi, sender_plmn)
+                if not genuine:
+                    out.append(finding(
+                        "SIG-DIA-HOME-REALM", evidence,
+                        f"{name} for a subscriber of {home_op.name if home_op else imsi[:5]} "
+                        f"from realm {realm}",
+                    ))  # fmt: skip
+            if command in DIAMETER_FROM_VISITED:
+                if operator is None:
+                    out.append(finding("SIG-DIA-NO-AGREEMENT", evidence,
+                                       f"{name} from realm {realm}"))  # fmt: skip
+                if command in DIAMETER_LOCATION and visited:
+                    plmns = operator.plmns if operator else ((sender_plmn,) if sender_plmn else ())
+                    if plmns and visited not in plmns:
+                        out.append(finding(
+                            "SIG-DIA-VISITED-PLMN", evidence,
+                            f"{name} from realm {realm} claims visited PLMN {visited}",
+                        ))  # fmt: skip
+            found.extend((at, f) for f in out)
+            if command in DIAMETER_LOCATION and subscriber and visited and imsi:
                 where = country_of_mcc(visited[:3])
                 if where:
-                    subscriber = self.pseudonym("imsi", imsi)
-                    assert subscriber is not None
-                    return [], Locate(record["time"], subscriber, where, None, False, True)
-            return [], None
-        subscriber = self._subscriber(record)
-        if realm:
-            self._count(realm, "realm", record, subscriber)
-        evidence = self._evidence(record, subscriber)
-        operator = policy.operator_of_realm(realm)
-        sender_plmn = realm_plmn(realm)
-        out: list[Finding] = []
-        name = record.get("command")
-        if command in DIAMETER_FROM_HOME and imsi:
-            home = self._operator_of_imsi(imsi)
-            if home is not None:
-                genuine = operator is home
-            else:
-                genuine = sender_plmn is not None and imsi_in_plmn(imsi, sender_plmn)
-            if not genuine:
-                out.append(
-                    finding(
-                        "SIG-DIA-HOME-REALM",
-                        evidence,
-                        f"{name} for a subscriber of {home.name if home else imsi[:5]} "
-                        f"from realm {realm}",
-                    )
-                )
-        if command in DIAMETER_FROM_VISITED:
-            if operator is None:
-                out.append(finding("SIG-DIA-NO-AGREEMENT", evidence, f"{name} from realm {realm}"))
-            if command in DIAMETER_LOCATION and visited:
-                plmns = operator.plmns if operator else ((sender_plmn,) if sender_plmn else ())
-                if plmns and visited not in plmns:
-                    out.append(
-                        finding(
-                            "SIG-DIA-VISITED-PLMN",
-                            evidence,
-                            f"{name} from realm {realm} claims visited PLMN {visited}",
-                        )
-                    )
-        event: Event | None = None
-        if command in DIAMETER_LOCATION and subscriber and visited and imsi:
-            where = country_of_mcc(visited[:3])
-            if where:
-                event = Locate(record["time"], self.pseudonym("imsi", imsi) or subscriber,
-                               where, evidence, True, not out)  # fmt: skip
-        return out, event
+                    events.append((at, Locate(time, subscriber, where, evidence, True, not out)))
+
+
+def _text(strings: list[str], index: int) -> str | None:
+    return None if index < 0 else strings[index]
+
+
+def _per_code(codes: np.ndarray, function: Callable[[int], Any]) -> np.ndarray:
+    """``function`` of each row's code, once per distinct code."""
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = [function(c) for c in distinct.tolist()]
+    return table[inverse]
 
 
 # -- stage 2: events in time order ---------------------------------------------------
