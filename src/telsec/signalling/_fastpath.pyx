@@ -242,6 +242,25 @@ cdef int32_t _digits(Interner strings, const uint8_t* d, Py_ssize_t start, Py_ss
 # -- rows -------------------------------------------------------------------------
 
 
+cdef inline void _blank(Row* row, int64_t frame, double time) noexcept nogil:
+    """A row of a frame with nothing known yet (-1: none)."""
+    memset(row, 0, sizeof(Row))
+    row.frame = frame
+    row.time = time
+    row.opc = -1
+    row.opcode = -1
+    row.command_code = -1
+    row.calling_gt = -1
+    row.called_gt = -1
+    row.imsi = -1
+    row.msisdn = -1
+    row.vlr_number = -1
+    row.msc_number = -1
+    row.service_centre = -1
+    row.origin_realm = -1
+    row.visited_plmn = -1
+
+
 cdef class RowBuffer:
     """Rows as they are decoded; :meth:`array` gives them as a NumPy array."""
 
@@ -270,21 +289,7 @@ cdef class RowBuffer:
             self.capacity *= 2
         row = &self.data[self.count]
         self.count += 1
-        memset(row, 0, sizeof(Row))
-        row.frame = frame
-        row.time = time
-        row.opc = -1
-        row.opcode = -1
-        row.command_code = -1
-        row.calling_gt = -1
-        row.called_gt = -1
-        row.imsi = -1
-        row.msisdn = -1
-        row.vlr_number = -1
-        row.msc_number = -1
-        row.service_centre = -1
-        row.origin_realm = -1
-        row.visited_plmn = -1
+        _blank(row, frame, time)
         return row
 
     def __len__(self):
@@ -527,49 +532,30 @@ cdef int _children_ok(const uint8_t* d, Py_ssize_t pos, Py_ssize_t end) noexcept
     return 0
 
 
-cdef int _application_context(const uint8_t* d, Py_ssize_t start, Py_ssize_t end,
+cdef int _application_context(const uint8_t* d, Py_ssize_t pos, Py_ssize_t end, int depth,
                               Py_ssize_t* acs, Py_ssize_t* ace) noexcept nogil:
     """The last application-context-name OID of a dialogue portion, as the
-    reference finds it; 0 with acs = -1 when there is none, -1 if malformed."""
-    cdef uint32_t tag, itag, ptag, ftag, otag
-    cdef Py_ssize_t p1, s1, e1, p2, s2, e2, p3, s3, e3, p4, s4, e4, p5, s5, e5
-    acs[0] = -1
-    p1 = start
-    while p1 < end:
-        if _tlv(d, p1, end, &tag, &s1, &e1) < 0:
+    reference finds it: EXTERNAL (0x28) / [0] (0xA0) / the dialogue PDU (AARQ,
+    AARE or ABRT) / application-context-name [1] (0xA1) / OID, every element of
+    each level in turn.  ``acs`` is left alone where there is none; -1 if
+    malformed or an unusual dialogue PDU (which the reference labels)."""
+    cdef uint32_t tag
+    cdef Py_ssize_t s, e
+    while pos < end:
+        if _tlv(d, pos, end, &tag, &s, &e) < 0:
             return -1
-        p1 = e1
-        if tag != 0x28:
-            continue
-        p2 = s1
-        while p2 < e1:
-            if _tlv(d, p2, e1, &itag, &s2, &e2) < 0:
+        pos = e
+        if depth == 2:
+            if tag != 0x60 and tag != 0x61 and tag != 0x64:
                 return -1
-            p2 = e2
-            if itag != 0xA0:
-                continue
-            p3 = s2
-            while p3 < e2:
-                if _tlv(d, p3, e2, &ptag, &s3, &e3) < 0:
-                    return -1
-                p3 = e3
-                if ptag != 0x60 and ptag != 0x61 and ptag != 0x64:
-                    return -1  # an unusual dialogue PDU: the reference labels it
-                p4 = s3
-                while p4 < e3:
-                    if _tlv(d, p4, e3, &ftag, &s4, &e4) < 0:
-                        return -1
-                    p4 = e4
-                    if ftag != 0xA1:
-                        continue
-                    p5 = s4
-                    while p5 < e4:
-                        if _tlv(d, p5, e4, &otag, &s5, &e5) < 0:
-                            return -1
-                        p5 = e5
-                        if otag == 0x06:
-                            acs[0] = s5
-                            ace[0] = e5
+        elif tag != (0x28 if depth == 0 else 0xA0 if depth == 1 else 0xA1 if depth == 3
+                     else 0x06):
+            continue
+        if depth == 4:
+            acs[0] = s
+            ace[0] = e
+        elif _application_context(d, s, e, depth + 1, acs, ace) < 0:
+            return -1
     return 0
 
 
@@ -698,7 +684,8 @@ cdef int _tcap(const uint8_t* d, Py_ssize_t length, Row* base, int calling_ssn,
             if not 1 <= e - s <= 4:
                 return -1
         elif etag == 0x6B:
-            if _application_context(d, s, e, &acs, &ace) < 0:
+            acs = -1  # a later dialogue portion replaces what an earlier one said
+            if _application_context(d, s, e, 0, &acs, &ace) < 0:
                 return -1
         elif etag == 0x4A:
             return -1
@@ -1078,21 +1065,7 @@ cdef int _frame(const uint8_t* d, Py_ssize_t size, int linktype, int64_t frame, 
                     ppid = 3
                 elif dport == 3868 or (dport not in (2904, 3565, 2905) and sport == 3868):
                     ppid = 46
-            memset(&base, 0, sizeof(Row))
-            base.frame = frame
-            base.time = time
-            base.opc = -1
-            base.opcode = -1
-            base.command_code = -1
-            base.calling_gt = -1
-            base.called_gt = -1
-            base.imsi = -1
-            base.msisdn = -1
-            base.vlr_number = -1
-            base.msc_number = -1
-            base.service_centre = -1
-            base.origin_realm = -1
-            base.visited_plmn = -1
+            _blank(&base, frame, time)
             if ppid == 3:
                 result = _m3ua(d + cpos + 16, clen - 16, &base, rows, strings)
             elif ppid == 46 or ppid == 47:
