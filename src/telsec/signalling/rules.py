@@ -466,18 +466,16 @@ class Inspector:
         home = _per_id(calling, strings, self._home_gt, bool)
         imsi_pseudonym = _per_id(imsi, strings, lambda s: self.pseudonym("imsi", s))
         msisdn_pseudonym = _per_id(msisdn, strings, lambda s: self.pseudonym("msisdn", s))
-        text = strings.__getitem__
-        times = rows["time"].tolist()
-        imsis = imsi.tolist()
 
         # to the home network's own GTs: only where its subscribers are
-        for row in np.flatnonzero(home & (category == 3) & (imsi >= 0)).tolist():
-            vlr = int(rows["vlr_number"][row])
-            where = country_of(text(vlr) if vlr >= 0 else _text(strings, int(calling[row])))
+        moved = np.flatnonzero(home & (category == 3) & (imsi >= 0))
+        for at, time, vlr_id, gt_id, who in zip(
+            *(c[moved].tolist() for c in (index, rows["time"], rows["vlr_number"], calling,
+                                          imsi_pseudonym)), strict=True,
+        ):  # fmt: skip
+            where = country_of(strings[vlr_id] if vlr_id >= 0 else _text(strings, gt_id))
             if where:
-                subscriber = imsi_pseudonym[row]
-                events.append((int(index[row]), Locate(times[row], subscriber, where, None,
-                                                       False, True)))  # fmt: skip
+                events.append((at, Locate(time, who, where, None, False, True)))
 
         # from elsewhere: counted, then screened
         outside = ~home
@@ -511,68 +509,80 @@ class Inspector:
         lookup = np.isin(opcode, _LOOKUPS)
         delivery = np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
         work = np.flatnonzero(screened & (raised | located | lookup | delivery))
-        called = rows["called_gt"].tolist()
-        frames = rows["frame"].tolist()
-        opcodes = opcode.tolist()
-        for row in work.tolist():
-            gt = _text(strings, int(calling[row]))
-            name = operation_names[row]
-            who = subscriber[row]
-            evidence = Evidence(frames[row], times[row], gt, _text(strings, called[row]), name,
-                                who)  # fmt: skip
-            out: list[Finding] = []
-            if raised[row]:
-                op = self._operator(int(operator[row]))
-                if denied[row]:
-                    out.append(finding("SIG-GT-DENY", evidence, f"GT {gt} is denied"))
-                if leased[row]:
-                    out.append(finding("SIG-GT-LEASED", evidence, f"GT {gt} is in a leased range"))
-                if point_code[row]:
-                    assert op is not None
-                    code = int(opc[row])
-                    out.append(finding(
-                        "SIG-GT-POINT-CODE", evidence,
-                        f"GT of {op.name} from point code {code if code >= 0 else None}, "
-                        f"expected {', '.join(map(str, op.point_codes))}",
-                    ))  # fmt: skip
-                if category[row] == 1:
-                    out.append(finding("SIG-CAT1", evidence, f"{name} from {gt}"))
-                elif cat2[row]:
-                    home_op = self._operator(int(home_operator[row]))
-                    out.append(finding(
-                        "SIG-CAT2", evidence,
-                        f"{name} for a subscriber of "
-                        f"{home_op.name if home_op else 'an unknown network'} from "
-                        f"{op.name if op else 'an unknown network'}",
-                    ))  # fmt: skip
-                if no_agreement[row]:
-                    out.append(finding("SIG-NO-AGREEMENT", evidence, f"{name} from {gt}"))
-                if mismatch[row]:
-                    out.append(finding(
-                        "SIG-NODE-MISMATCH", evidence,
-                        f"SCCP calling GT {gt}, MAP node address {strings[int(node[row])]}",
-                    ))  # fmt: skip
-                found.extend((int(index[row]), f) for f in out)
+        # the loop reads plain lists: indexing NumPy arrays one element at a time is slow
+        columns = (
+            index, rows["frame"], rows["time"], calling, rows["called_gt"], opcode,
+            operation_names, subscriber, imsi_pseudonym, msisdn_pseudonym, operator,
+            home_operator, opc, node, vlr, imsi >= 0, located, lookup, delivery,
+        )  # fmt: skip
+        rules = (denied, leased, point_code, category == 1, cat2, no_agreement, mismatch)
+        hits = np.stack(rules, axis=1)[work].tolist()
+        for (
+            at, frame, time, gt_id, called_id, code_op, name, who, imsi_p, msisdn_p, op_number,
+            home_number, code, node_id, vlr_id, has_imsi, is_located, is_lookup, is_delivery,
+        ), row_hits in zip(
+            zip(*(column[work].tolist() for column in columns), strict=True), hits, strict=True
+        ):  # fmt: skip
+            gt = _text(strings, gt_id)
+            evidence = Evidence(frame, time, gt, _text(strings, called_id), name, who)
+            out = self._map_findings(evidence, gt, name, row_hits, op_number, home_number, code,
+                                     _text(strings, node_id))  # fmt: skip
+            found.extend((at, f) for f in out)
             event: Event | None = None
-            if located[row]:
+            if is_located:
                 # only an unremarkable message moves the subscriber: a hijack attempt
                 # must not make the subscriber's real network look implausible
-                vlr = int(rows["vlr_number"][row])
-                where = country_of(text(vlr) if vlr >= 0 else gt)
+                where = country_of(strings[vlr_id] if vlr_id >= 0 else gt)
                 if where:
-                    event = Locate(times[row], imsi_pseudonym[row], where, evidence, True, not out)
-            elif lookup[row]:
-                key = msisdn_pseudonym[row] or who
+                    event = Locate(time, imsi_p, where, evidence, True, not out)
+            elif is_lookup:
+                key = msisdn_p or who
                 # a network asking about its own subscriber is not probing
-                own = operator[row] >= 0 and home_operator[row] == operator[row]
+                own = op_number >= 0 and home_number == op_number
                 if key and gt and not own:
-                    event = Lookup(times[row], gt, key, opcodes[row] == SRI_SM,
-                                   bool(operator[row] >= 0), evidence)  # fmt: skip
-            elif delivery[row]:
-                assert gt is not None and imsis[row] >= 0
-                event = Deliver(times[row], gt)
+                    event = Lookup(time, gt, key, code_op == SRI_SM, op_number >= 0, evidence)
+            elif is_delivery:
+                assert gt is not None and has_imsi
+                event = Deliver(time, gt)
             if event is not None:
-                events.append((int(index[row]), event))
+                events.append((at, event))
+
+    def _map_findings(self, evidence: Evidence, gt: str | None, name: str, hits: list[bool],
+                      op_number: int, home_number: int, code: int,
+                      node: str | None) -> list[Finding]:  # fmt: skip
+        """The stateless MAP findings of one message, in rule order."""
+        denied, leased, point_code, cat1, cat2, no_agreement, mismatch = hits
+        out: list[Finding] = []
+        if not any(hits):
+            return out
+        op = self._operator(op_number)
+        if denied:
+            out.append(finding("SIG-GT-DENY", evidence, f"GT {gt} is denied"))
+        if leased:
+            out.append(finding("SIG-GT-LEASED", evidence, f"GT {gt} is in a leased range"))
+        if point_code:
+            assert op is not None
+            out.append(finding(
+                "SIG-GT-POINT-CODE", evidence,
+                f"GT of {op.name} from point code {code if code >= 0 else None}, "
+                f"expected {', '.join(map(str, op.point_codes))}",
+            ))  # fmt: skip
+        if cat1:
+            out.append(finding("SIG-CAT1", evidence, f"{name} from {gt}"))
+        elif cat2:
+            home_op = self._operator(home_number)
+            out.append(finding(
+                "SIG-CAT2", evidence,
+                f"{name} for a subscriber of {home_op.name if home_op else 'an unknown network'} "
+                f"from {op.name if op else 'an unknown network'}",
+            ))  # fmt: skip
+        if no_agreement:
+            out.append(finding("SIG-NO-AGREEMENT", evidence, f"{name} from {gt}"))
+        if mismatch:
+            out.append(finding(
+                "SIG-NODE-MISMATCH", evidence, f"SCCP calling GT {gt}, MAP node address {node}"
+            ))  # fmt: skip
+        return out
 
     def _unexpected_point_code(self, operator: np.ndarray, opc: np.ndarray) -> np.ndarray:
         """The GT's operator lists its point codes, and the message came from another."""
