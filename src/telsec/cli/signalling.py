@@ -253,7 +253,10 @@ def scan(
     screening = _Screening(files, policy, workers, dask)
     tally = Tally()
     shown: list[dict[str, Any]] = []
-    handle = out.open("w", encoding="utf-8") if out and fmt == OutputFormat.jsonl else None
+    handle = out.open("wb") if out and fmt == OutputFormat.jsonl else None
+    if fmt == OutputFormat.jsonl and handle is None:
+        sys.stdout.flush()  # lines go to the binary buffer below the text layer
+    lines = handle or sys.stdout.buffer
     try:
         for item in screening.findings():
             tally.add(item)
@@ -262,13 +265,16 @@ def scan(
             row = item.as_dict()
             row["source"] = item.source
             if fmt == OutputFormat.jsonl:
-                line = orjson.dumps({"record": "finding", **row}).decode() + "\n"
-                (handle or sys.stdout).write(line)
+                lines.write(
+                    orjson.dumps({"record": "finding", **row}, option=orjson.OPT_APPEND_NEWLINE)
+                )
             elif fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
                 shown.append(row)
     finally:
         if handle:
             handle.close()
+        elif fmt == OutputFormat.jsonl:
+            sys.stdout.buffer.flush()
     summaries = screening.summaries(tally)
     sources = [s.as_dict() for s in summaries if s.findings or fmt != OutputFormat.table]
     if fmt == OutputFormat.jsonl:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from telsec.packets.capture import (
+    MAX_FRAME,
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
     PCAPNG_SHB,
@@ -90,20 +91,24 @@ def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterato
     header = handle.read(24)
     big_endian = (PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]) == ">"
     start, frame, first, pos = 24, 0, 1, 24
+    block, block_at = memoryview(b""), pos
     while pos + 16 <= size:
         if pos - start >= target:
             yield Chunk(path, header, start, pos, first)
             start, first = pos, frame + 1
-        handle.seek(pos)
-        block = handle.read(min(_Window.BLOCK, size - pos))
-        limit = start + target - pos
-        offset, frames, damaged = pcap_walk(block, big_endian, limit, pos + len(block) >= size)
+        if pos - block_at + 16 + MAX_FRAME > len(block) and block_at + len(block) < size:
+            handle.seek(pos)  # what is left of the block may not hold a whole record
+            block, block_at = memoryview(handle.read(_Window.BLOCK)), pos
+        at_end = block_at + len(block) >= size
+        offset, frames, damaged = pcap_walk(
+            block[pos - block_at :], big_endian, start + target - pos, at_end
+        )
         pos += offset
         frame += frames
         if damaged:
             break  # the chunk that reaches it reports where
         if offset == 0:
-            break  # nothing walked: a record larger than a block cannot be whole
+            break  # nothing walked: the rest cannot hold a whole record
     yield Chunk(path, header, start, size, first)
 
 

@@ -696,6 +696,10 @@ def _per_code(codes: np.ndarray, function: Callable[[int], Any]) -> np.ndarray:
 # -- stage 2: events in time order ---------------------------------------------------
 
 
+#: Beyond this many GTs, the tables of deliveries, lookups and probes drop what has expired.
+_PRUNE_AT = 100_000
+
+
 @dataclass(slots=True)
 class _Pending:
     lookup: Lookup
@@ -725,8 +729,20 @@ class Tracker:
 
     def apply(self, event: Event) -> list[Finding]:
         """Findings this event completes (including older ones now resolved)."""
-        self._last_time = max(self._last_time, event.time)
-        out = self.expire(event.time)
+        time = event.time
+        if time > self._last_time:
+            self._last_time = time
+        pending = self._pending
+        # most events find nothing to judge or prune: skip the call (the same result)
+        if (
+            (pending and pending[0].lookup.time < time - self.policy.thresholds.sri_sm_followup_s)
+            or len(self._delivered) > _PRUNE_AT
+            or len(self._seen) > _PRUNE_AT
+            or len(self._probing) > _PRUNE_AT
+        ):
+            out = self.expire(time)
+        else:
+            out = []
         if isinstance(event, Locate):
             if event.check:
                 velocity = self._velocity(event)
@@ -849,14 +865,14 @@ class Tracker:
             )
             if not pending.counted:
                 out.extend(self._count(lookup))
-        if len(self._delivered) > 100_000:
+        if len(self._delivered) > _PRUNE_AT:
             self._delivered = {k: v for k, v in self._delivered.items() if v >= now - followup}
-        if len(self._seen) > 100_000:
+        if len(self._seen) > _PRUNE_AT:
             window = self.policy.thresholds.fan_out_window_s
             self._seen = defaultdict(
                 deque, {k: v for k, v in self._seen.items() if v and v[-1].time >= now - window}
             )
-        if len(self._probing) > 100_000:
+        if len(self._probing) > _PRUNE_AT:
             self._probing = {k: v for k, v in self._probing.items() if v >= now}
         return out
 
