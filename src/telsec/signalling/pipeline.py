@@ -38,7 +38,7 @@ from telsec.signalling.decoder import DecodeStats
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import (
     Activity,
-    Event,
+    Events,
     Finding,
     Inspector,
     Tracker,
@@ -159,7 +159,7 @@ def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[C
 @dataclass
 class ChunkResult:
     findings: list[Finding]
-    events: list[Event]
+    events: Events
     activity: dict[str, Activity]
     stats: DecodeStats
 
@@ -246,8 +246,7 @@ class Scan:
         done = 0
         for result in results:
             yield from result.findings
-            for event in result.events:
-                yield from tracker.apply(event)
+            yield from tracker.apply(result.events)
             merge_activity(self.activity, result.activity)
             self.stats.merge(result.stats)
             done += next(sizes, 0)

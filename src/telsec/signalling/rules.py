@@ -230,22 +230,9 @@ def finding(
 # -- events: what the stateful rules need to know ------------------------------------
 
 
-class Locate(NamedTuple):
-    """A mobility message places ``subscriber`` in ``country`` at ``time``.
-
-    ``check``: test the velocity (a message from outside); ``trusted``: remember
-    the place afterwards (from the home network, or raised nothing)."""
-
-    time: float
-    subscriber: str
-    country: str
-    evidence: Evidence | None
-    check: bool
-    trusted: bool
-
-
 class Lookup(NamedTuple):
-    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``."""
+    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``, as the
+    stateful rules keep it while its follow-up or fan-out window is open."""
 
     time: float
     gt: str
@@ -255,14 +242,91 @@ class Lookup(NamedTuple):
     evidence: Evidence
 
 
-class Deliver(NamedTuple):
-    """``gt`` delivered a short message (MT- or MO-ForwardSM) at ``time``."""
+#: Kinds of event (the ``kind`` column of :class:`Events`) ...
+LOCATE, LOOKUP, DELIVER = 0, 1, 2
+#: ... and their flags.
+CHECK, TRUSTED, SRI_SM_QUERY, FROM_PARTNER = 1, 2, 4, 8
 
-    time: float
-    gt: str
+
+@dataclass
+class Events:
+    """What the stateful rules need to know, as columns in time order.
+
+    * ``LOCATE``: a mobility message places ``subscriber`` in the country ``place``.
+      ``CHECK``: test the velocity (a message from outside); ``TRUSTED``: remember
+      the place afterwards (from the home network, or it raised nothing).
+    * ``LOOKUP``: a query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from the
+      GT ``place``; flagged ``SRI_SM_QUERY`` and ``FROM_PARTNER`` (a roaming partner).
+    * ``DELIVER``: the GT ``place`` delivered a short message (MT- or MO-ForwardSM).
+
+    ``subscriber`` and ``place`` index ``names`` (pseudonyms, countries and GTs,
+    never a subscriber identity; -1: none); ``evidence`` indexes ``evidences``
+    (-1: none).  Columns cross process boundaries far more cheaply than objects."""
+
+    kind: np.ndarray
+    time: np.ndarray
+    subscriber: np.ndarray
+    place: np.ndarray
+    flags: np.ndarray
+    evidence: np.ndarray
+    names: list[str]
+    evidences: list[Evidence]
+
+    def __len__(self) -> int:
+        return len(self.kind)
 
 
-Event = Locate | Lookup | Deliver
+class _EventParts:
+    """Events gathered in pieces, then put in row order as :class:`Events`."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        #: Evidence of the events, indexed by the parts' ``evidence``.
+        self.evidences: list[Evidence] = []
+
+    def add(self, rows: np.ndarray, kind: int, time: np.ndarray, subscriber: np.ndarray,
+            place: np.ndarray, flags: np.ndarray | int,
+            evidence: np.ndarray | None = None) -> None:  # fmt: skip
+        """Events of some batch ``rows`` (``subscriber`` and ``place``: object arrays
+        of strings or None; ``evidence``: indexes into :attr:`evidences`, or none)."""
+        count = len(rows)
+        if not count:
+            return
+        self.parts.append((
+            np.asarray(rows, dtype=np.int64),
+            np.full(count, kind, dtype=np.uint8),
+            np.asarray(time, dtype=np.float64),
+            np.asarray(subscriber, dtype=object),
+            np.asarray(place, dtype=object),
+            np.broadcast_to(np.asarray(flags, dtype=np.uint8), (count,)),
+            np.full(count, -1, dtype=np.int32) if evidence is None else evidence,
+        ))  # fmt: skip
+
+    def events(self) -> Events:
+        if not self.parts:
+            empty = np.empty(0, dtype=np.int32)
+            return Events(empty.astype(np.uint8), empty.astype(np.float64), empty, empty,
+                          empty.astype(np.uint8), empty, [], [])  # fmt: skip
+        rows, kind, time, subscriber, place, flags, evidence = (
+            np.concatenate([part[column] for part in self.parts]) for column in range(7)
+        )
+        order = np.argsort(rows, kind="stable")
+        index: dict[str | None, int] = {None: -1}
+        names: list[str] = []
+
+        def name_ids(values: np.ndarray) -> np.ndarray:
+            out = []
+            for value in values.tolist():
+                found = index.get(value)
+                if found is None:
+                    found = index[value] = len(names)
+                    names.append(value)
+                out.append(found)
+            return np.array(out, dtype=np.int32)
+
+        return Events(kind[order], time[order], name_ids(subscriber[order]),
+                      name_ids(place[order]), flags[order], evidence[order], names,
+                      self.evidences)  # fmt: skip
 
 
 # -- per-source activity -----------------------------------------------------------
@@ -384,12 +448,11 @@ class Inspector:
     def _operator(self, number: int) -> Operator | None:
         return None if number < 0 else self._operators[number]
 
-    def inspect(self, record: Record) -> tuple[list[Finding], Event | None]:
+    def inspect(self, record: Record) -> tuple[list[Finding], Events]:
         """The findings one record raises by itself, and the event it adds, if any."""
-        found, events = self.inspect_batch(batch_of([record]))
-        return found, events[0] if events else None
+        return self.inspect_batch(batch_of([record]))
 
-    def inspect_batch(self, batch: Batch) -> tuple[list[Finding], list[Event]]:
+    def inspect_batch(self, batch: Batch) -> tuple[list[Finding], Events]:
         """The findings the rows raise by themselves, and their events, in row order.
 
         Only operations are screened (MAP Invokes, Diameter requests of S6a/S6d)."""
@@ -397,7 +460,7 @@ class Inspector:
         operation = rows["operation"] == 1
         protocol = rows["protocol"]
         found: list[tuple[int, Finding]] = []
-        events: list[tuple[int, Event]] = []
+        events = _EventParts()
         map_rows = np.flatnonzero(operation & (protocol == MAP))
         diameter_rows = np.flatnonzero(
             operation & (protocol == DIAMETER) & np.isin(rows["command_code"], _DIAMETER_SCREENED)
@@ -408,8 +471,7 @@ class Inspector:
             self._diameter(batch, diameter_rows, found, events)
             if len(map_rows):  # back into row order (stable: a row's findings keep theirs)
                 found.sort(key=itemgetter(0))
-                events.sort(key=itemgetter(0))
-        return [f for _, f in found], [e for _, e in events]
+        return [f for _, f in found], events.events()
 
     # -- activity ---------------------------------------------------------------------
 
@@ -456,7 +518,7 @@ class Inspector:
     # -- MAP (FS.11) ----------------------------------------------------------------------
 
     def _map(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
-             events: list[tuple[int, Event]]) -> None:  # fmt: skip
+             events: _EventParts) -> None:  # fmt: skip
         rows = batch.rows[index]
         strings = batch.strings
         calling = rows["calling_gt"]
@@ -467,15 +529,15 @@ class Inspector:
         imsi_pseudonym = _per_id(imsi, strings, lambda s: self.pseudonym("imsi", s))
         msisdn_pseudonym = _per_id(msisdn, strings, lambda s: self.pseudonym("msisdn", s))
 
+        # where a mobility message puts the subscriber: its VLR's (or the sender's) country
+        vlr = rows["vlr_number"]
+        country = _per_id(np.where(vlr >= 0, vlr, calling), strings, country_of)
+        located = (category == 3) & (imsi >= 0) & (country != None)  # noqa: E711
+
         # to the home network's own GTs: only where its subscribers are
-        moved = np.flatnonzero(home & (category == 3) & (imsi >= 0))
-        for at, time, vlr_id, gt_id, who in zip(
-            *(c[moved].tolist() for c in (index, rows["time"], rows["vlr_number"], calling,
-                                          imsi_pseudonym)), strict=True,
-        ):  # fmt: skip
-            where = country_of(strings[vlr_id] if vlr_id >= 0 else _text(strings, gt_id))
-            if where:
-                events.append((at, Locate(time, who, where, None, False, True)))
+        moved = home & located
+        events.add(index[moved], LOCATE, rows["time"][moved], imsi_pseudonym[moved],
+                   country[moved], TRUSTED)  # fmt: skip
 
         # from elsewhere: counted, then screened
         outside = ~home
@@ -499,53 +561,50 @@ class Inspector:
         home_operator = _per_id(imsi, strings, self._imsi_operator, np.int64)
         cat2 = (category == 2) & (imsi >= 0) & (home_operator != operator)
         no_agreement = (category == 3) & (operator < 0)
-        vlr = rows["vlr_number"]
         node_in_ul = np.where(vlr >= 0, vlr, rows["msc_number"])
         node_in_sm = np.where(np.isin(opcode, _NODE_IN_SM), rows["service_centre"], -1)
         node = np.where(opcode == UL, node_in_ul, node_in_sm)
         mismatch = self._node_mismatch(strings, node, calling, named)
         raised = denied | leased | point_code | (category == 1) | cat2 | no_agreement | mismatch
-        located = (category == 3) & (imsi >= 0)
-        lookup = np.isin(opcode, _LOOKUPS)
-        delivery = np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
-        work = np.flatnonzero(screened & (raised | located | lookup | delivery))
+        # only an unremarkable message moves the subscriber: a hijack attempt must
+        # not make the subscriber's real network look implausible
+        located &= screened
+        # a network asking about its own subscriber is not probing
+        key = np.where(msisdn_pseudonym != None, msisdn_pseudonym, subscriber)  # noqa: E711
+        own = (operator >= 0) & (home_operator == operator)
+        lookup = screened & np.isin(opcode, _LOOKUPS) & (key != None) & named & ~own  # noqa: E711
+        delivery = screened & np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
+        work = np.flatnonzero(screened & (raised | located | lookup))
+        evidence = np.full(len(rows), -1, dtype=np.int32)
+        evidence[work] = np.arange(len(events.evidences), len(events.evidences) + len(work))
         # the loop reads plain lists: indexing NumPy arrays one element at a time is slow
         columns = (
-            index, rows["frame"], rows["time"], calling, rows["called_gt"], opcode,
-            operation_names, subscriber, imsi_pseudonym, msisdn_pseudonym, operator,
-            home_operator, opc, node, vlr, imsi >= 0, located, lookup, delivery,
+            index, rows["frame"], rows["time"], calling, rows["called_gt"], operation_names,
+            subscriber, operator, home_operator, opc, node,
         )  # fmt: skip
         rules = (denied, leased, point_code, category == 1, cat2, no_agreement, mismatch)
         hits = np.stack(rules, axis=1)[work].tolist()
-        for (
-            at, frame, time, gt_id, called_id, code_op, name, who, imsi_p, msisdn_p, op_number,
-            home_number, code, node_id, vlr_id, has_imsi, is_located, is_lookup, is_delivery,
-        ), row_hits in zip(
+        for (at, frame, time, gt_id, called_id, name, who, op_number, home_number, code,
+             node_id), row_hits in zip(
             zip(*(column[work].tolist() for column in columns), strict=True), hits, strict=True
         ):  # fmt: skip
             gt = _text(strings, gt_id)
-            evidence = Evidence(frame, time, gt, _text(strings, called_id), name, who)
-            out = self._map_findings(evidence, gt, name, row_hits, op_number, home_number, code,
+            proof = Evidence(frame, time, gt, _text(strings, called_id), name, who)
+            events.evidences.append(proof)
+            out = self._map_findings(proof, gt, name, row_hits, op_number, home_number, code,
                                      _text(strings, node_id))  # fmt: skip
             found.extend((at, f) for f in out)
-            event: Event | None = None
-            if is_located:
-                # only an unremarkable message moves the subscriber: a hijack attempt
-                # must not make the subscriber's real network look implausible
-                where = country_of(strings[vlr_id] if vlr_id >= 0 else gt)
-                if where:
-                    event = Locate(time, imsi_p, where, evidence, True, not out)
-            elif is_lookup:
-                key = msisdn_p or who
-                # a network asking about its own subscriber is not probing
-                own = op_number >= 0 and home_number == op_number
-                if key and gt and not own:
-                    event = Lookup(time, gt, key, code_op == SRI_SM, op_number >= 0, evidence)
-            elif is_delivery:
-                assert gt is not None and has_imsi
-                event = Deliver(time, gt)
-            if event is not None:
-                events.append((at, event))
+        trusted = np.where(raised, 0, TRUSTED)
+        events.add(index[located], LOCATE, rows["time"][located], imsi_pseudonym[located],
+                   country[located], (CHECK | trusted[located]), evidence[located])  # fmt: skip
+        calling_text = _per_id(calling, strings, lambda gt: gt)
+        sri_sm = np.where(opcode == SRI_SM, SRI_SM_QUERY, 0)
+        partner = np.where(operator >= 0, FROM_PARTNER, 0)
+        events.add(index[lookup], LOOKUP, rows["time"][lookup], key[lookup],
+                   calling_text[lookup], (sri_sm | partner)[lookup], evidence[lookup])  # fmt: skip
+        nobody = np.full(int(delivery.sum()), None, dtype=object)
+        events.add(index[delivery], DELIVER, rows["time"][delivery], nobody,
+                   calling_text[delivery], 0)  # fmt: skip
 
     def _map_findings(self, evidence: Evidence, gt: str | None, name: str, hits: list[bool],
                       op_number: int, home_number: int, code: int,
@@ -617,7 +676,7 @@ class Inspector:
     # -- Diameter S6a/S6d (FS.19) ------------------------------------------------------
 
     def _diameter(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
-                  events: list[tuple[int, Event]]) -> None:  # fmt: skip
+                  events: _EventParts) -> None:  # fmt: skip
         rows = batch.rows[index]
         strings = batch.strings
         realm_ids = rows["origin_realm"]
@@ -632,6 +691,7 @@ class Inspector:
                     category[counted].astype(np.int64), [names[i] for i in counted.tolist()],
                     np.full(len(counted), -1, dtype=np.int64), subscriber_id[counted],
                     imsi_pseudonym[counted].tolist())  # fmt: skip
+        located: list[tuple[int, float, str, str, int, int]] = []  # row, time, who, where ...
         for row, (frame, time, command) in enumerate(
             zip(rows["frame"].tolist(), rows["time"].tolist(), commands, strict=True)
         ):
@@ -644,7 +704,7 @@ class Inspector:
                 if command in DIAMETER_LOCATION and imsi and visited:
                     where = country_of_mcc(visited[:3])
                     if where:
-                        events.append((at, Locate(time, subscriber, where, None, False, True)))
+                        located.append((at, time, subscriber, where, TRUSTED, -1))
                 continue
             evidence = Evidence(frame, time, None, None, names[row], subscriber, realm)
             operator = self._operator(self._realm_operator(realm))
@@ -678,7 +738,21 @@ class Inspector:
             if command in DIAMETER_LOCATION and subscriber and visited and imsi:
                 where = country_of_mcc(visited[:3])
                 if where:
-                    events.append((at, Locate(time, subscriber, where, evidence, True, not out)))
+                    events.evidences.append(evidence)
+                    located.append((at, time, subscriber, where, CHECK | (0 if out else TRUSTED),
+                                    len(events.evidences) - 1))  # fmt: skip
+        if located:
+            at_rows, times, people, places, flags, proof = zip(*located, strict=True)
+            proofs = np.array(proof, dtype=np.int32)
+            events.add(np.array(at_rows), LOCATE, np.array(times), _objects(people),
+                       _objects(places), np.array(flags), proofs)  # fmt: skip
+
+
+def _objects(values: Iterable[str | None]) -> np.ndarray:
+    items = list(values)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _text(strings: list[str], index: int) -> str | None:
@@ -727,61 +801,68 @@ class Tracker:
     #: SRI-SMs whose follow-up window had not passed when the input ended.
     undecided: int = 0
 
-    def apply(self, event: Event) -> list[Finding]:
-        """Findings this event completes (including older ones now resolved)."""
-        time = event.time
-        if time > self._last_time:
-            self._last_time = time
-        pending = self._pending
-        # most events find nothing to judge or prune: skip the call (the same result)
-        if (
-            (pending and pending[0].lookup.time < time - self.policy.thresholds.sri_sm_followup_s)
-            or len(self._delivered) > _PRUNE_AT
-            or len(self._seen) > _PRUNE_AT
-            or len(self._probing) > _PRUNE_AT
-        ):
-            out = self.expire(time)
-        else:
-            out = []
-        if isinstance(event, Locate):
-            if event.check:
-                velocity = self._velocity(event)
-                if velocity:
-                    out.append(velocity)
-                    return out
-            if event.trusted:
-                self._remember(event)
-        elif isinstance(event, Lookup):
-            out.extend(self._lookup(event))
-        else:
-            self._deliver(event)
+    def apply(self, events: Events) -> list[Finding]:
+        """Findings these events complete (including older ones now resolved)."""
+        out: list[Finding] = []
+        names, evidences = events.names, events.evidences
+        followup = self.policy.thresholds.sri_sm_followup_s
+        for kind, time, subscriber, place, flags, proof in zip(
+            events.kind.tolist(), events.time.tolist(), events.subscriber.tolist(),
+            events.place.tolist(), events.flags.tolist(), events.evidence.tolist(), strict=True,
+        ):  # fmt: skip
+            if time > self._last_time:
+                self._last_time = time
+            pending = self._pending
+            # most events find nothing to judge or prune: skip the call (the same result)
+            if (
+                (pending and pending[0].lookup.time < time - followup)
+                or len(self._delivered) > _PRUNE_AT
+                or len(self._seen) > _PRUNE_AT
+                or len(self._probing) > _PRUNE_AT
+            ):
+                out.extend(self.expire(time))
+            if kind == LOCATE:
+                evidence = evidences[proof] if proof >= 0 else None
+                if flags & CHECK:
+                    velocity = self._velocity(time, names[subscriber], names[place], evidence)
+                    if velocity:
+                        out.append(velocity)
+                        continue
+                if flags & TRUSTED:
+                    self._remember(time, names[subscriber], names[place])
+            elif kind == LOOKUP:
+                lookup = Lookup(time, names[place], names[subscriber], bool(flags & SRI_SM_QUERY),
+                                bool(flags & FROM_PARTNER), evidences[proof])  # fmt: skip
+                out.extend(self._lookup(lookup))
+            else:
+                self._deliver(time, names[place])
         return out
 
     # -- where subscribers are -------------------------------------------------------
 
-    def _remember(self, event: Locate) -> None:
-        self._location[event.subscriber] = (event.time, event.country)
-        self._location.move_to_end(event.subscriber)
+    def _remember(self, time: float, subscriber: str, country: str) -> None:
+        self._location[subscriber] = (time, country)
+        self._location.move_to_end(subscriber)
         if len(self._location) > self.max_subscribers:
             self._location.popitem(last=False)
 
-    def _velocity(self, event: Locate) -> Finding | None:
-        before = self._location.get(event.subscriber)
-        if before is None or event.evidence is None:
+    def _velocity(self, time: float, subscriber: str, country: str,
+                  evidence: Evidence | None) -> Finding | None:  # fmt: skip
+        before = self._location.get(subscriber)
+        if before is None or evidence is None:
             return None
         then, there = before
-        km = distance_km(there, event.country)
+        km = distance_km(there, country)
         if not km:
             return None
-        hours = max(event.time - then, 1.0) / 3600
+        hours = max(time - then, 1.0) / 3600
         speed = km / hours
         if speed <= self.policy.thresholds.max_speed_kmh:
             return None
         return finding(
             "SIG-CAT3-VELOCITY",
-            event.evidence,
-            f"{there} -> {event.country}: {km:,.0f} km in {hours * 60:,.0f} min "
-            f"({speed:,.0f} km/h)",
+            evidence,
+            f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)",
         )
 
     # -- lookups, fan-out, SRI-SM without delivery -----------------------------------
@@ -799,10 +880,10 @@ class Tracker:
             return self._count(lookup)
         return []
 
-    def _deliver(self, event: Deliver) -> None:
-        self._delivered[event.gt] = event.time
-        if event.gt in self._pending_by_gt:  # only a pending SRI-SM needs the time
-            self._deliveries.setdefault(event.gt, deque()).append(event.time)
+    def _deliver(self, time: float, gt: str) -> None:
+        self._delivered[gt] = time
+        if gt in self._pending_by_gt:  # only a pending SRI-SM needs the time
+            self._deliveries.setdefault(gt, deque()).append(time)
 
     def _was_delivered(self, lookup: Lookup) -> bool:
         """Did the GT deliver a message within the follow-up window of ``lookup``?
@@ -909,9 +990,8 @@ class Screen:
         return self.tracker.undecided
 
     def feed(self, record: Record) -> list[Finding]:
-        found, event = self.inspector.inspect(record)
-        if event is not None:
-            found.extend(self.tracker.apply(event))
+        found, events = self.inspector.inspect(record)
+        found.extend(self.tracker.apply(events))
         return found
 
     def finish(self) -> list[Finding]:
