@@ -8,7 +8,8 @@ Dask cluster without losing the order the stateful rules depend on:
 
 * :class:`Inspector` looks at a batch of rows (:mod:`.batch`): the stateless rules
   (category 1 and 2, GT lists, point codes, node addresses, Diameter realms),
-  per-source activity counts, and the *events* the stateful rules need. It
+  per-source activity counts, and the *events* the stateful rules need, as
+  columns (:class:`Events`). It
   runs wherever the capture is decoded.  Events carry pseudonyms, never
   subscriber identities.
 * :class:`Tracker` takes the events in time order: the velocity test on each
