@@ -5,7 +5,10 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("telsec.signalling._fastpath", ["src/telsec/signalling/_fastpath.pyx"])],
+        [
+            Extension("telsec.signalling._fastpath", ["src/telsec/signalling/_fastpath.pyx"]),
+            Extension("telsec.signalling._tracker", ["src/telsec/signalling/_tracker.pyx"]),
+        ],
         compiler_directives={"language_level": "3"},
     )
 )

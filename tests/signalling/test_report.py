@@ -13,11 +13,11 @@ import pytest
 import stix2
 
 from telsec.privacy import Pseudonymiser
+from telsec.signalling.findings import RULES
 from telsec.signalling.generate import HOME, LEASED, PARTNERS, ROGUE, demo_policy, write_capture
 from telsec.signalling.pipeline import Scan
 from telsec.signalling.policy import parse_policy
 from telsec.signalling.report import Tally, blocklist_rows, stix_bundle, summarise
-from telsec.signalling.rules import RULES
 from telsec.stix.techniques import technique_by_external_id
 from telsec.stix.tlp import Tlp
 from telsec.stix.validate import validate

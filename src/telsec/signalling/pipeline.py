@@ -33,17 +33,12 @@ from telsec.packets.capture import (
 )
 from telsec.privacy import Pseudonymiser
 from telsec.signalling._fastpath import pcap_walk
+from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
 from telsec.signalling.decoder import DecodeStats
+from telsec.signalling.findings import Events, Finding
 from telsec.signalling.policy import Policy
-from telsec.signalling.rules import (
-    Activity,
-    Events,
-    Finding,
-    Inspector,
-    Tracker,
-    merge_activity,
-)
+from telsec.signalling.rules import Activity, Inspector, merge_activity
 
 #: Bytes of capture per chunk: big enough to amortise the hand-over, small
 #: enough that a few chunks' results fit in memory.

@@ -21,9 +21,10 @@ from typing import Any
 import phonenumbers
 from phonenumbers import carrier
 
+from telsec.signalling.findings import RULES, Finding
 from telsec.signalling.geo import country_of, country_of_mcc
 from telsec.signalling.policy import Policy
-from telsec.signalling.rules import RULES, Activity, Finding, realm_plmn
+from telsec.signalling.rules import Activity, realm_plmn
 from telsec.stix.build import Builder
 from telsec.stix.ids import value_sco
 from telsec.stix.telecom import global_title

@@ -1,7 +1,6 @@
 """Screening rules for MAP (GSMA FS.11) and Diameter (FS.19) signalling.
 
-Each rule has an id, a severity, an FS.11 category where one applies, an
-explanation, and the MITRE FiGHT / GSMA MoTIF techniques it evidences.
+The rules themselves, their findings and evidence are in :mod:`.findings`.
 
 Screening runs in two stages, so that it can be spread over processes or a
 Dask cluster without losing the order the stateful rules depend on:
@@ -9,12 +8,11 @@ Dask cluster without losing the order the stateful rules depend on:
 * :class:`Inspector` looks at a batch of rows (:mod:`.batch`): the stateless rules
   (category 1 and 2, GT lists, point codes, node addresses, Diameter realms),
   per-source activity counts, and the *events* the stateful rules need, as
-  columns (:class:`Events`). It
-  runs wherever the capture is decoded.  Events carry pseudonyms, never
-  subscriber identities.
-* :class:`Tracker` takes the events in time order: the velocity test on each
-  subscriber's last trusted location, SRI-SM not followed by a delivery, and
-  one GT probing many subscribers.  Its state is bounded.
+  columns (:class:`~.findings.Events`). It runs wherever the capture is decoded.
+  Events carry pseudonyms, never subscriber identities.
+* :class:`~._tracker.Tracker` (compiled) takes the events in time order: the
+  velocity test on each subscriber's last trusted location, SRI-SM not followed
+  by a delivery, and one GT probing many subscribers.  Its state is bounded.
 
 :class:`Screen` chains the two for one process.  Only messages from outside
 the home network that carry an operation (MAP Invoke, Diameter request) are
@@ -24,93 +22,39 @@ screened.
 from __future__ import annotations
 
 import re
-from collections import Counter, OrderedDict, defaultdict, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from telsec.privacy import Pseudonymiser
+from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import DIAMETER, MAP, Batch, batch_of
 from telsec.signalling.diameter import command_name
-from telsec.signalling.geo import country_of, country_of_mcc, distance_km
+from telsec.signalling.findings import (
+    CHECK,
+    DELIVER,
+    FROM_PARTNER,
+    LOCATE,
+    LOOKUP,
+    SRI_SM_QUERY,
+    TRUSTED,
+    EventParts,
+    Events,
+    Evidence,
+    Finding,
+    finding,
+)
+from telsec.signalling.geo import country_of, country_of_mcc
 from telsec.signalling.map import operation_name
 from telsec.signalling.policy import Operator, Policy
 
 Record = dict[str, Any]
 
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: str  # low | medium | high | critical
-    category: str | None
-    techniques: tuple[str, ...]
-    explanation: str
-
-
-# Technique ids as packaged in telsec.stix.techniques (FiGHT FGT..., MoTIF MOT...).
-RULES: dict[str, Rule] = {
-    rule.id: rule
-    for rule in (
-        Rule("SIG-CAT1", "FS.11 category 1 operation from outside the home network", "high",
-             "FS.11-cat1", ("FGT5012.004", "FGT5019", "MOT5012.501", "MOT3003.301"),
-             "Operations such as anyTimeInterrogation, sendRoutingInfo, sendIMSI and "
-             "provideSubscriberLocation are only used inside a network; arriving over the "
-             "interconnect they are a location or identity query by a third party."),
-        Rule("SIG-CAT2", "FS.11 category 2 operation not from the subscriber's home network",
-             "high", "FS.11-cat2", ("FGT5012.004", "FGT5022", "FGT1499.503", "MOT3003.301"),
-             "insertSubscriberData, deleteSubscriberData, cancelLocation, provideSubscriberInfo, "
-             "provideRoamingNumber ... may only come from the subscriber's home network; this "
-             "one names a subscriber whose home is not the calling network."),
-        Rule("SIG-CAT3-VELOCITY", "FS.11/FS.19 category 3: implausible change of location",
-             "high", "FS.11-cat3", ("FGT1557", "FGT5001", "MOT1557"),
-             "The subscriber was last seen in another country too recently to have travelled "
-             "here: a location update, authentication or purge from a network it cannot be in."),
-        Rule("SIG-NO-AGREEMENT", "Mobility or subscriber operation from a network with no "
-             "roaming agreement", "medium", "FS.11-cat3", ("MOT1199.301", "FGT1199.501"),
-             "The calling GT belongs to neither the home network nor any roaming partner in the "
-             "policy."),
-        Rule("SIG-GT-LEASED", "Traffic from a leased or prohibited GT range", "high", None,
-             ("MOT1583.301", "MOT1199.301"),
-             "The calling GT lies in a range the policy lists as leased or prohibited (GT "
-             "leasing is how third parties get interconnect access)."),
-        Rule("SIG-GT-DENY", "Traffic from a denied GT", "critical", None, ("MOT1583.301",),
-             "The calling GT is on the policy's deny list."),
-        Rule("SIG-GT-POINT-CODE", "Known GT from an unexpected point code", "high", None,
-             ("MOT1036.301", "MOT3005"),
-             "The calling GT belongs to a roaming partner, but the message entered through a "
-             "point code that partner does not use: a spoofed calling GT."),
-        Rule("SIG-NODE-MISMATCH", "SCCP calling GT disagrees with the MAP node address",
-             "high", None, ("MOT1036.301", "FGT1557"),
-             "The VLR/MSC number (updateLocation) or service centre (SRI-SM, MT-ForwardSM) "
-             "inside the MAP message belongs to a different network than the SCCP calling GT."),
-        Rule("SIG-SRISM-NO-MT", "SRI-SM not followed by an MT-ForwardSM", "medium", None,
-             ("FGT5019", "FGT5012.004"),
-             "A sendRoutingInfoForSM that delivers no message is a lookup of the subscriber's "
-             "IMSI and serving MSC, the first step of tracking and interception."),
-        Rule("SIG-FAN-OUT", "One GT probing many subscribers", "high", None,
-             ("MOT1046.301", "FGT5012.004"),
-             "The calling GT looked up more distinct subscribers in the window than the policy "
-             "allows (SRI-SM without delivery, ATI, PSI, SRI, sendIMSI)."),
-        Rule("SIG-DIA-HOME-REALM", "FS.19: IDR/CLR/DSR not from the subscriber's home realm",
-             "high", "FS.11-cat2", ("FGT5012.008", "FGT5022", "FGT1499.503", "MOT3003.302"),
-             "Insert/Delete-Subscriber-Data and Cancel-Location may only come from the HSS of "
-             "the subscriber's home network; the Origin-Realm of this request is another "
-             "network's."),
-        Rule("SIG-DIA-NO-AGREEMENT", "FS.19: S6a request from a realm with no roaming "
-             "agreement", "medium", "FS.11-cat3", ("MOT1199.301", "MOT3003.302"),
-             "The Origin-Realm belongs to neither the home network nor any roaming partner."),
-        Rule("SIG-DIA-VISITED-PLMN", "FS.19: ULR/AIR with a Visited-PLMN-Id that is not the "
-             "sender's", "high", "FS.11-cat3", ("MOT1036.301", "FGT1557", "MOT3003.302"),
-             "The Visited-PLMN-Id names a network other than the one whose realm sent the "
-             "request: a location update or authentication claiming a network it is not."),
-    )
-}  # fmt: skip
 
 CAT1 = {71, 22, 58, 83, 85, 62, 65, 24}  # ATI, SRI, sendIMSI, PSL, SRI-LCS, ATSI, ATM, SRI-GPRS
 CAT2 = {7, 8, 3, 70, 4, 5, 50}  # ISD, DSD, CL, PSI, PRN, NSDM, activateTraceMode
@@ -154,180 +98,6 @@ def realm_plmn(realm: str | None) -> str | None:
 def imsi_in_plmn(imsi: str, plmn: str) -> bool:
     mcc, _, mnc = plmn.partition("-")
     return imsi.startswith(mcc + mnc) or (len(mnc) == 2 and imsi.startswith(mcc + "0" + mnc))
-
-
-# -- findings and what they are made from -------------------------------------------
-
-
-class Evidence(NamedTuple):
-    """The parts of one message a finding reports (subscriber as a pseudonym)."""
-
-    frame: int
-    time: float
-    calling_gt: str | None
-    called_gt: str | None
-    operation: str | None
-    subscriber: str | None
-    origin_realm: str | None = None
-
-
-@dataclass
-class Finding:
-    rule: str
-    severity: str
-    category: str | None
-    frames: list[int]
-    time: float
-    calling_gt: str | None
-    called_gt: str | None
-    operation: str | None
-    subscriber: str | None
-    detail: str
-    techniques: tuple[str, ...] = ()
-    origin_realm: str | None = None
-
-    @property
-    def source(self) -> str | None:
-        """Who sent it: the calling GT, or for Diameter the Origin-Realm."""
-        return self.calling_gt or self.origin_realm
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "category": self.category,
-            "frames": self.frames,
-            "time": self.time,
-            "calling_gt": self.calling_gt,
-            "called_gt": self.called_gt,
-            "origin_realm": self.origin_realm,
-            "operation": self.operation,
-            "subscriber": self.subscriber,
-            "detail": self.detail,
-            "techniques": list(self.techniques),
-        }
-
-
-def finding(
-    rule_id: str, evidence: Evidence, detail: str, frames: list[int] | None = None
-) -> Finding:
-    rule = RULES[rule_id]
-    return Finding(
-        rule.id,
-        rule.severity,
-        rule.category,
-        frames or [evidence.frame],
-        evidence.time,
-        evidence.calling_gt,
-        evidence.called_gt,
-        evidence.operation,
-        evidence.subscriber,
-        detail,
-        rule.techniques,
-        evidence.origin_realm,
-    )
-
-
-# -- events: what the stateful rules need to know ------------------------------------
-
-
-class Lookup(NamedTuple):
-    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``, as the
-    stateful rules keep it while its follow-up or fan-out window is open."""
-
-    time: float
-    gt: str
-    subscriber: str
-    is_sri_sm: bool
-    from_partner: bool
-    evidence: Evidence
-
-
-#: Kinds of event (the ``kind`` column of :class:`Events`) ...
-LOCATE, LOOKUP, DELIVER = 0, 1, 2
-#: ... and their flags.
-CHECK, TRUSTED, SRI_SM_QUERY, FROM_PARTNER = 1, 2, 4, 8
-
-
-@dataclass
-class Events:
-    """What the stateful rules need to know, as columns in time order.
-
-    * ``LOCATE``: a mobility message places ``subscriber`` in the country ``place``.
-      ``CHECK``: test the velocity (a message from outside); ``TRUSTED``: remember
-      the place afterwards (from the home network, or it raised nothing).
-    * ``LOOKUP``: a query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from the
-      GT ``place``; flagged ``SRI_SM_QUERY`` and ``FROM_PARTNER`` (a roaming partner).
-    * ``DELIVER``: the GT ``place`` delivered a short message (MT- or MO-ForwardSM).
-
-    ``subscriber`` and ``place`` index ``names`` (pseudonyms, countries and GTs,
-    never a subscriber identity; -1: none); ``evidence`` indexes ``evidences``
-    (-1: none).  Columns cross process boundaries far more cheaply than objects."""
-
-    kind: np.ndarray
-    time: np.ndarray
-    subscriber: np.ndarray
-    place: np.ndarray
-    flags: np.ndarray
-    evidence: np.ndarray
-    names: list[str]
-    evidences: list[Evidence]
-
-    def __len__(self) -> int:
-        return len(self.kind)
-
-
-class _EventParts:
-    """Events gathered in pieces, then put in row order as :class:`Events`."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[np.ndarray, ...]] = []
-        #: Evidence of the events, indexed by the parts' ``evidence``.
-        self.evidences: list[Evidence] = []
-
-    def add(self, rows: np.ndarray, kind: int, time: np.ndarray, subscriber: np.ndarray,
-            place: np.ndarray, flags: np.ndarray | int,
-            evidence: np.ndarray | None = None) -> None:  # fmt: skip
-        """Events of some batch ``rows`` (``subscriber`` and ``place``: object arrays
-        of strings or None; ``evidence``: indexes into :attr:`evidences`, or none)."""
-        count = len(rows)
-        if not count:
-            return
-        self.parts.append((
-            np.asarray(rows, dtype=np.int64),
-            np.full(count, kind, dtype=np.uint8),
-            np.asarray(time, dtype=np.float64),
-            np.asarray(subscriber, dtype=object),
-            np.asarray(place, dtype=object),
-            np.broadcast_to(np.asarray(flags, dtype=np.uint8), (count,)),
-            np.full(count, -1, dtype=np.int32) if evidence is None else evidence,
-        ))  # fmt: skip
-
-    def events(self) -> Events:
-        if not self.parts:
-            empty = np.empty(0, dtype=np.int32)
-            return Events(empty.astype(np.uint8), empty.astype(np.float64), empty, empty,
-                          empty.astype(np.uint8), empty, [], [])  # fmt: skip
-        rows, kind, time, subscriber, place, flags, evidence = (
-            np.concatenate([part[column] for part in self.parts]) for column in range(7)
-        )
-        order = np.argsort(rows, kind="stable")
-        index: dict[str | None, int] = {None: -1}
-        names: list[str] = []
-
-        def name_ids(values: np.ndarray) -> np.ndarray:
-            out = []
-            for value in values.tolist():
-                found = index.get(value)
-                if found is None:
-                    found = index[value] = len(names)
-                    names.append(value)
-                out.append(found)
-            return np.array(out, dtype=np.int32)
-
-        return Events(kind[order], time[order], name_ids(subscriber[order]),
-                      name_ids(place[order]), flags[order], evidence[order], names,
-                      self.evidences)  # fmt: skip
 
 
 # -- per-source activity -----------------------------------------------------------
@@ -461,7 +231,7 @@ class Inspector:
         operation = rows["operation"] == 1
         protocol = rows["protocol"]
         found: list[tuple[int, Finding]] = []
-        events = _EventParts()
+        events = EventParts()
         map_rows = np.flatnonzero(operation & (protocol == MAP))
         diameter_rows = np.flatnonzero(
             operation & (protocol == DIAMETER) & np.isin(rows["command_code"], _DIAMETER_SCREENED)
@@ -519,7 +289,7 @@ class Inspector:
     # -- MAP (FS.11) ----------------------------------------------------------------------
 
     def _map(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
-             events: _EventParts) -> None:  # fmt: skip
+             events: EventParts) -> None:  # fmt: skip
         rows = batch.rows[index]
         strings = batch.strings
         calling = rows["calling_gt"]
@@ -677,7 +447,7 @@ class Inspector:
     # -- Diameter S6a/S6d (FS.19) ------------------------------------------------------
 
     def _diameter(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
-                  events: _EventParts) -> None:  # fmt: skip
+                  events: EventParts) -> None:  # fmt: skip
         rows = batch.rows[index]
         strings = batch.strings
         realm_ids = rows["origin_realm"]
@@ -766,207 +536,6 @@ def _per_code(codes: np.ndarray, function: Callable[[int], Any]) -> np.ndarray:
     table = np.empty(len(distinct), dtype=object)
     table[:] = [function(c) for c in distinct.tolist()]
     return table[inverse]
-
-
-# -- stage 2: events in time order ---------------------------------------------------
-
-
-#: Beyond this many GTs, the tables of deliveries, lookups and probes drop what has expired.
-_PRUNE_AT = 100_000
-
-
-@dataclass(slots=True)
-class _Pending:
-    lookup: Lookup
-    counted: bool = False
-
-
-@dataclass
-class Tracker:
-    """The stateful rules over events in time order; bounded memory."""
-
-    policy: Policy
-    max_subscribers: int = 1_000_000
-    _location: OrderedDict[str, tuple[float, str]] = field(default_factory=OrderedDict)
-    _pending: deque[_Pending] = field(default_factory=deque)
-    #: GT -> SRI-SMs from it awaiting judgement (oldest first)
-    _pending_by_gt: dict[str, deque[_Pending]] = field(default_factory=lambda: defaultdict(deque))
-    #: GT -> times of its deliveries that a pending SRI-SM may still need
-    _deliveries: dict[str, deque[float]] = field(default_factory=dict)
-    #: calling GT -> time of its latest MT/MO-ForwardSM
-    _delivered: dict[str, float] = field(default_factory=dict)
-    _seen: dict[str, deque[Lookup]] = field(default_factory=lambda: defaultdict(deque))
-    #: GT -> end of the window in which its next lookup continues a reported probe
-    _probing: dict[str, float] = field(default_factory=dict)
-    _last_time: float = float("-inf")
-    #: SRI-SMs whose follow-up window had not passed when the input ended.
-    undecided: int = 0
-
-    def apply(self, events: Events) -> list[Finding]:
-        """Findings these events complete (including older ones now resolved)."""
-        out: list[Finding] = []
-        names, evidences = events.names, events.evidences
-        followup = self.policy.thresholds.sri_sm_followup_s
-        for kind, time, subscriber, place, flags, proof in zip(
-            events.kind.tolist(), events.time.tolist(), events.subscriber.tolist(),
-            events.place.tolist(), events.flags.tolist(), events.evidence.tolist(), strict=True,
-        ):  # fmt: skip
-            if time > self._last_time:
-                self._last_time = time
-            pending = self._pending
-            # most events find nothing to judge or prune: skip the call (the same result)
-            if (
-                (pending and pending[0].lookup.time < time - followup)
-                or len(self._delivered) > _PRUNE_AT
-                or len(self._seen) > _PRUNE_AT
-                or len(self._probing) > _PRUNE_AT
-            ):
-                out.extend(self.expire(time))
-            if kind == LOCATE:
-                evidence = evidences[proof] if proof >= 0 else None
-                if flags & CHECK:
-                    velocity = self._velocity(time, names[subscriber], names[place], evidence)
-                    if velocity:
-                        out.append(velocity)
-                        continue
-                if flags & TRUSTED:
-                    self._remember(time, names[subscriber], names[place])
-            elif kind == LOOKUP:
-                lookup = Lookup(time, names[place], names[subscriber], bool(flags & SRI_SM_QUERY),
-                                bool(flags & FROM_PARTNER), evidences[proof])  # fmt: skip
-                out.extend(self._lookup(lookup))
-            else:
-                self._deliver(time, names[place])
-        return out
-
-    # -- where subscribers are -------------------------------------------------------
-
-    def _remember(self, time: float, subscriber: str, country: str) -> None:
-        self._location[subscriber] = (time, country)
-        self._location.move_to_end(subscriber)
-        if len(self._location) > self.max_subscribers:
-            self._location.popitem(last=False)
-
-    def _velocity(self, time: float, subscriber: str, country: str,
-                  evidence: Evidence | None) -> Finding | None:  # fmt: skip
-        before = self._location.get(subscriber)
-        if before is None or evidence is None:
-            return None
-        then, there = before
-        km = distance_km(there, country)
-        if not km:
-            return None
-        hours = max(time - then, 1.0) / 3600
-        speed = km / hours
-        if speed <= self.policy.thresholds.max_speed_kmh:
-            return None
-        return finding(
-            "SIG-CAT3-VELOCITY",
-            evidence,
-            f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)",
-        )
-
-    # -- lookups, fan-out, SRI-SM without delivery -----------------------------------
-
-    def _lookup(self, lookup: Lookup) -> list[Finding]:
-        if not lookup.is_sri_sm:
-            return self._count(lookup)
-        pending = _Pending(lookup)
-        # judged once its follow-up window has passed ...
-        self._pending.append(pending)
-        self._pending_by_gt[lookup.gt].append(pending)
-        # ... but a GT of no partner that has never delivered a message counts now
-        if not lookup.from_partner and lookup.gt not in self._delivered:
-            pending.counted = True
-            return self._count(lookup)
-        return []
-
-    def _deliver(self, time: float, gt: str) -> None:
-        self._delivered[gt] = time
-        if gt in self._pending_by_gt:  # only a pending SRI-SM needs the time
-            self._deliveries.setdefault(gt, deque()).append(time)
-
-    def _was_delivered(self, lookup: Lookup) -> bool:
-        """Did the GT deliver a message within the follow-up window of ``lookup``?
-
-        SRI-SMs of one GT are judged oldest first, so a delivery before this
-        lookup is of no use to the later ones either and is dropped."""
-        times = self._deliveries.get(lookup.gt)
-        if not times:
-            return False
-        while times and times[0] < lookup.time:
-            times.popleft()
-        return bool(times) and times[0] <= lookup.time + self.policy.thresholds.sri_sm_followup_s
-
-    def _count(self, lookup: Lookup) -> list[Finding]:
-        window = self.policy.thresholds.fan_out_window_s
-        until = self._probing.get(lookup.gt)
-        if until is not None and lookup.time <= until:
-            self._probing[lookup.gt] = lookup.time + window
-            return [finding("SIG-FAN-OUT", lookup.evidence, "continues a probe reported before")]
-        seen = self._seen[lookup.gt]
-        seen.append(lookup)
-        while seen and seen[0].time < lookup.time - window:
-            seen.popleft()
-        distinct = {item.subscriber for item in seen}
-        if len(distinct) < self.policy.thresholds.fan_out_subscribers:
-            return []
-        frames = sorted(item.evidence.frame for item in seen)
-        seen.clear()  # the burst is reported once; each later lookup in the window joins it
-        self._probing[lookup.gt] = lookup.time + window
-        return [
-            finding(
-                "SIG-FAN-OUT",
-                lookup.evidence,
-                f"{len(distinct)} subscribers looked up in {window:,.0f} s",
-                frames,
-            )
-        ]
-
-    def expire(self, now: float) -> list[Finding]:
-        """Judge the SRI-SMs whose follow-up window ended before ``now``."""
-        out: list[Finding] = []
-        followup = self.policy.thresholds.sri_sm_followup_s
-        while self._pending and self._pending[0].lookup.time < now - followup:
-            pending = self._pending.popleft()
-            lookup = pending.lookup
-            delivered = self._was_delivered(lookup)
-            same_gt = self._pending_by_gt[lookup.gt]
-            same_gt.popleft()
-            if not same_gt:
-                del self._pending_by_gt[lookup.gt]
-                self._deliveries.pop(lookup.gt, None)
-            if delivered:
-                continue
-            out.append(
-                finding(
-                    "SIG-SRISM-NO-MT",
-                    lookup.evidence,
-                    f"no MT-ForwardSM from {lookup.gt} within {followup:.0f} s",
-                )
-            )
-            if not pending.counted:
-                out.extend(self._count(lookup))
-        if len(self._delivered) > _PRUNE_AT:
-            self._delivered = {k: v for k, v in self._delivered.items() if v >= now - followup}
-        if len(self._seen) > _PRUNE_AT:
-            window = self.policy.thresholds.fan_out_window_s
-            self._seen = defaultdict(
-                deque, {k: v for k, v in self._seen.items() if v and v[-1].time >= now - window}
-            )
-        if len(self._probing) > _PRUNE_AT:
-            self._probing = {k: v for k, v in self._probing.items() if v >= now}
-        return out
-
-    def finish(self) -> list[Finding]:
-        """Resolve what the input decides; an SRI-SM too close to the end to tell
-        whether a delivery followed is counted in ``undecided``, not reported."""
-        out = self.expire(self._last_time)
-        self.undecided += len(self._pending)
-        self._pending.clear()
-        self._pending_by_gt.clear()
-        self._deliveries.clear()
-        return out
 
 
 @dataclass

@@ -1,0 +1,307 @@
+# cython: language_level=3, cdivision=True
+"""The stateful screening rules, compiled: they see every event of a scan, in
+time order, in one process, so that their speed bounds the whole scan.
+
+* the velocity test (FS.11/FS.19 category 3): a subscriber located too far from
+  their last trusted location too soon;
+* an SRI-SM not followed by a delivery from the same GT within the follow-up
+  window;
+* one GT looking up many distinct subscribers within the fan-out window.
+
+Events come as columns (:class:`~telsec.signalling.findings.Events`).  State is
+bounded: at most ``max_subscribers`` locations (the least recently moved go
+first), and the per-GT tables drop what has expired beyond 100,000 GTs.
+"""
+
+from collections import OrderedDict, deque
+
+from telsec.signalling.findings import (
+    CHECK,
+    FROM_PARTNER,
+    LOCATE,
+    LOOKUP,
+    SRI_SM_QUERY,
+    TRUSTED,
+    finding,
+)
+from telsec.signalling.geo import distance_km
+
+#: Beyond this many GTs, the tables of deliveries, lookups and probes drop what has expired.
+cdef Py_ssize_t PRUNE_AT = 100_000
+
+
+cdef class _Lookup:
+    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``."""
+
+    cdef readonly double time
+    cdef readonly str gt
+    cdef readonly str subscriber
+    cdef readonly bint is_sri_sm
+    cdef readonly bint from_partner
+    cdef readonly object evidence
+
+    def __init__(self, double time, str gt, str subscriber, bint is_sri_sm, bint from_partner,
+                 evidence):
+        self.time = time
+        self.gt = gt
+        self.subscriber = subscriber
+        self.is_sri_sm = is_sri_sm
+        self.from_partner = from_partner
+        self.evidence = evidence
+
+
+cdef class _Pending:
+    """An SRI-SM awaiting its judgement; ``counted`` once it joined the fan-out count."""
+
+    cdef _Lookup lookup
+    cdef bint counted
+
+    def __init__(self, _Lookup lookup):
+        self.lookup = lookup
+        self.counted = False
+
+
+cdef class Tracker:
+    """The stateful rules over events in time order; bounded memory."""
+
+    cdef readonly object policy
+    cdef readonly Py_ssize_t max_subscribers
+    #: SRI-SMs whose follow-up window had not passed when the input ended.
+    cdef public Py_ssize_t undecided
+    #: subscriber -> (time, country) of the last trusted location, least recent first
+    cdef object _location
+    #: SRI-SMs awaiting judgement, oldest first
+    cdef object _pending
+    #: GT -> its SRI-SMs awaiting judgement (oldest first)
+    cdef dict _pending_by_gt
+    #: GT -> times of its deliveries that a pending SRI-SM may still need
+    cdef dict _deliveries
+    #: GT -> time of its latest MT/MO-ForwardSM
+    cdef dict _delivered
+    #: GT -> its lookups within the fan-out window
+    cdef dict _seen
+    #: GT -> end of the window in which its next lookup continues a reported probe
+    cdef dict _probing
+    cdef double _last_time
+    cdef double _followup
+    cdef double _window
+    cdef double _max_speed
+    cdef Py_ssize_t _fan_out
+
+    def __init__(self, policy, Py_ssize_t max_subscribers=1_000_000):
+        thresholds = policy.thresholds
+        self.policy = policy
+        self.max_subscribers = max_subscribers
+        self.undecided = 0
+        self._location = OrderedDict()
+        self._pending = deque()
+        self._pending_by_gt = {}
+        self._deliveries = {}
+        self._delivered = {}
+        self._seen = {}
+        self._probing = {}
+        self._last_time = float("-inf")
+        self._followup = thresholds.sri_sm_followup_s
+        self._window = thresholds.fan_out_window_s
+        self._max_speed = thresholds.max_speed_kmh
+        self._fan_out = thresholds.fan_out_subscribers
+
+    def apply(self, events):
+        """Findings these events complete (including older ones now resolved)."""
+        cdef list out = []
+        cdef list names = events.names
+        cdef list evidences = events.evidences
+        cdef const unsigned char[:] kinds = events.kind
+        cdef const double[:] times = events.time
+        cdef const int[:] subscribers = events.subscriber
+        cdef const int[:] places = events.place
+        cdef const unsigned char[:] flags = events.flags
+        cdef const int[:] proofs = events.evidence
+        cdef Py_ssize_t i
+        cdef double time
+        cdef unsigned char kind, flag
+        cdef int proof
+        for i in range(kinds.shape[0]):
+            time = times[i]
+            if time > self._last_time:
+                self._last_time = time
+            # most events find nothing to judge or prune: skip the call (the same result)
+            if (
+                (self._pending and (<_Pending>self._pending[0]).lookup.time < time - self._followup)
+                or len(self._delivered) > PRUNE_AT
+                or len(self._seen) > PRUNE_AT
+                or len(self._probing) > PRUNE_AT
+            ):
+                out.extend(self.expire(time))
+            kind = kinds[i]
+            flag = flags[i]
+            proof = proofs[i]
+            if kind == LOCATE:
+                evidence = evidences[proof] if proof >= 0 else None
+                if flag & CHECK:
+                    velocity = self._velocity(time, names[subscribers[i]], names[places[i]],
+                                              evidence)
+                    if velocity is not None:
+                        out.append(velocity)
+                        continue
+                if flag & TRUSTED:
+                    self._remember(time, names[subscribers[i]], names[places[i]])
+            elif kind == LOOKUP:
+                self._lookup(_Lookup(time, names[places[i]], names[subscribers[i]],
+                                     flag & SRI_SM_QUERY, flag & FROM_PARTNER,
+                                     evidences[proof]), out)
+            else:
+                self._deliver(time, names[places[i]])
+        return out
+
+    # -- where subscribers are -------------------------------------------------------
+
+    cdef void _remember(self, double time, str subscriber, str country) except *:
+        location = self._location
+        location[subscriber] = (time, country)
+        location.move_to_end(subscriber)
+        if len(location) > self.max_subscribers:
+            location.popitem(last=False)
+
+    cdef object _velocity(self, double time, str subscriber, str country, evidence):
+        cdef double then, hours, speed
+        before = self._location.get(subscriber)
+        if before is None or evidence is None:
+            return None
+        then, there = before
+        km = distance_km(there, country)
+        if not km:
+            return None
+        hours = max(time - then, 1.0) / 3600
+        speed = km / hours
+        if speed <= self._max_speed:
+            return None
+        return finding(
+            "SIG-CAT3-VELOCITY",
+            evidence,
+            f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)",
+        )
+
+    # -- lookups, fan-out, SRI-SM without delivery -----------------------------------
+
+    cdef void _lookup(self, _Lookup lookup, list out) except *:
+        cdef _Pending pending
+        if not lookup.is_sri_sm:
+            self._count(lookup, out)
+            return
+        pending = _Pending(lookup)
+        # judged once its follow-up window has passed ...
+        self._pending.append(pending)
+        same_gt = self._pending_by_gt.get(lookup.gt)
+        if same_gt is None:
+            same_gt = self._pending_by_gt[lookup.gt] = deque()
+        same_gt.append(pending)
+        # ... but a GT of no partner that has never delivered a message counts now
+        if not lookup.from_partner and lookup.gt not in self._delivered:
+            pending.counted = True
+            self._count(lookup, out)
+
+    cdef void _deliver(self, double time, str gt) except *:
+        self._delivered[gt] = time
+        if gt in self._pending_by_gt:  # only a pending SRI-SM needs the time
+            times = self._deliveries.get(gt)
+            if times is None:
+                times = self._deliveries[gt] = deque()
+            times.append(time)
+
+    cdef bint _was_delivered(self, _Lookup lookup) except -1:
+        """Did the GT deliver a message within the follow-up window of ``lookup``?
+
+        SRI-SMs of one GT are judged oldest first, so a delivery before this
+        lookup is of no use to the later ones either and is dropped."""
+        times = self._deliveries.get(lookup.gt)
+        if not times:
+            return False
+        while times and times[0] < lookup.time:
+            times.popleft()
+        return bool(times) and times[0] <= lookup.time + self._followup
+
+    cdef void _count(self, _Lookup lookup, list out) except *:
+        cdef _Lookup item
+        cdef double window = self._window
+        until = self._probing.get(lookup.gt)
+        if until is not None and lookup.time <= until:
+            self._probing[lookup.gt] = lookup.time + window
+            out.append(finding("SIG-FAN-OUT", lookup.evidence, "continues a probe reported before"))
+            return
+        seen = self._seen.get(lookup.gt)
+        if seen is None:
+            seen = self._seen[lookup.gt] = deque()
+        seen.append(lookup)
+        while seen and (<_Lookup>seen[0]).time < lookup.time - window:
+            seen.popleft()
+        distinct = {item.subscriber for item in seen}
+        if len(distinct) < self._fan_out:
+            return
+        frames = sorted(item.evidence.frame for item in seen)
+        seen.clear()  # the burst is reported once; each later lookup in the window joins it
+        self._probing[lookup.gt] = lookup.time + window
+        out.append(finding(
+            "SIG-FAN-OUT",
+            lookup.evidence,
+            f"{len(distinct)} subscribers looked up in {window:,.0f} s",
+            frames,
+        ))
+
+    def expire(self, double now):
+        """Judge the SRI-SMs whose follow-up window ended before ``now``."""
+        cdef list out = []
+        cdef _Pending pending
+        cdef _Lookup lookup
+        cdef double followup = self._followup
+        cdef bint delivered
+        while self._pending and (<_Pending>self._pending[0]).lookup.time < now - followup:
+            pending = self._pending.popleft()
+            lookup = pending.lookup
+            delivered = self._was_delivered(lookup)
+            same_gt = self._pending_by_gt[lookup.gt]
+            same_gt.popleft()
+            if not same_gt:
+                del self._pending_by_gt[lookup.gt]
+                self._deliveries.pop(lookup.gt, None)
+            if delivered:
+                continue
+            out.append(
+                finding(
+                    "SIG-SRISM-NO-MT",
+                    lookup.evidence,
+                    f"no MT-ForwardSM from {lookup.gt} within {followup:.0f} s",
+                )
+            )
+            if not pending.counted:
+                self._count(lookup, out)
+        if len(self._delivered) > PRUNE_AT:
+            self._delivered = {k: v for k, v in self._delivered.items() if v >= now - followup}
+        if len(self._seen) > PRUNE_AT:
+            window = self._window
+            self._seen = {
+                k: v for k, v in self._seen.items() if v and (<_Lookup>v[-1]).time >= now - window
+            }
+        if len(self._probing) > PRUNE_AT:
+            self._probing = {k: v for k, v in self._probing.items() if v >= now}
+        return out
+
+    def sizes(self):
+        """How many entries each table holds (memory stays bounded: for diagnostics)."""
+        return {
+            "locations": len(self._location),
+            "pending": len(self._pending),
+            "delivered": len(self._delivered),
+            "seen": len(self._seen),
+            "probing": len(self._probing),
+        }
+
+    def finish(self):
+        """Resolve what the input decides; an SRI-SM too close to the end to tell
+        whether a delivery followed is counted in ``undecided``, not reported."""
+        out = self.expire(self._last_time)
+        self.undecided += len(self._pending)
+        self._pending.clear()
+        self._pending_by_gt.clear()
+        self._deliveries.clear()
+        return out
