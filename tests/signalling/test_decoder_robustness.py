@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,10 +82,24 @@ def test_not_a_capture(tmp_path) -> None:
     assert "not a pcap" in stats.file_errors[0]
 
 
+def _as_pcapng(raw: bytes) -> bytes:
+    """A little-endian pcap file's frames as a pcapng section of enhanced packet blocks."""
+    out = _pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += _pcapng_block(1, struct.pack("<HHI", 1, 0, 65535))
+    pos = 24
+    while pos < len(raw):
+        seconds, micros, size, _ = struct.unpack_from("<IIII", raw, pos)
+        ticks = seconds * 1_000_000 + micros
+        head = struct.pack("<IIIII", 0, ticks >> 32, ticks & 0xFFFFFFFF, size, size)
+        out += _pcapng_block(6, head + raw[pos + 16 : pos + 16 + size])
+        pos += 16 + size
+    return out
+
+
 @settings(max_examples=120, deadline=None)
-@given(st.data())
+@given(st.data(), st.sampled_from(["pcap", "pcapng"]))
 def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
-    tmp_path_factory, data
+    tmp_path_factory, data, layout: str
 ) -> None:
     """Damage anywhere (headers, lengths, a cut): chunking never raises, and the chunks
     (decoded as the scan decodes them) give exactly the rows and the damage report that
@@ -95,7 +111,7 @@ def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
     pcap = folder / "g.pcap"
     with pcap.open("wb") as out:
         write_capture(out, io.BytesIO(), "all", 60, seed=3)
-    raw = bytearray(pcap.read_bytes())
+    raw = bytearray(pcap.read_bytes() if layout == "pcap" else _as_pcapng(pcap.read_bytes()))
     for _ in range(data.draw(st.integers(0, 4))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     raw = raw[: data.draw(st.integers(0, len(raw)))]
@@ -110,3 +126,45 @@ def test_chunked_reading_of_a_damaged_file_matches_the_serial_reader(
         errors.extend(batch.stats.file_errors)
     assert chunked == serial
     assert errors == serial_stats.file_errors
+
+
+def _pcapng_block(kind: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+
+def test_a_bad_pcapng_packet_block_is_counted_and_the_frames_around_it_survive(
+    tmp_path,
+) -> None:
+    """Found while giving pcapng to the fast path: a packet block too short for its
+    fields raised struct.error, and one naming a missing interface stopped the file
+    (so a chunked scan, which starts again at the next chunk, read more of it)."""
+    section = _pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    section += _pcapng_block(1, struct.pack("<HHI", 1, 0, 65535))
+    pcap = tmp_path / "g.pcap"
+    with pcap.open("wb") as out:
+        write_capture(out, io.BytesIO(), "benign", 6, seed=2)
+    blocks = _as_pcapng(pcap.read_bytes())[len(section) :]
+    half = 0
+    for _ in range(3):  # past three of the six packet blocks
+        half += struct.unpack_from("<I", blocks, half + 4)[0]
+    bad_blocks = {
+        "too short": _pcapng_block(6, b"\1\2\3\4"),
+        "obsolete, too short": _pcapng_block(2, b"\1\2\3\4"),
+        "simple, too short": struct.pack("<II", 3, 12) + struct.pack("<I", 12),
+        "missing interface": _pcapng_block(6, struct.pack("<IIIII", 7, 0, 0, 4, 4) + bytes(4)),
+        "overrun": _pcapng_block(6, struct.pack("<IIIII", 0, 0, 0, 400, 400) + bytes(4)),
+    }
+    for name, bad in bad_blocks.items():
+        path = tmp_path / "bad.pcapng"
+        path.write_bytes(section + blocks[:half] + bad + blocks[half:])
+        stats = DecodeStats()
+        records = list(decode_file(path, stats))
+        assert len(records) == 6 and stats.frames == 7, name
+        assert not stats.file_errors and sum(stats.skipped.values()) == 1, name
+        result = subprocess.run(
+            [sys.executable, "-m", "telsec.cli.main", "signalling", "decode", str(path)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0 and "internal error" not in result.stderr, name
+        assert result.stdout.count("\n") == 6, name

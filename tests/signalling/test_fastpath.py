@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from telsec.packets.capture import Packet
 from telsec.signalling._fastpath import Interner, RowBuffer, decode_frame
-from telsec.signalling.batch import Batch, add_record, decode_region, resolved
+from telsec.signalling.batch import Batch, add_record, decode_chunk, resolved
 from telsec.signalling.decoder import DecodeStats, decode_file, decode_packet
 from telsec.signalling.generate import write_capture
+from telsec.signalling.pipeline import chunks
 
 from .conftest import SHARED_CAPTURES
 
@@ -34,10 +35,9 @@ def _reference(path: Path) -> tuple[list[dict], DecodeStats]:
 
 
 def _fast(path: Path) -> Batch:
-    raw = path.read_bytes()
-    if raw[:4] == b"\x0a\x0d\x0d\x0a":
-        return decode_region(raw, b"", 1, str(path))
-    return decode_region(raw[:24], raw[24:], 1, str(path))
+    """The file as the scan decodes it: cut by the chunker (here into one chunk)."""
+    (chunk,) = chunks([path], target=1 << 40)
+    return decode_chunk(chunk.path, chunk.header, chunk.start, chunk.end, chunk.first_frame)
 
 
 def _same(path: Path) -> Batch:

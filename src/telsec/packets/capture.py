@@ -34,6 +34,12 @@ class Packet:
     time: float
     linktype: int
     data: bytes
+    #: Why this record holds no frame to read (the file goes on past it), or None.
+    error: str | None = None
+
+
+#: A packet block whose own fields are wrong (its length, which delimits it, is not).
+_BAD_BLOCK = "pcapng packet block too short, or with a missing interface or an overrun"
 
 
 def open_capture(path: str | Path) -> Iterator[Packet]:
@@ -135,26 +141,50 @@ def _read_pcapng(handle: BinaryIO, magic: bytes, frame: int) -> Iterator[Packet]
             interfaces.append(_interface(body, endian))
         elif block_type in (6, 2):  # enhanced packet, obsolete packet
             frame += 1
+            if len(body) < 20:
+                yield Packet(frame, 0.0, -1, b"", _BAD_BLOCK)
+                continue
             if block_type == 6:
                 iface, high, low, caplen = struct.unpack_from(endian + "IIII", body)
             else:
                 iface, high, low, caplen = struct.unpack_from(endian + "HxxIII", body)
             if iface >= len(interfaces) or 20 + caplen > len(body):
-                raise CaptureError(
-                    f"frame {frame}: packet block refers to a missing interface "
-                    "or overruns its block"
-                )
+                yield Packet(frame, 0.0, -1, b"", _BAD_BLOCK)
+                continue
             linktype, tick = interfaces[iface]
             yield Packet(frame, ((high << 32) | low) * tick, linktype, body[20 : 20 + caplen])
         elif block_type == 3:  # simple packet: no timestamp, interface 0
             frame += 1
-            if not interfaces:
-                raise CaptureError(f"frame {frame}: simple packet block before any interface")
+            if not interfaces or len(body) < 4:
+                yield Packet(frame, 0.0, -1, b"", _BAD_BLOCK)
+                continue
             (orig_len,) = struct.unpack_from(endian + "I", body)
             caplen = min(orig_len, len(body) - 4)
             yield Packet(frame, 0.0, interfaces[0][0], body[4 : 4 + caplen])
     if buf.remaining():
         raise CaptureError(f"truncated pcapng block after frame {frame} (file cut short)")
+
+
+def pcapng_section(header: bytes) -> tuple[str, list[tuple[int, float]]]:
+    """Byte order and interfaces ``(linktype, seconds per tick)`` of the pcapng
+    section whose header blocks (section header, interface descriptions) these are."""
+    endian = "<"
+    interfaces: list[tuple[int, float]] = []
+    pos = 0
+    while pos + 12 <= len(header):
+        if header[pos : pos + 4] == PCAPNG_SHB:
+            bom = header[pos + 8 : pos + 12]
+            if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                raise CaptureError("pcapng section header with an unknown byte order")
+            endian = ">" if bom == b"\x1a\x2b\x3c\x4d" else "<"
+            interfaces = []
+        block_type, length = struct.unpack_from(endian + "II", header, pos)
+        if length < 12 or length % 4 or pos + length > len(header):
+            raise CaptureError("damaged pcapng section header")
+        if block_type == 1:
+            interfaces.append(_interface(header[pos + 8 : pos + length - 4], endian))
+        pos += length
+    return endian, interfaces
 
 
 def _interface(body: bytes, endian: str) -> tuple[int, float]:

@@ -298,6 +298,9 @@ def read_gsmtap(path: Path) -> DeviceLog:
     try:
         for packet in open_capture(path):
             log.frames += 1
+            if packet.error:
+                log.skipped[packet.error] += 1
+                continue
             if packet.linktype in USER_LINKTYPES:  # raw NAS-EPS PDUs (FBSDetector's traces)
                 log.nas += 1
                 _nas(state, log, packet.data, packet.time, packet.frame)

@@ -58,3 +58,20 @@ def decode_pcap(
 def pcap_walk(
     data: bytes | bytearray | memoryview, big_endian: bool, limit: int, at_end: bool
 ) -> tuple[int, int, bool]: ...
+
+PCAPNG_MORE: int
+PCAPNG_HEADER: int
+PCAPNG_DAMAGED: int
+
+def pcapng_walk(
+    data: bytes | bytearray | memoryview, big_endian: bool, limit: int, at_end: bool
+) -> tuple[int, int, int]: ...
+def decode_pcapng(
+    data: bytes | bytearray | memoryview,
+    big_endian: bool,
+    interfaces: list[tuple[int, float]],
+    first_frame: int,
+    strings: Interner,
+    rows: RowBuffer,
+    decline: Callable[[int, float, int, int, int], None],
+) -> tuple[int, int]: ...

@@ -1160,3 +1160,91 @@ def pcap_walk(const uint8_t[::1] data, bint big_endian, Py_ssize_t limit, bint a
         pos += 16 + incl
         frames += 1
     return pos, frames, False
+
+
+cdef inline uint32_t _u32(const uint8_t* d, bint big_endian) noexcept nogil:
+    if big_endian:
+        return (<uint32_t>d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]
+    return (<uint32_t>d[3] << 24) | (d[2] << 16) | (d[1] << 8) | d[0]
+
+
+#: What stopped :func:`pcapng_walk`.
+PCAPNG_MORE = 0      # the limit, the end of the data, or a block running past it
+PCAPNG_HEADER = 1    # a section header or interface description block, at ``offset``
+PCAPNG_DAMAGED = 2   # a block length that cannot be
+
+
+def pcapng_walk(const uint8_t[::1] data, bint big_endian, Py_ssize_t limit, bint at_end):
+    """Walk pcapng blocks from the start of ``data`` (a block of a file), counting
+    packet blocks, as the chunker does.
+
+    Stops at a packet block at or past ``limit``, at a section header or interface
+    description (the chunker keeps those), before a block that runs past the data
+    (damaged if ``at_end``), or at an impossible length.  Returns ``(offset,
+    frames, state)`` with ``state`` one of ``PCAPNG_*``.
+    """
+    cdef Py_ssize_t size = data.shape[0], pos = 0
+    cdef int64_t frames = 0
+    cdef uint32_t block_type, length
+    cdef const uint8_t* d = &data[0] if size else NULL
+    while size - pos >= 12:
+        block_type = _u32(d + pos, big_endian)
+        if block_type == 0x0A0D0D0A or block_type == 1:
+            return pos, frames, PCAPNG_HEADER
+        length = _u32(d + pos + 4, big_endian)
+        if length < 12 or length % 4:
+            return pos, frames, PCAPNG_DAMAGED
+        if length > size - pos:
+            return pos, frames, PCAPNG_DAMAGED if at_end else PCAPNG_MORE
+        if block_type == 2 or block_type == 3 or block_type == 6:
+            if pos >= limit:
+                break
+            frames += 1
+        pos += length
+    return pos, frames, PCAPNG_MORE
+
+
+def decode_pcapng(const uint8_t[::1] data, bint big_endian, list interfaces, int64_t first_frame,
+                  Interner strings, RowBuffer rows, decline):
+    """Decode the Enhanced Packet Blocks at the start of ``data`` (a run of pcapng
+    blocks after a section's header) into ``rows``, as :func:`decode_pcap` does.
+
+    ``interfaces`` are the section's ``(linktype, seconds per tick)``.  Stops at
+    the first block that is not an enhanced packet or an ignorable block
+    (statistics, name resolution, custom), or that is damaged; the reference
+    reader takes it from there.  Returns ``(frames, stop)``.
+    """
+    cdef Py_ssize_t size = data.shape[0], pos = 0, before, body
+    cdef const uint8_t* d = &data[0] if size else NULL
+    cdef uint32_t block_type, length, iface, caplen
+    cdef uint64_t ticks
+    cdef int64_t frame = first_frame - 1
+    cdef double time, tick
+    cdef int linktype
+    cdef Py_ssize_t count = len(interfaces)
+    while size - pos >= 12:
+        block_type = _u32(d + pos, big_endian)
+        length = _u32(d + pos + 4, big_endian)
+        if length < 12 or length % 4 or length > MAX_FRAME + 1024 or length > size - pos:
+            break
+        if block_type == 6:
+            body = pos + 8
+            if length < 32:
+                break  # too short for its fields: the reference reader reports it
+            iface = _u32(d + body, big_endian)
+            caplen = _u32(d + body + 12, big_endian)
+            if iface >= count or 20 + <Py_ssize_t>caplen > length - 12:
+                break
+            linktype, tick = interfaces[iface]
+            ticks = (<uint64_t>_u32(d + body + 4, big_endian) << 32) | _u32(d + body + 8, big_endian)
+            time = <double>ticks * tick
+            frame += 1
+            before = rows.count
+            if caplen == 0 or _frame(d + body + 20, caplen, linktype, frame, time, rows,
+                                     strings) < 0:
+                rows.count = before
+                decline(frame, time, body + 20, body + 20 + caplen, linktype)
+        elif block_type in (0x0A0D0D0A, 1, 2, 3):
+            break  # a new section or interface, or an older packet block
+        pos += length
+    return frame - first_frame + 1, pos

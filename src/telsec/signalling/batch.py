@@ -31,6 +31,7 @@ from telsec.packets.capture import (
     PCAPNG_SHB,
     CaptureError,
     Packet,
+    pcapng_section,
     read_capture,
 )
 from telsec.signalling import _fastpath
@@ -173,17 +174,22 @@ def decode_region(header: bytes, body: bytes, first_frame: int, name: str) -> Ba
             rest = io.BytesIO(header + body[stop:])
             reference.packets(read_capture(rest, first_frame + frames), name)
     elif magic == PCAPNG_SHB:
-        packets = read_capture(io.BytesIO(header + body), first_frame)
         try:
-            for packet in packets:
-                if _fastpath.decode_frame(
-                    packet.data, packet.linktype, packet.frame, packet.time, strings, rows
-                ):
-                    fast_frames += 1
-                else:
-                    reference.packet(packet)
-        except CaptureError as exc:
-            reference.stats.file_errors.append(f"{name}: {exc}")
+            endian, interfaces = pcapng_section(header)
+        except CaptureError:
+            interfaces = []  # the reference reader says what is wrong
+            endian = "<"
+
+        def decline_block(frame: int, time: float, start: int, end: int, linktype: int) -> None:
+            reference.packet(Packet(frame, time, linktype, body[start:end]))
+
+        frames, stop = _fastpath.decode_pcapng(
+            body, endian == ">", interfaces, first_frame, strings, rows, decline_block
+        )
+        fast_frames = frames - reference.frames
+        if stop < len(body):  # another kind of block, or damage: the reference reader
+            rest = io.BytesIO(header + body[stop:])
+            reference.packets(read_capture(rest, first_frame + frames), name)
     else:  # not a capture: the reference reader says what it is
         reference.packets(read_capture(io.BytesIO(header + body), first_frame), name)
     stats = reference.stats

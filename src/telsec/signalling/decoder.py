@@ -177,6 +177,9 @@ def decode_packet(
 ) -> list[Record]:
     """The records of one frame; a frame with nothing decodable adds a reason to ``stats``."""
     stats.frames += 1
+    if packet.error:
+        stats.skip(packet.error)
+        return []
     try:
         found = payloads(packet.linktype, packet.data, reassembly)
     except Skip as skip:

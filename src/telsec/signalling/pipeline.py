@@ -32,7 +32,7 @@ from telsec.packets.capture import (
     PCAPNG_SHB,
 )
 from telsec.privacy import Pseudonymiser
-from telsec.signalling._fastpath import pcap_walk
+from telsec.signalling._fastpath import PCAPNG_DAMAGED, PCAPNG_HEADER, pcap_walk, pcapng_walk
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
 from telsec.signalling.decoder import DecodeStats
@@ -108,28 +108,51 @@ def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterato
 
 
 def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
-    window = _Window(handle)
     header = b""
     endian = "<"
     start, frame, first, pos = 0, 0, 1, 0
+    block, block_at = memoryview(b""), 0
+
+    def read(at: int, count: int) -> bytes:
+        if block_at <= at and at + count <= block_at + len(block):
+            return bytes(block[at - block_at : at - block_at + count])
+        handle.seek(at)
+        return handle.read(count)
+
     while pos + 12 <= size:
-        head = window.get(pos, 12)
+        if pos - block_at + 12 + MAX_FRAME + 1024 > len(block) and block_at + len(block) < size:
+            handle.seek(pos)  # what is left of the block may not hold a whole record
+            block, block_at = memoryview(handle.read(_Window.BLOCK)), pos
+        offset, frames, state = pcapng_walk(
+            block[pos - block_at :], endian == ">", start + target - pos,
+            block_at + len(block) >= size,
+        )  # fmt: skip
+        pos += offset
+        frame += frames
+        if state == PCAPNG_DAMAGED or pos + 12 > size:
+            break  # the chunk that reaches it reports where
+        head = read(pos, 12)
         if head[:4] == PCAPNG_SHB:
+            if head[8:12] not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+                break  # a section the reader refuses: the last chunk reports it
             endian = ">" if head[8:12] == b"\x1a\x2b\x3c\x4d" else "<"
         block_type, length = struct.unpack_from(endian + "II", head)
-        if length < 12 or length % 4 or pos + length > size:
-            break
-        if block_type in (0x0A0D0D0A, 1):  # section header, interface description
-            block = window.get(pos, length)
-            header = block if block_type == 0x0A0D0D0A else header + block
+        if state == PCAPNG_HEADER:  # section header, interface description
+            if length < 12 or length % 4 or pos + length > size:
+                break
+            whole = read(pos, length)
+            header = whole if block_type == 0x0A0D0D0A else header + whole
             if start == pos:
                 start = pos + length  # the header travels with every chunk
-        elif block_type in (2, 3, 6):
-            if pos - start >= target:
-                yield Chunk(path, header, start, pos, first)
-                start, first = pos, frame + 1
-            frame += 1
-        pos += length
+            pos += length
+        elif block_type in (2, 3, 6) and pos - start >= target:
+            yield Chunk(path, header, start, pos, first)
+            start, first = pos, frame + 1
+        elif offset == 0:  # a block longer than a read: over it here
+            if length < 12 or length % 4 or pos + length > size:
+                break
+            frame += block_type in (2, 3, 6)
+            pos += length
     yield Chunk(path, header, start, size, first)
 
 
