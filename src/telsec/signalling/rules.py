@@ -167,14 +167,23 @@ _DIAMETER_SCREENED = np.array(sorted(DIAMETER_FROM_HOME | DIAMETER_FROM_VISITED)
 _CATEGORY_NAMES = ("other", "cat1", "cat2", "cat3")
 
 
-def _per_id(ids: np.ndarray, strings: list[str], function: Callable[[str | None], Any],
-            dtype: Any = object) -> np.ndarray:  # fmt: skip
-    """``function`` of each row's string (None for id -1), called once per distinct id."""
-    distinct, inverse = np.unique(ids, return_inverse=True)
-    values = [function(strings[i] if i >= 0 else None) for i in distinct.tolist()]
-    table = np.empty(len(values), dtype=dtype)
-    table[:] = values
-    return table[inverse]
+class _Distinct:
+    """A column's distinct values, so that anything of a value is computed once per
+    batch: the distinct strings of a column of string ids (None for -1), or the
+    distinct codes of a column of codes."""
+
+    def __init__(self, column: np.ndarray, strings: list[str] | None = None) -> None:
+        distinct, self._inverse = np.unique(column, return_inverse=True)
+        values = distinct.tolist()
+        self._values = (
+            values if strings is None else [strings[i] if i >= 0 else None for i in values]
+        )
+
+    def map(self, function: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+        """``function`` of each row's value."""
+        table = np.empty(len(self._values), dtype=dtype)
+        table[:] = [function(value) for value in self._values]
+        return table[self._inverse]
 
 
 def _map_category(opcode: np.ndarray) -> np.ndarray:
@@ -296,13 +305,14 @@ class Inspector:
         opcode = rows["opcode"]
         imsi, msisdn = rows["imsi"], rows["msisdn"]
         category = _map_category(opcode)
-        home = _per_id(calling, strings, self._home_gt, bool)
-        imsi_pseudonym = _per_id(imsi, strings, lambda s: self.pseudonym("imsi", s))
-        msisdn_pseudonym = _per_id(msisdn, strings, lambda s: self.pseudonym("msisdn", s))
+        callings, imsis = _Distinct(calling, strings), _Distinct(imsi, strings)
+        home = callings.map(self._home_gt, bool)
+        imsi_pseudonym = imsis.map(lambda s: self.pseudonym("imsi", s))
+        msisdn_pseudonym = _Distinct(msisdn, strings).map(lambda s: self.pseudonym("msisdn", s))
 
         # where a mobility message puts the subscriber: its VLR's (or the sender's) country
         vlr = rows["vlr_number"]
-        country = _per_id(np.where(vlr >= 0, vlr, calling), strings, country_of)
+        country = _Distinct(np.where(vlr >= 0, vlr, calling), strings).map(country_of)
         located = (category == 3) & (imsi >= 0) & (country != None)  # noqa: E711
 
         # to the home network's own GTs: only where its subscribers are
@@ -314,22 +324,22 @@ class Inspector:
         outside = ~home
         subscriber = np.where(imsi_pseudonym != None, imsi_pseudonym, msisdn_pseudonym)  # noqa: E711
         subscriber_id = np.where(imsi >= 0, imsi, np.where(msisdn >= 0, msisdn + len(strings), -1))
-        named = _per_id(calling, strings, bool, bool)  # a GT with digits
+        named = callings.map(bool, bool)  # a GT with digits
         counted = np.flatnonzero(outside & named)
-        operation_names = _per_code(opcode, operation_name)
+        operation_names = _Distinct(opcode).map(operation_name)
         self._count("gt", strings, calling[counted], rows["time"][counted], category[counted],
                     operation_names[counted].tolist(), rows["opc"][counted],
                     subscriber_id[counted], subscriber[counted].tolist())  # fmt: skip
-        allowed = _per_id(calling, strings, lambda gt: gt in self.policy.allow_gts, bool)
+        allowed = callings.map(lambda gt: gt in self.policy.allow_gts, bool)
         screened = outside & ~allowed
         if not screened.any():
             return
-        operator = _per_id(calling, strings, self._gt_operator, np.int64)
+        operator = callings.map(self._gt_operator, np.int64)
         opc = rows["opc"]
-        denied = _per_id(calling, strings, lambda gt: gt in self.policy.deny_gts, bool)
-        leased = _per_id(calling, strings, self._leased, bool)
+        denied = callings.map(lambda gt: gt in self.policy.deny_gts, bool)
+        leased = callings.map(self._leased, bool)
         point_code = self._unexpected_point_code(operator, opc)
-        home_operator = _per_id(imsi, strings, self._imsi_operator, np.int64)
+        home_operator = imsis.map(self._imsi_operator, np.int64)
         cat2 = (category == 2) & (imsi >= 0) & (home_operator != operator)
         no_agreement = (category == 3) & (operator < 0)
         node_in_ul = np.where(vlr >= 0, vlr, rows["msc_number"])
@@ -368,7 +378,7 @@ class Inspector:
         trusted = np.where(raised, 0, TRUSTED)
         events.add(index[located], LOCATE, rows["time"][located], imsi_pseudonym[located],
                    country[located], (CHECK | trusted[located]), evidence[located])  # fmt: skip
-        calling_text = _per_id(calling, strings, lambda gt: gt)
+        calling_text = callings.map(lambda gt: gt)
         sri_sm = np.where(opcode == SRI_SM, SRI_SM_QUERY, 0)
         partner = np.where(operator >= 0, FROM_PARTNER, 0)
         events.add(index[lookup], LOOKUP, rows["time"][lookup], key[lookup],
@@ -451,12 +461,13 @@ class Inspector:
         rows = batch.rows[index]
         strings = batch.strings
         realm_ids = rows["origin_realm"]
-        home = _per_id(realm_ids, strings, self._home_realm, bool)
-        imsi_pseudonym = _per_id(rows["imsi"], strings, lambda s: self.pseudonym("imsi", s))
+        realms = _Distinct(realm_ids, strings)
+        home = realms.map(self._home_realm, bool)
+        imsi_pseudonym = _Distinct(rows["imsi"], strings).map(lambda s: self.pseudonym("imsi", s))
         commands = rows["command_code"].tolist()
         names = [command_name(code, True) for code in commands]
         category = np.where(np.isin(rows["command_code"], list(DIAMETER_FROM_HOME)), 2, 3)
-        counted = np.flatnonzero(~home & _per_id(realm_ids, strings, bool, bool))
+        counted = np.flatnonzero(~home & realms.map(bool, bool))
         subscriber_id = rows["imsi"]
         self._count("realm", strings, realm_ids[counted], rows["time"][counted],
                     category[counted].astype(np.int64), [names[i] for i in counted.tolist()],
@@ -528,14 +539,6 @@ def _objects(values: Iterable[str | None]) -> np.ndarray:
 
 def _text(strings: list[str], index: int) -> str | None:
     return None if index < 0 else strings[index]
-
-
-def _per_code(codes: np.ndarray, function: Callable[[int], Any]) -> np.ndarray:
-    """``function`` of each row's code, once per distinct code."""
-    distinct, inverse = np.unique(codes, return_inverse=True)
-    table = np.empty(len(distinct), dtype=object)
-    table[:] = [function(c) for c in distinct.tolist()]
-    return table[inverse]
 
 
 @dataclass
