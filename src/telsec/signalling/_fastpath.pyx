@@ -325,6 +325,13 @@ cdef class RowBuffer:
         return out
 
 
+cdef inline uint32_t _u32(const uint8_t* d, bint big_endian) noexcept nogil:
+    """A 32-bit unsigned integer at ``d``."""
+    if big_endian:
+        return (<uint32_t>d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]
+    return (<uint32_t>d[3] << 24) | (d[2] << 16) | (d[1] << 8) | d[0]
+
+
 # -- BER ---------------------------------------------------------------------------
 
 
@@ -816,7 +823,7 @@ cdef int _m3ua(const uint8_t* d, Py_ssize_t length, Row* base, RowBuffer rows,
     cdef uint32_t tag
     if length < 8 or d[0] != 1 or d[2] != 1 or d[3] != 1:
         return -1
-    size = (<Py_ssize_t>d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]
+    size = _u32(d + 4, True)
     if size < 8 or size > length:
         return -1
     pos = 8
@@ -828,8 +835,7 @@ cdef int _m3ua(const uint8_t* d, Py_ssize_t length, Row* base, RowBuffer rows,
         if tag == 0x0210:
             if plen < 16 or d[pos + 12] != 3:  # SI 3: SCCP
                 return -1
-            base.opc = <int64_t>((<uint32_t>d[pos + 4] << 24) | (d[pos + 5] << 16)
-                                 | (d[pos + 6] << 8) | d[pos + 7])
+            base.opc = _u32(d + pos + 4, True)
             return _sccp(d + pos + 16, plen - 16, base, rows, strings)
         pos += (plen + 3) & ~3
     return -1
@@ -854,7 +860,7 @@ cdef int _avps(const uint8_t* d, Py_ssize_t pos, Py_ssize_t end, Avps* out,
     cdef Py_ssize_t length, header, vs, i
     cdef int digit[6]
     while pos + 8 <= end:
-        code = (<uint32_t>d[pos] << 24) | (d[pos + 1] << 16) | (d[pos + 2] << 8) | d[pos + 3]
+        code = _u32(d + pos, True)
         flags = d[pos + 4]
         length = (d[pos + 5] << 16) | (d[pos + 6] << 8) | d[pos + 7]
         header = 12 if flags & 0x80 else 8
@@ -1058,8 +1064,7 @@ cdef int _frame(const uint8_t* d, Py_ssize_t size, int linktype, int64_t frame, 
             flags = d[cpos + 1]
             if flags & 0x03 != 0x03:
                 return -1  # a fragment: reassembled by the reference decoder
-            ppid = (<uint32_t>d[cpos + 12] << 24) | (d[cpos + 13] << 16) \
-                | (d[cpos + 14] << 8) | d[cpos + 15]
+            ppid = _u32(d + cpos + 12, True)
             if ppid == 0:
                 if dport == 2905 or (dport not in (2904, 3565, 3868) and sport == 2905):
                     ppid = 3
@@ -1107,18 +1112,9 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
     cdef int64_t frame = first_frame - 1
     cdef double time, divisor = 1e9 if nanoseconds else 1e6
     while size - pos >= 16:
-        if big_endian:
-            seconds = (<uint32_t>d[pos] << 24) | (d[pos + 1] << 16) | (d[pos + 2] << 8) | d[pos + 3]
-            fraction = (<uint32_t>d[pos + 4] << 24) | (d[pos + 5] << 16) | (d[pos + 6] << 8) \
-                | d[pos + 7]
-            incl = (<uint32_t>d[pos + 8] << 24) | (d[pos + 9] << 16) | (d[pos + 10] << 8) \
-                | d[pos + 11]
-        else:
-            seconds = (<uint32_t>d[pos + 3] << 24) | (d[pos + 2] << 16) | (d[pos + 1] << 8) | d[pos]
-            fraction = (<uint32_t>d[pos + 7] << 24) | (d[pos + 6] << 16) | (d[pos + 5] << 8) \
-                | d[pos + 4]
-            incl = (<uint32_t>d[pos + 11] << 24) | (d[pos + 10] << 16) | (d[pos + 9] << 8) \
-                | d[pos + 8]
+        seconds = _u32(d + pos, big_endian)
+        fraction = _u32(d + pos + 4, big_endian)
+        incl = _u32(d + pos + 8, big_endian)
         if incl > MAX_FRAME or incl > size - pos - 16:
             break
         frame += 1
@@ -1147,12 +1143,7 @@ def pcap_walk(const uint8_t[::1] data, bint big_endian, Py_ssize_t limit, bint a
     while size - pos >= 16:
         if pos >= limit:
             break
-        if big_endian:
-            incl = (<uint32_t>d[pos + 8] << 24) | (d[pos + 9] << 16) | (d[pos + 10] << 8) \
-                | d[pos + 11]
-        else:
-            incl = (<uint32_t>d[pos + 11] << 24) | (d[pos + 10] << 16) | (d[pos + 9] << 8) \
-                | d[pos + 8]
+        incl = _u32(d + pos + 8, big_endian)
         if incl > MAX_FRAME:
             return pos, frames, True
         if incl > size - pos - 16 and not at_end:
@@ -1160,12 +1151,6 @@ def pcap_walk(const uint8_t[::1] data, bint big_endian, Py_ssize_t limit, bint a
         pos += 16 + incl
         frames += 1
     return pos, frames, False
-
-
-cdef inline uint32_t _u32(const uint8_t* d, bint big_endian) noexcept nogil:
-    if big_endian:
-        return (<uint32_t>d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]
-    return (<uint32_t>d[3] << 24) | (d[2] << 16) | (d[1] << 8) | d[0]
 
 
 #: What stopped :func:`pcapng_walk`.

@@ -59,26 +59,8 @@ class Chunk:
     first_frame: int
 
 
-class _Window:
-    """Bytes of a file by absolute position, read in large blocks.
-
-    Memory stays at one block whatever the file size (an mmap of the whole file
-    would count every page it touched as resident)."""
-
-    BLOCK = 8 << 20
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self._start = 0
-        self._data = b""
-
-    def get(self, pos: int, count: int) -> bytes:
-        if not self._start <= pos or pos + count > self._start + len(self._data):
-            self._handle.seek(pos)
-            self._data = self._handle.read(max(self.BLOCK, count))
-            self._start = pos
-        offset = pos - self._start
-        return self._data[offset : offset + count]
+#: Bytes read at a time when cutting a file into chunks.
+_READ_BLOCK = 8 << 20
 
 
 def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
@@ -93,7 +75,7 @@ def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterato
             start, first = pos, frame + 1
         if pos - block_at + 16 + MAX_FRAME > len(block) and block_at + len(block) < size:
             handle.seek(pos)  # what is left of the block may not hold a whole record
-            block, block_at = memoryview(handle.read(_Window.BLOCK)), pos
+            block, block_at = memoryview(handle.read(_READ_BLOCK)), pos
         at_end = block_at + len(block) >= size
         offset, frames, damaged = pcap_walk(
             block[pos - block_at :], big_endian, start + target - pos, at_end
@@ -122,7 +104,7 @@ def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Itera
     while pos + 12 <= size:
         if pos - block_at + 12 + MAX_FRAME + 1024 > len(block) and block_at + len(block) < size:
             handle.seek(pos)  # what is left of the block may not hold a whole record
-            block, block_at = memoryview(handle.read(_Window.BLOCK)), pos
+            block, block_at = memoryview(handle.read(_READ_BLOCK)), pos
         offset, frames, state = pcapng_walk(
             block[pos - block_at :], endian == ">", start + target - pos,
             block_at + len(block) >= size,
