@@ -53,7 +53,7 @@ def decode_pcap(
     first_frame: int,
     strings: Interner,
     rows: RowBuffer,
-    decline: Callable[[int, float, int, int], None],
+    decline: Callable[[int, float, int, int, int], None],
 ) -> tuple[int, int]: ...
 def pcap_walk(
     data: bytes | bytearray | memoryview, big_endian: bool, limit: int, at_end: bool

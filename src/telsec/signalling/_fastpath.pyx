@@ -1100,9 +1100,9 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
                 int64_t first_frame, Interner strings, RowBuffer rows, decline):
     """Decode the pcap records in ``data`` (no file header) into ``rows``.
 
-    ``decline(frame, time, start, end)`` is called, in frame order, for each
-    frame the fast path hands back (its bytes are ``data[start:end]``); it may
-    add rows of its own.  Returns ``(frames, stop)``: the number of frames read
+    ``decline(frame, time, start, end, linktype)`` is called, in frame order, for
+    each frame the fast path hands back (its bytes are ``data[start:end]``); it
+    may add rows of its own.  Returns ``(frames, stop)``: the number of frames read
     and where reading stopped: ``len(data)`` unless the rest is damaged (a
     record too long or cut short), which the reference reader then reports.
     """
@@ -1122,7 +1122,7 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
         before = rows.count
         if incl == 0 or _frame(d + pos + 16, incl, linktype, frame, time, rows, strings) < 0:
             rows.count = before
-            decline(frame, time, pos + 16, pos + 16 + incl)
+            decline(frame, time, pos + 16, pos + 16 + incl, linktype)
         pos += 16 + incl
     return frame - first_frame + 1, pos
 

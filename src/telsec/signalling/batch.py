@@ -156,42 +156,36 @@ def decode_region(header: bytes, body: bytes, first_frame: int, name: str) -> Ba
     strings = Interner()
     rows = RowBuffer(len(body) // 150 + 64)
     reference = _Reference(rows, strings)
-    fast_frames = 0
     magic = header[:4]
+
+    def decline(frame: int, time: float, start: int, end: int, linktype: int) -> None:
+        reference.packet(Packet(frame, time, linktype, body[start:end]))
+
+    frames = stop = 0
+    capture = True
     if len(header) >= 24 and magic in (*PCAP_MAGIC_US, *PCAP_MAGIC_NS):
         endian = PCAP_MAGIC_US.get(magic) or PCAP_MAGIC_NS[magic]
         linktype = struct.unpack_from(endian + "I", header, 20)[0] & 0x0FFFFFFF
-
-        def decline(frame: int, time: float, start: int, end: int) -> None:
-            reference.packet(Packet(frame, time, linktype, body[start:end]))
-
         frames, stop = _fastpath.decode_pcap(
             body, endian == ">", magic in PCAP_MAGIC_NS, linktype, first_frame, strings, rows,
             decline,
         )  # fmt: skip
-        fast_frames = frames - reference.frames
-        if stop < len(body):  # damaged: the reference reader says how
-            rest = io.BytesIO(header + body[stop:])
-            reference.packets(read_capture(rest, first_frame + frames), name)
     elif magic == PCAPNG_SHB:
         try:
             endian, interfaces = pcapng_section(header)
-        except CaptureError:
-            interfaces = []  # the reference reader says what is wrong
-            endian = "<"
-
-        def decline_block(frame: int, time: float, start: int, end: int, linktype: int) -> None:
-            reference.packet(Packet(frame, time, linktype, body[start:end]))
-
+        except CaptureError:  # the reference reader says what is wrong
+            endian, interfaces = "<", []
         frames, stop = _fastpath.decode_pcapng(
-            body, endian == ">", interfaces, first_frame, strings, rows, decline_block
+            body, endian == ">", interfaces, first_frame, strings, rows, decline
         )
-        fast_frames = frames - reference.frames
-        if stop < len(body):  # another kind of block, or damage: the reference reader
-            rest = io.BytesIO(header + body[stop:])
-            reference.packets(read_capture(rest, first_frame + frames), name)
-    else:  # not a capture: the reference reader says what it is
-        reference.packets(read_capture(io.BytesIO(header + body), first_frame), name)
+    else:
+        capture = False
+    fast_frames = frames - reference.frames
+    if stop < len(body) or not capture:
+        # the rest is damaged, another kind of pcapng block, or not a capture at
+        # all: the reference reader takes it from there and says what it is
+        rest = io.BytesIO(header + body[stop:])
+        reference.packets(read_capture(rest, first_frame + frames), name)
     stats = reference.stats
     stats.frames += fast_frames
     stats.records = len(rows)
