@@ -6,6 +6,7 @@ from setuptools import Extension, setup
 setup(
     ext_modules=cythonize(
         [
+            Extension("telsec._keyed", ["src/telsec/_keyed.pyx"]),
             Extension("telsec.signalling._fastpath", ["src/telsec/signalling/_fastpath.pyx"]),
             Extension("telsec.signalling._tracker", ["src/telsec/signalling/_tracker.pyx"]),
         ],

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import hmac
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from telsec._keyed import siphash24
 from telsec.privacy import Pseudonymiser
 
 KEY = b"a shared coalition key, 32 bytes"
@@ -35,3 +37,101 @@ def test_a_known_pseudonym() -> None:
     )
     assert Pseudonymiser(KEY)("imsi", "") is None
     assert Pseudonymiser(KEY)("imsi", None) is None
+
+
+@given(
+    st.sampled_from(["imsi", "msisdn"]),
+    st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40),
+)
+def test_pseudonyms_of_many_values_are_each_ones_pseudonym(
+    kind: str, values: list[str | None]
+) -> None:
+    many = Pseudonymiser(KEY).pseudonyms(kind, values)
+    assert many == [_documented(KEY, kind, v) if v else None for v in values]
+
+
+# -- match keys (SipHash-2-4) -----------------------------------------------------------
+
+
+def _siphash24(key: bytes, data: bytes) -> int:
+    """SipHash-2-4 as the paper (Aumasson, Bernstein 2012) specifies it, slowly."""
+    mask = (1 << 64) - 1
+
+    def rotl(x: int, b: int) -> int:
+        return ((x << b) | (x >> (64 - b))) & mask
+
+    k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:], "little")
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D, k0 ^ 0x6C7967656E657261,
+         k1 ^ 0x7465646279746573]  # fmt: skip
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            v[0] = (v[0] + v[1]) & mask
+            v[1] = rotl(v[1], 13) ^ v[0]
+            v[0] = rotl(v[0], 32)
+            v[2] = (v[2] + v[3]) & mask
+            v[3] = rotl(v[3], 16) ^ v[2]
+            v[0] = (v[0] + v[3]) & mask
+            v[3] = rotl(v[3], 21) ^ v[0]
+            v[2] = (v[2] + v[1]) & mask
+            v[1] = rotl(v[1], 17) ^ v[2]
+            v[2] = rotl(v[2], 32)
+
+    padded = data + bytes(7 - len(data) % 8) + bytes([len(data) & 0xFF])
+    for at in range(0, len(padded), 8):
+        m = int.from_bytes(padded[at : at + 8], "little")
+        v[3] ^= m
+        rounds(2)
+        v[0] ^= m
+    v[2] ^= 0xFF
+    rounds(4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+def test_siphash_matches_the_papers_test_vectors() -> None:
+    key = bytes(range(16))
+    assert siphash24(key, b"") == 0x726FDB47DD0E0E31  # first entry of the reference vectors
+    assert siphash24(key, bytes(range(15))) == 0xA129CA6149BE45E5  # the paper's appendix A
+    assert _siphash24(key, bytes(range(15))) == 0xA129CA6149BE45E5
+
+
+@given(st.binary(min_size=16, max_size=16), st.binary(max_size=80))
+def test_siphash_is_the_specified_function(key: bytes, data: bytes) -> None:
+    assert siphash24(key, data) == _siphash24(key, data)
+
+
+@given(st.lists(st.text(max_size=20), max_size=30), st.data())
+def test_match_keys_tell_values_apart_and_never_reveal_none(
+    strings: list[str], data: st.DataObject
+) -> None:
+    ids = np.array(
+        data.draw(st.lists(st.integers(-1, len(strings) - 1), max_size=50)), dtype=np.int32
+    )
+    keys = Pseudonymiser(KEY).match_keys("imsi", strings, ids).tolist()
+    for index, key in zip(ids.tolist(), keys, strict=True):
+        if index < 0 or not strings[index]:
+            assert key == 0
+        else:
+            assert key != 0
+            assert key == _signed(_siphash24(_match_key("imsi"), strings[index].encode())) or (
+                key == 1 and _siphash24(_match_key("imsi"), strings[index].encode()) == 0
+            )
+
+
+def test_match_keys_depend_on_the_kind_and_the_key() -> None:
+    strings, ids = ["234150000000001"], np.array([0], dtype=np.int32)
+    imsi = Pseudonymiser(KEY).match_keys("imsi", strings, ids)[0]
+    assert imsi == Pseudonymiser(KEY).match_keys("imsi", strings, ids)[0]
+    assert imsi != Pseudonymiser(KEY).match_keys("msisdn", strings, ids)[0]
+    assert (
+        imsi
+        != Pseudonymiser(b"another key of 32 bytes, at all").match_keys("imsi", strings, ids)[0]
+    )
+
+
+def _match_key(kind: str) -> bytes:
+    return hmac.new(KEY, f"telsec match key:{kind}".encode(), hashlib.sha256).digest()[:16]
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value

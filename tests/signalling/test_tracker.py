@@ -15,6 +15,7 @@ from telsec.signalling.findings import (
     EventParts,
     Events,
     Evidence,
+    EvidenceColumns,
 )
 from telsec.signalling.generate import demo_policy
 from telsec.signalling.policy import parse_policy
@@ -25,18 +26,28 @@ POLICY = parse_policy(demo_policy())
 def _events(*items: tuple[int, float, str | None, str, int, bool]) -> Events:
     """(kind, time, subscriber, place, flags, with evidence) each."""
     parts = EventParts()
+    keys: dict[str | None, int] = {None: 0}
     for row, (kind, time, subscriber, place, flags, proof) in enumerate(items):
-        evidence = -1
+        key = keys.setdefault(subscriber, len(keys))
+        evidence = None
         if proof:
-            parts.evidences.append(Evidence(row + 1, time, place, None, "op", subscriber))
-            evidence = len(parts.evidences) - 1
-        who = np.empty(1, dtype=object)
-        who[0] = subscriber
-        where = np.empty(1, dtype=object)
-        where[0] = place
-        parts.add(np.array([row]), kind, np.array([time]), who, where, flags,
-                  np.array([evidence], dtype=np.int32))  # fmt: skip
+            evidence = EvidenceColumns(
+                np.array([row + 1]), np.array([parts.name(place)]), np.array([-1]),
+                np.array([parts.name("op")]), np.array([parts.name(subscriber)]), np.array([-1]),
+            )  # fmt: skip
+        parts.add(np.array([row]), kind, np.array([time]), np.array([key]),
+                  np.array([parts.name(place)]), flags, evidence)  # fmt: skip
     return parts.events()
+
+
+def test_events_carry_their_evidence_in_columns() -> None:
+    events = _events(
+        (LOCATE, 5.0, "imsi-a", "GB", TRUSTED, False),
+        (LOOKUP, 7.0, "msisdn-b", "gt1", SRI_SM_QUERY, True),
+    )
+    assert events.evidence(0) is None
+    assert events.evidence(1) == Evidence(2, 7.0, "gt1", None, "op", "msisdn-b", None)
+    assert events.subscriber.tolist() == [1, 2]
 
 
 def _moves(max_subscribers: int) -> list[str]:

@@ -15,6 +15,8 @@ first), and the per-GT tables drop what has expired beyond 100,000 GTs.
 
 from collections import OrderedDict, deque
 
+from libc.stdint cimport int64_t
+
 from telsec.signalling.findings import (
     CHECK,
     FROM_PARTNER,
@@ -22,6 +24,7 @@ from telsec.signalling.findings import (
     LOOKUP,
     SRI_SM_QUERY,
     TRUSTED,
+    Evidence,
     finding,
 )
 from telsec.signalling.geo import distance_km
@@ -30,18 +33,22 @@ from telsec.signalling.geo import distance_km
 cdef Py_ssize_t PRUNE_AT = 100_000
 
 
+cdef inline object _name(list names, int at):
+    return None if at < 0 else names[at]
+
+
 cdef class _Lookup:
     """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``."""
 
     cdef readonly double time
     cdef readonly str gt
-    cdef readonly str subscriber
+    cdef readonly int64_t subscriber
     cdef readonly bint is_sri_sm
     cdef readonly bint from_partner
     cdef readonly object evidence
 
-    def __init__(self, double time, str gt, str subscriber, bint is_sri_sm, bint from_partner,
-                 evidence):
+    def __init__(self, double time, str gt, int64_t subscriber, bint is_sri_sm,
+                 bint from_partner, evidence):
         self.time = time
         self.gt = gt
         self.subscriber = subscriber
@@ -68,7 +75,7 @@ cdef class Tracker:
     cdef readonly Py_ssize_t max_subscribers
     #: SRI-SMs whose follow-up window had not passed when the input ended.
     cdef public Py_ssize_t undecided
-    #: subscriber -> (time, country) of the last trusted location, least recent first
+    #: subscriber key -> (time, country) of the last trusted location, least recent first
     cdef object _location
     #: SRI-SMs awaiting judgement, oldest first
     cdef object _pending
@@ -110,17 +117,21 @@ cdef class Tracker:
         """Findings these events complete (including older ones now resolved)."""
         cdef list out = []
         cdef list names = events.names
-        cdef list evidences = events.evidences
         cdef const unsigned char[:] kinds = events.kind
         cdef const double[:] times = events.time
-        cdef const int[:] subscribers = events.subscriber
+        cdef const int64_t[:] subscribers = events.subscriber
         cdef const int[:] places = events.place
         cdef const unsigned char[:] flags = events.flags
-        cdef const int[:] proofs = events.evidence
+        proof = events.proof
+        cdef const int64_t[:] frames = proof.frame
+        cdef const int[:] callings = proof.calling_gt
+        cdef const int[:] calleds = proof.called_gt
+        cdef const int[:] operations = proof.operation
+        cdef const int[:] pseudonyms = proof.subscriber
+        cdef const int[:] realms = proof.origin_realm
         cdef Py_ssize_t i
         cdef double time
         cdef unsigned char kind, flag
-        cdef int proof
         for i in range(kinds.shape[0]):
             time = times[i]
             if time > self._last_time:
@@ -135,38 +146,43 @@ cdef class Tracker:
                 out.extend(self.expire(time))
             kind = kinds[i]
             flag = flags[i]
-            proof = proofs[i]
             if kind == LOCATE:
-                evidence = evidences[proof] if proof >= 0 else None
-                if flag & CHECK:
-                    velocity = self._velocity(time, names[subscribers[i]], names[places[i]],
-                                              evidence)
-                    if velocity is not None:
-                        out.append(velocity)
+                if flag & CHECK and frames[i] >= 0:
+                    detail = self._velocity(time, subscribers[i], names[places[i]])
+                    if detail is not None:
+                        out.append(finding("SIG-CAT3-VELOCITY", Evidence(
+                            frames[i], time, _name(names, callings[i]), _name(names, calleds[i]),
+                            _name(names, operations[i]), _name(names, pseudonyms[i]),
+                            _name(names, realms[i]),
+                        ), detail))
                         continue
                 if flag & TRUSTED:
-                    self._remember(time, names[subscribers[i]], names[places[i]])
+                    self._remember(time, subscribers[i], names[places[i]])
             elif kind == LOOKUP:
-                self._lookup(_Lookup(time, names[places[i]], names[subscribers[i]],
-                                     flag & SRI_SM_QUERY, flag & FROM_PARTNER,
-                                     evidences[proof]), out)
+                self._lookup(_Lookup(time, names[places[i]], subscribers[i],
+                                     flag & SRI_SM_QUERY, flag & FROM_PARTNER, Evidence(
+                    frames[i], time, _name(names, callings[i]), _name(names, calleds[i]),
+                    _name(names, operations[i]), _name(names, pseudonyms[i]),
+                    _name(names, realms[i]),
+                )), out)
             else:
                 self._deliver(time, names[places[i]])
         return out
 
     # -- where subscribers are -------------------------------------------------------
 
-    cdef void _remember(self, double time, str subscriber, str country) except *:
+    cdef void _remember(self, double time, int64_t subscriber, str country) except *:
         location = self._location
         location[subscriber] = (time, country)
         location.move_to_end(subscriber)
         if len(location) > self.max_subscribers:
             location.popitem(last=False)
 
-    cdef object _velocity(self, double time, str subscriber, str country, evidence):
+    cdef object _velocity(self, double time, int64_t subscriber, str country):
+        """What is implausible about the move to ``country``, or None."""
         cdef double then, hours, speed
         before = self._location.get(subscriber)
-        if before is None or evidence is None:
+        if before is None:
             return None
         then, there = before
         km = distance_km(there, country)
@@ -176,11 +192,7 @@ cdef class Tracker:
         speed = km / hours
         if speed <= self._max_speed:
             return None
-        return finding(
-            "SIG-CAT3-VELOCITY",
-            evidence,
-            f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)",
-        )
+        return f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)"
 
     # -- lookups, fan-out, SRI-SM without delivery -----------------------------------
 

@@ -165,6 +165,18 @@ LOCATE, LOOKUP, DELIVER = 0, 1, 2
 CHECK, TRUSTED, SRI_SM_QUERY, FROM_PARTNER = 1, 2, 4, 8
 
 
+class EvidenceColumns(NamedTuple):
+    """The :class:`Evidence` of some events, as columns: ``frame`` (-1 for none)
+    and ids into the events' ``names`` (-1 for none)."""
+
+    frame: np.ndarray
+    calling_gt: np.ndarray
+    called_gt: np.ndarray
+    operation: np.ndarray
+    subscriber: np.ndarray
+    origin_realm: np.ndarray
+
+
 @dataclass
 class Events:
     """What the stateful rules need to know, as columns in time order.
@@ -176,21 +188,40 @@ class Events:
       GT ``place``; flagged ``SRI_SM_QUERY`` and ``FROM_PARTNER`` (a roaming partner).
     * ``DELIVER``: the GT ``place`` delivered a short message (MT- or MO-ForwardSM).
 
-    ``subscriber`` and ``place`` index ``names`` (pseudonyms, countries and GTs,
-    never a subscriber identity; -1: none); ``evidence`` indexes ``evidences``
-    (-1: none).  Columns cross process boundaries far more cheaply than objects."""
+    ``subscriber`` is a keyed 64-bit hash of the subscriber's identity
+    (:meth:`~telsec.privacy.Pseudonymiser.match_keys`; 0: none), enough to tell
+    subscribers apart and nothing more.  ``place`` indexes ``names`` (countries
+    and GTs; -1: none).  An event that may raise a finding carries its message's
+    evidence in the columns of :class:`EvidenceColumns` (``frame`` -1: none), its
+    texts (GTs, operation, the subscriber's pseudonym, realm) in ``names`` too:
+    never a subscriber identity.  Columns cross process boundaries far more
+    cheaply than objects."""
 
     kind: np.ndarray
     time: np.ndarray
     subscriber: np.ndarray
     place: np.ndarray
     flags: np.ndarray
-    evidence: np.ndarray
+    proof: EvidenceColumns
     names: list[str]
-    evidences: list[Evidence]
 
     def __len__(self) -> int:
         return len(self.kind)
+
+    def evidence(self, index: int) -> Evidence | None:
+        """The evidence of event ``index``, if it has any."""
+        proof = self.proof
+        frame = int(proof.frame[index])
+        if frame < 0:
+            return None
+
+        def text(column: np.ndarray) -> str | None:
+            at = int(column[index])
+            return None if at < 0 else self.names[at]
+
+        return Evidence(frame, float(self.time[index]), text(proof.calling_gt),
+                        text(proof.called_gt), text(proof.operation), text(proof.subscriber),
+                        text(proof.origin_realm))  # fmt: skip
 
 
 class EventParts:
@@ -198,49 +229,53 @@ class EventParts:
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, ...]] = []
-        #: Evidence of the events, indexed by the parts' ``evidence``.
-        self.evidences: list[Evidence] = []
+        #: Texts of places and evidence; :meth:`name` gives their ids.
+        self.names: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def name(self, text: str | None) -> int:
+        """The id of ``text`` in :attr:`names` (-1 for None)."""
+        if text is None:
+            return -1
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self.names)
+            self.names.append(text)
+        return found
 
     def add(self, rows: np.ndarray, kind: int, time: np.ndarray, subscriber: np.ndarray,
             place: np.ndarray, flags: np.ndarray | int,
-            evidence: np.ndarray | None = None) -> None:  # fmt: skip
-        """Events of some batch ``rows`` (``subscriber`` and ``place``: object arrays
-        of strings or None; ``evidence``: indexes into :attr:`evidences`, or none)."""
+            evidence: EvidenceColumns | None = None) -> None:  # fmt: skip
+        """Events of some batch ``rows``: ``subscriber`` keys (0: none), ``place`` ids
+        (:meth:`name`), and, for events that may raise a finding, their evidence."""
         count = len(rows)
         if not count:
             return
+        if evidence is None:
+            none = np.full(count, -1, dtype=np.int32)
+            evidence = EvidenceColumns(none.astype(np.int64), none, none, none, none, none)
         self.parts.append((
             np.asarray(rows, dtype=np.int64),
             np.full(count, kind, dtype=np.uint8),
             np.asarray(time, dtype=np.float64),
-            np.asarray(subscriber, dtype=object),
-            np.asarray(place, dtype=object),
+            np.asarray(subscriber, dtype=np.int64),
+            np.asarray(place, dtype=np.int32),
             np.broadcast_to(np.asarray(flags, dtype=np.uint8), (count,)),
-            np.full(count, -1, dtype=np.int32) if evidence is None else evidence,
+            np.asarray(evidence.frame, dtype=np.int64),
+            *(np.asarray(column, dtype=np.int32) for column in evidence[1:]),
         ))  # fmt: skip
 
     def events(self) -> Events:
+        columns = len(EvidenceColumns._fields) + 6
         if not self.parts:
-            empty = np.empty(0, dtype=np.int32)
-            return Events(empty.astype(np.uint8), empty.astype(np.float64), empty, empty,
-                          empty.astype(np.uint8), empty, [], [])  # fmt: skip
-        rows, kind, time, subscriber, place, flags, evidence = (
-            np.concatenate([part[column] for part in self.parts]) for column in range(7)
+            return Events(np.empty(0, np.uint8), np.empty(0, np.float64), np.empty(0, np.int64),
+                          np.empty(0, np.int32), np.empty(0, np.uint8),
+                          EvidenceColumns(np.empty(0, np.int64),
+                                          *(np.empty(0, np.int32) for _ in range(5))),
+                          self.names)  # fmt: skip
+        rows, *rest = (
+            np.concatenate([part[column] for part in self.parts]) for column in range(columns)
         )
         order = np.argsort(rows, kind="stable")
-        index: dict[str | None, int] = {None: -1}
-        names: list[str] = []
-
-        def name_ids(values: np.ndarray) -> np.ndarray:
-            out = []
-            for value in values.tolist():
-                found = index.get(value)
-                if found is None:
-                    found = index[value] = len(names)
-                    names.append(value)
-                out.append(found)
-            return np.array(out, dtype=np.int32)
-
-        return Events(kind[order], time[order], name_ids(subscriber[order]),
-                      name_ids(place[order]), flags[order], evidence[order], names,
-                      self.evidences)  # fmt: skip
+        kind, time, subscriber, place, flags, *proof = (column[order] for column in rest)
+        return Events(kind, time, subscriber, place, flags, EvidenceColumns(*proof), self.names)

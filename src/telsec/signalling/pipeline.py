@@ -12,7 +12,7 @@ size.
 
 With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
-and those carry pseudonyms, not subscriber identities.
+and those carry pseudonyms and keyed hashes, not subscriber identities.
 """
 
 from __future__ import annotations

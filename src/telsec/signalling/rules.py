@@ -9,7 +9,8 @@ Dask cluster without losing the order the stateful rules depend on:
   (category 1 and 2, GT lists, point codes, node addresses, Diameter realms),
   per-source activity counts, and the *events* the stateful rules need, as
   columns (:class:`~.findings.Events`). It runs wherever the capture is decoded.
-  Events carry pseudonyms, never subscriber identities.
+  Events tell subscribers apart by keyed hashes and carry the evidence a later
+  finding reports (with the subscriber's pseudonym), never an identity.
 * :class:`~._tracker.Tracker` (compiled) takes the events in time order: the
   velocity test on each subscriber's last trusted location, SRI-SM not followed
   by a delivery, and one GT probing many subscribers.  Its state is bounded.
@@ -46,6 +47,7 @@ from telsec.signalling.findings import (
     EventParts,
     Events,
     Evidence,
+    EvidenceColumns,
     Finding,
     finding,
 )
@@ -164,6 +166,10 @@ _LOOKUPS = np.array(sorted(LOOKUPS), dtype=np.int64)
 _DELIVERIES = np.array([MT_FSM, MO_FSM], dtype=np.int64)
 _NODE_IN_SM = np.array([SRI_SM, MT_FSM], dtype=np.int64)
 _DIAMETER_SCREENED = np.array(sorted(DIAMETER_FROM_HOME | DIAMETER_FROM_VISITED), dtype=np.int64)
+_DIAMETER_FROM_HOME, _DIAMETER_FROM_VISITED, _DIAMETER_LOCATION = (
+    np.array(sorted(codes), dtype=np.int64)
+    for codes in (DIAMETER_FROM_HOME, DIAMETER_FROM_VISITED, DIAMETER_LOCATION)
+)
 _CATEGORY_NAMES = ("other", "cat1", "cat2", "cat3")
 
 
@@ -175,14 +181,18 @@ class _Distinct:
     def __init__(self, column: np.ndarray, strings: list[str] | None = None) -> None:
         distinct, self._inverse = np.unique(column, return_inverse=True)
         values = distinct.tolist()
-        self._values = (
+        self.values: list[Any] = (
             values if strings is None else [strings[i] if i >= 0 else None for i in values]
         )
 
     def map(self, function: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
         """``function`` of each row's value."""
-        table = np.empty(len(self._values), dtype=dtype)
-        table[:] = [function(value) for value in self._values]
+        return self.spread([function(value) for value in self.values], dtype)
+
+    def spread(self, results: list[Any], dtype: Any = object) -> np.ndarray:
+        """Each row's entry of ``results`` (one per distinct value, in :attr:`values` order)."""
+        table = np.empty(len(self.values), dtype=dtype)
+        table[:] = results
         return table[self._inverse]
 
 
@@ -192,6 +202,21 @@ def _map_category(opcode: np.ndarray) -> np.ndarray:
     category[np.isin(opcode, _CAT2)] = 2
     category[np.isin(opcode, _CAT3)] = 3
     return category
+
+
+def _first_seen(group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, value) pairs, in the order of their first row, with the
+    number of rows of each: ``(rows where each pair first appears, counts)``."""
+    order = np.lexsort((value, group))  # stable: within a pair, its first row first
+    ordered_group, ordered_value = group[order], value[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = ordered_group[1:] != ordered_group[:-1]
+    starts[1:] |= ordered_value[1:] != ordered_value[:-1]
+    at = np.flatnonzero(starts)
+    counts = np.diff(np.append(at, len(order)))
+    first = order[at]
+    by_row = np.argsort(first, kind="stable")
+    return first[by_row], counts[by_row]
 
 
 @dataclass
@@ -253,12 +278,22 @@ class Inspector:
                 found.sort(key=itemgetter(0))
         return [f for _, f in found], events.events()
 
+    def _pseudonym_ids(self, kind: str, strings: list[str], identity: np.ndarray,
+                       events: EventParts) -> np.ndarray:  # fmt: skip
+        """The ids in ``events.names`` of the pseudonyms of some identities (-1: none)."""
+        if not len(identity):
+            return np.empty(0, dtype=np.int32)
+        identities = _Distinct(identity, strings)
+        pseudonyms = self.pseudonym.pseudonyms(kind, identities.values)
+        return identities.spread([events.name(p) for p in pseudonyms], np.int32)
+
     # -- activity ---------------------------------------------------------------------
 
     def _count(self, kind: str, strings: list[str], source: np.ndarray, time: np.ndarray,
-               category: np.ndarray, operation: list[str], opc: np.ndarray,
-               subscriber_id: np.ndarray, subscriber: list[str | None]) -> None:  # fmt: skip
-        """Add rows to the activity of their sources (ids of non-empty strings)."""
+               category: np.ndarray, code: np.ndarray, name_of: Callable[[int], str | None],
+               opc: np.ndarray, subscriber: np.ndarray) -> None:  # fmt: skip
+        """Add rows to the activity of their sources (ids of non-empty strings):
+        ``code`` of their operation, ``subscriber`` keys (0: none)."""
         if not len(source):
             return
         distinct, inverse = np.unique(source, return_inverse=True)
@@ -274,25 +309,30 @@ class Inspector:
         for number, source_id in enumerate(distinct.tolist()):
             activity = Activity(strings[source_id], kind, float(first[number]),
                                 float(last[number]), int(messages[number]))  # fmt: skip
-            for code, count in enumerate(per_category[number].tolist()):
+            for code_number, count in enumerate(per_category[number].tolist()):
                 if count:
-                    activity.categories[_CATEGORY_NAMES[code]] = count
+                    activity.categories[_CATEGORY_NAMES[code_number]] = count
             chunk.append(activity)
-        for number, name in zip(inverse.tolist(), operation, strict=True):
-            chunk[number].operations[name or "?"] += 1
+        # operations counted in the order they first appear (ties of most_common)
+        at, counts = _first_seen(inverse, code)
+        names = {value: name_of(value) for value in np.unique(code).tolist()}
+        for row, count in zip(at.tolist(), counts.tolist(), strict=True):
+            chunk[inverse[row]].operations[names[int(code[row])] or "?"] += count
         has_opc = opc >= 0
         for pair in np.unique(np.stack([inverse[has_opc], opc[has_opc]], axis=1), axis=0):
             chunk[int(pair[0])].point_codes.add(int(pair[1]))
-        has_subscriber = subscriber_id >= 0
-        keys = inverse[has_subscriber].astype(np.int64) << 32 | subscriber_id[has_subscriber]
-        _, first_row = np.unique(keys, return_index=True)
-        rows_with = np.flatnonzero(has_subscriber)[np.sort(first_row)]
-        for row in rows_with.tolist():
-            activity = chunk[inverse[row]]
-            if not activity.subscribers_capped:
-                activity.subscribers.add(subscriber[row])  # type: ignore[arg-type]
-                if len(activity.subscribers) >= MAX_SUBSCRIBERS_PER_SOURCE:
-                    activity.subscribers_capped = True
+        # distinct subscribers, the first MAX_SUBSCRIBERS_PER_SOURCE of each source
+        with_subscriber = np.flatnonzero(subscriber != 0)
+        at, _ = _first_seen(inverse[with_subscriber], subscriber[with_subscriber])
+        at = with_subscriber[at]
+        by_source = at[np.argsort(inverse[at], kind="stable")]
+        sources = inverse[by_source]
+        bounds = np.flatnonzero(np.diff(sources)) + 1
+        for piece in np.split(by_source, bounds) if len(by_source) else ():
+            activity = chunk[int(inverse[piece[0]])]
+            keys = subscriber[piece[:MAX_SUBSCRIBERS_PER_SOURCE]].tolist()
+            activity.subscribers.update(keys)
+            activity.subscribers_capped = len(piece) >= MAX_SUBSCRIBERS_PER_SOURCE
         merge_activity(self.activity, {activity.source: activity for activity in chunk})
 
     # -- MAP (FS.11) ----------------------------------------------------------------------
@@ -304,32 +344,32 @@ class Inspector:
         calling = rows["calling_gt"]
         opcode = rows["opcode"]
         imsi, msisdn = rows["imsi"], rows["msisdn"]
+        time = rows["time"]
         category = _map_category(opcode)
         callings, imsis = _Distinct(calling, strings), _Distinct(imsi, strings)
         home = callings.map(self._home_gt, bool)
-        imsi_pseudonym = imsis.map(lambda s: self.pseudonym("imsi", s))
-        msisdn_pseudonym = _Distinct(msisdn, strings).map(lambda s: self.pseudonym("msisdn", s))
+        imsi_key = self.pseudonym.match_keys("imsi", strings, imsi)
+        msisdn_key = self.pseudonym.match_keys("msisdn", strings, msisdn)
 
         # where a mobility message puts the subscriber: its VLR's (or the sender's) country
         vlr = rows["vlr_number"]
-        country = _Distinct(np.where(vlr >= 0, vlr, calling), strings).map(country_of)
-        located = (category == 3) & (imsi >= 0) & (country != None)  # noqa: E711
+        country = _Distinct(np.where(vlr >= 0, vlr, calling), strings).map(
+            lambda gt: events.name(country_of(gt)), np.int32
+        )
+        located = (category == 3) & (imsi >= 0) & (country >= 0)
 
         # to the home network's own GTs: only where its subscribers are
         moved = home & located
-        events.add(index[moved], LOCATE, rows["time"][moved], imsi_pseudonym[moved],
-                   country[moved], TRUSTED)  # fmt: skip
+        events.add(index[moved], LOCATE, time[moved], imsi_key[moved], country[moved], TRUSTED)
 
         # from elsewhere: counted, then screened
         outside = ~home
-        subscriber = np.where(imsi_pseudonym != None, imsi_pseudonym, msisdn_pseudonym)  # noqa: E711
-        subscriber_id = np.where(imsi >= 0, imsi, np.where(msisdn >= 0, msisdn + len(strings), -1))
+        subscriber = np.where(imsi_key != 0, imsi_key, msisdn_key)
         named = callings.map(bool, bool)  # a GT with digits
         counted = np.flatnonzero(outside & named)
-        operation_names = _Distinct(opcode).map(operation_name)
-        self._count("gt", strings, calling[counted], rows["time"][counted], category[counted],
-                    operation_names[counted].tolist(), rows["opc"][counted],
-                    subscriber_id[counted], subscriber[counted].tolist())  # fmt: skip
+        self._count("gt", strings, calling[counted], time[counted], category[counted],
+                    opcode[counted], operation_name, rows["opc"][counted],
+                    subscriber[counted])  # fmt: skip
         allowed = callings.map(lambda gt: gt in self.policy.allow_gts, bool)
         screened = outside & ~allowed
         if not screened.any():
@@ -351,41 +391,57 @@ class Inspector:
         # not make the subscriber's real network look implausible
         located &= screened
         # a network asking about its own subscriber is not probing
-        key = np.where(msisdn_pseudonym != None, msisdn_pseudonym, subscriber)  # noqa: E711
+        key = np.where(msisdn_key != 0, msisdn_key, subscriber)
         own = (operator >= 0) & (home_operator == operator)
-        lookup = screened & np.isin(opcode, _LOOKUPS) & (key != None) & named & ~own  # noqa: E711
+        lookup = screened & np.isin(opcode, _LOOKUPS) & (key != 0) & named & ~own
         delivery = screened & np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
-        work = np.flatnonzero(screened & (raised | located | lookup))
-        evidence = np.full(len(rows), -1, dtype=np.int32)
-        evidence[work] = np.arange(len(events.evidences), len(events.evidences) + len(work))
-        # the loop reads plain lists: indexing NumPy arrays one element at a time is slow
+
+        # evidence of the messages that raise a finding now or may raise one later
+        proven = np.flatnonzero(screened & (raised | located | lookup))
+        pseudonym = np.full(len(rows), -1, dtype=np.int32)
+        by_imsi = proven[imsi_key[proven] != 0]
+        by_msisdn = proven[imsi_key[proven] == 0]
+        pseudonym[by_imsi] = self._pseudonym_ids("imsi", strings, imsi[by_imsi], events)
+        pseudonym[by_msisdn] = self._pseudonym_ids("msisdn", strings, msisdn[by_msisdn], events)
+        calling_name = callings.map(events.name, np.int32)
+        called_name = np.full(len(rows), -1, dtype=np.int32)
+        called_name[proven] = _Distinct(rows["called_gt"][proven], strings).map(
+            events.name, np.int32
+        )
+        operation_names = _Distinct(opcode).map(operation_name)
+        operation = _Distinct(opcode).map(lambda code: events.name(operation_name(code)), np.int32)
+        proof = EvidenceColumns(rows["frame"], calling_name, called_name, operation, pseudonym,
+                                np.full(len(rows), -1, dtype=np.int32))  # fmt: skip
+
+        # the findings of each message by itself (the loop reads plain lists:
+        # indexing NumPy arrays one element at a time is slow)
+        work = np.flatnonzero(screened & raised)
         columns = (
-            index, rows["frame"], rows["time"], calling, rows["called_gt"], operation_names,
-            subscriber, operator, home_operator, opc, node,
+            index, rows["frame"], time, calling, rows["called_gt"], operation_names, pseudonym,
+            operator, home_operator, opc, node,
         )  # fmt: skip
         rules = (denied, leased, point_code, category == 1, cat2, no_agreement, mismatch)
         hits = np.stack(rules, axis=1)[work].tolist()
-        for (at, frame, time, gt_id, called_id, name, who, op_number, home_number, code,
+        names = events.names
+        for (at, frame, when, gt_id, called_id, name, who, op_number, home_number, code,
              node_id), row_hits in zip(
             zip(*(column[work].tolist() for column in columns), strict=True), hits, strict=True
         ):  # fmt: skip
             gt = _text(strings, gt_id)
-            proof = Evidence(frame, time, gt, _text(strings, called_id), name, who)
-            events.evidences.append(proof)
-            out = self._map_findings(proof, gt, name, row_hits, op_number, home_number, code,
+            evidence = Evidence(frame, when, gt, _text(strings, called_id), name, _text(names, who))
+            out = self._map_findings(evidence, gt, name, row_hits, op_number, home_number, code,
                                      _text(strings, node_id))  # fmt: skip
             found.extend((at, f) for f in out)
+
         trusted = np.where(raised, 0, TRUSTED)
-        events.add(index[located], LOCATE, rows["time"][located], imsi_pseudonym[located],
-                   country[located], (CHECK | trusted[located]), evidence[located])  # fmt: skip
-        calling_text = callings.map(lambda gt: gt)
+        events.add(index[located], LOCATE, time[located], imsi_key[located], country[located],
+                   (CHECK | trusted[located]), _rows_of(proof, located))  # fmt: skip
         sri_sm = np.where(opcode == SRI_SM, SRI_SM_QUERY, 0)
         partner = np.where(operator >= 0, FROM_PARTNER, 0)
-        events.add(index[lookup], LOOKUP, rows["time"][lookup], key[lookup],
-                   calling_text[lookup], (sri_sm | partner)[lookup], evidence[lookup])  # fmt: skip
-        nobody = np.full(int(delivery.sum()), None, dtype=object)
-        events.add(index[delivery], DELIVER, rows["time"][delivery], nobody,
-                   calling_text[delivery], 0)  # fmt: skip
+        events.add(index[lookup], LOOKUP, time[lookup], key[lookup], calling_name[lookup],
+                   (sri_sm | partner)[lookup], _rows_of(proof, lookup))  # fmt: skip
+        events.add(index[delivery], DELIVER, time[delivery], np.zeros(int(delivery.sum())),
+                   calling_name[delivery], 0)  # fmt: skip
 
     def _map_findings(self, evidence: Evidence, gt: str | None, name: str, hits: list[bool],
                       op_number: int, home_number: int, code: int,
@@ -460,81 +516,116 @@ class Inspector:
                   events: EventParts) -> None:  # fmt: skip
         rows = batch.rows[index]
         strings = batch.strings
-        realm_ids = rows["origin_realm"]
-        realms = _Distinct(realm_ids, strings)
+        realm, imsi, visited = rows["origin_realm"], rows["imsi"], rows["visited_plmn"]
+        command, time = rows["command_code"], rows["time"]
+        realms, imsis, visiteds = (_Distinct(c, strings) for c in (realm, imsi, visited))
         home = realms.map(self._home_realm, bool)
-        imsi_pseudonym = _Distinct(rows["imsi"], strings).map(lambda s: self.pseudonym("imsi", s))
-        commands = rows["command_code"].tolist()
-        names = [command_name(code, True) for code in commands]
-        category = np.where(np.isin(rows["command_code"], list(DIAMETER_FROM_HOME)), 2, 3)
+        imsi_key = self.pseudonym.match_keys("imsi", strings, imsi)
+        from_home = np.isin(command, _DIAMETER_FROM_HOME)
+        category = np.where(from_home, 2, 3)
         counted = np.flatnonzero(~home & realms.map(bool, bool))
-        subscriber_id = rows["imsi"]
-        self._count("realm", strings, realm_ids[counted], rows["time"][counted],
-                    category[counted].astype(np.int64), [names[i] for i in counted.tolist()],
-                    np.full(len(counted), -1, dtype=np.int64), subscriber_id[counted],
-                    imsi_pseudonym[counted].tolist())  # fmt: skip
-        located: list[tuple[int, float, str, str, int, int]] = []  # row, time, who, where ...
-        for row, (frame, time, command) in enumerate(
-            zip(rows["frame"].tolist(), rows["time"].tolist(), commands, strict=True)
-        ):
-            realm = _text(strings, int(realm_ids[row]))
-            imsi = _text(strings, int(rows["imsi"][row]))
-            visited = _text(strings, int(rows["visited_plmn"][row]))
-            subscriber = imsi_pseudonym[row]
-            at = int(index[row])
-            if home[row]:
-                if command in DIAMETER_LOCATION and imsi and visited:
-                    where = country_of_mcc(visited[:3])
-                    if where:
-                        located.append((at, time, subscriber, where, TRUSTED, -1))
-                continue
-            evidence = Evidence(frame, time, None, None, names[row], subscriber, realm)
-            operator = self._operator(self._realm_operator(realm))
-            sender_plmn = realm_plmn(realm)
-            out: list[Finding] = []
-            name = names[row]
-            if command in DIAMETER_FROM_HOME and imsi:
-                home_op = self._operator(self._imsi_operator(imsi))
-                if home_op is not None:
-                    genuine = operator is home_op
-                else:
-                    genuine = sender_plmn is not None and imsi_in_plmn(imsi, sender_plmn)
-                if not genuine:
-                    out.append(finding(
-                        "SIG-DIA-HOME-REALM", evidence,
-                        f"{name} for a subscriber of {home_op.name if home_op else imsi[:5]} "
-                        f"from realm {realm}",
-                    ))  # fmt: skip
-            if command in DIAMETER_FROM_VISITED:
-                if operator is None:
-                    out.append(finding("SIG-DIA-NO-AGREEMENT", evidence,
-                                       f"{name} from realm {realm}"))  # fmt: skip
-                if command in DIAMETER_LOCATION and visited:
-                    plmns = operator.plmns if operator else ((sender_plmn,) if sender_plmn else ())
-                    if plmns and visited not in plmns:
-                        out.append(finding(
-                            "SIG-DIA-VISITED-PLMN", evidence,
-                            f"{name} from realm {realm} claims visited PLMN {visited}",
-                        ))  # fmt: skip
-            found.extend((at, f) for f in out)
-            if command in DIAMETER_LOCATION and subscriber and visited and imsi:
-                where = country_of_mcc(visited[:3])
-                if where:
-                    events.evidences.append(evidence)
-                    located.append((at, time, subscriber, where, CHECK | (0 if out else TRUSTED),
-                                    len(events.evidences) - 1))  # fmt: skip
-        if located:
-            at_rows, times, people, places, flags, proof = zip(*located, strict=True)
-            proofs = np.array(proof, dtype=np.int32)
-            events.add(np.array(at_rows), LOCATE, np.array(times), _objects(people),
-                       _objects(places), np.array(flags), proofs)  # fmt: skip
+        self._count("realm", strings, realm[counted], time[counted], category[counted],
+                    command[counted], _request_name, np.full(len(counted), -1, dtype=np.int64),
+                    imsi_key[counted])  # fmt: skip
+
+        # where ULR and AIR put the subscriber: the country of the visited PLMN
+        has_imsi, has_visited = imsis.map(bool, bool), visiteds.map(bool, bool)
+        country = visiteds.map(
+            lambda plmn: events.name(country_of_mcc(plmn[:3]) if plmn else None), np.int32
+        )
+        located = np.isin(command, _DIAMETER_LOCATION) & has_imsi & has_visited & (country >= 0)
+        moved = home & located
+        events.add(index[moved], LOCATE, time[moved], imsi_key[moved], country[moved], TRUSTED)
+
+        # from elsewhere
+        outside = ~home
+        operator = realms.map(self._realm_operator, np.int64)
+        home_operator = imsis.map(self._imsi_operator, np.int64)
+        # IDR, CLR, DSR only from the HSS of the subscriber's home network
+        home_realm = outside & from_home & has_imsi
+        genuine = np.where(home_operator >= 0, operator == home_operator, False)
+        unknown = np.flatnonzero(home_realm & (home_operator < 0))
+        if len(unknown):
+            pairs = _Distinct(realm[unknown].astype(np.int64) << 32 | imsi[unknown])
+            genuine[unknown] = pairs.map(
+                lambda pair: _imsi_of_realm(strings[pair & 0xFFFFFFFF], _text(strings, pair >> 32)),
+                bool,
+            )
+        home_realm &= ~genuine
+        # ULR, AIR, PUR, NOR from a roaming partner, which names itself as the visited PLMN
+        from_visited = outside & np.isin(command, _DIAMETER_FROM_VISITED)
+        no_agreement = from_visited & (operator < 0)
+        claims = np.flatnonzero(from_visited & np.isin(command, _DIAMETER_LOCATION) & has_visited)
+        visited_plmn = np.zeros(len(rows), dtype=bool)
+        if len(claims):
+            pairs = _Distinct(realm[claims].astype(np.int64) << 32 | visited[claims])
+            visited_plmn[claims] = pairs.map(
+                lambda pair: self._foreign_plmn(
+                    int(pair >> 32), strings, strings[pair & 0xFFFFFFFF]
+                ),
+                bool,
+            )
+        raised = home_realm | no_agreement | visited_plmn
+        located &= outside & (imsi_key != 0)
+
+        proven = np.flatnonzero(outside & (raised | located))
+        pseudonym = np.full(len(rows), -1, dtype=np.int32)
+        pseudonym[proven] = self._pseudonym_ids("imsi", strings, imsi[proven], events)
+        names = _Distinct(command).map(_request_name)
+        operation = _Distinct(command).map(lambda code: events.name(_request_name(code)), np.int32)
+        realm_name = realms.map(events.name, np.int32)
+        none = np.full(len(rows), -1, dtype=np.int32)
+        proof = EvidenceColumns(rows["frame"], none, none, operation, pseudonym, realm_name)
+
+        work = np.flatnonzero(raised)
+        columns = (index, rows["frame"], time, names, pseudonym, realm, imsi, visited,
+                   home_operator, home_realm, no_agreement, visited_plmn)  # fmt: skip
+        for (at, frame, when, name, who, realm_id, imsi_id, visited_id, home_number,
+             wrong_home, no_partner, wrong_plmn) in zip(
+            *(column[work].tolist() for column in columns), strict=True
+        ):  # fmt: skip
+            text = _text(strings, realm_id)
+            evidence = Evidence(frame, when, None, None, name, _text(events.names, who), text)
+            if wrong_home:
+                home_op = self._operator(home_number)
+                network = home_op.name if home_op else strings[imsi_id][:5]
+                found.append((at, finding(
+                    "SIG-DIA-HOME-REALM", evidence,
+                    f"{name} for a subscriber of {network} from realm {text}",
+                )))  # fmt: skip
+            if no_partner:
+                found.append((at, finding("SIG-DIA-NO-AGREEMENT", evidence,
+                                          f"{name} from realm {text}")))  # fmt: skip
+            if wrong_plmn:
+                found.append((at, finding(
+                    "SIG-DIA-VISITED-PLMN", evidence,
+                    f"{name} from realm {text} claims visited PLMN {strings[visited_id]}",
+                )))  # fmt: skip
+        flags = CHECK | np.where(raised, 0, TRUSTED)
+        events.add(index[located], LOCATE, time[located], imsi_key[located], country[located],
+                   flags[located], _rows_of(proof, located))  # fmt: skip
+
+    def _foreign_plmn(self, realm_id: int, strings: list[str], visited: str) -> bool:
+        """A Visited-PLMN-Id that is not the network of the realm that sent it."""
+        realm = _text(strings, realm_id)
+        operator = self._operator(self._realm_operator(realm))
+        sender_plmn = realm_plmn(realm)
+        plmns = operator.plmns if operator else ((sender_plmn,) if sender_plmn else ())
+        return bool(plmns) and visited not in plmns
 
 
-def _objects(values: Iterable[str | None]) -> np.ndarray:
-    items = list(values)
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+def _request_name(code: int) -> str:
+    return command_name(code, True)
+
+
+def _imsi_of_realm(imsi: str, realm: str | None) -> bool:
+    """The IMSI belongs to the PLMN the realm names (for networks not in the policy)."""
+    plmn = realm_plmn(realm)
+    return plmn is not None and imsi_in_plmn(imsi, plmn)
+
+
+def _rows_of(proof: EvidenceColumns, rows: np.ndarray) -> EvidenceColumns:
+    return EvidenceColumns(*(column[rows] for column in proof))
 
 
 def _text(strings: list[str], index: int) -> str | None:

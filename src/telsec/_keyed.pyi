@@ -1,0 +1,6 @@
+"""Types of the compiled keyed hash (:file:`_keyed.pyx`)."""
+
+import numpy as np
+
+def siphash24(key: bytes, data: bytes | bytearray | memoryview) -> int: ...
+def keyed_hashes(key: bytes, strings: list[str], ids: np.ndarray) -> np.ndarray: ...
