@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.findings import (
@@ -18,6 +23,7 @@ from telsec.signalling.findings import (
     EvidenceColumns,
 )
 from telsec.signalling.generate import demo_policy
+from telsec.signalling.geo import distance_km
 from telsec.signalling.policy import parse_policy
 
 POLICY = parse_policy(demo_policy())
@@ -94,3 +100,89 @@ def test_pending_sri_sm_are_judged_or_left_undecided() -> None:
     assert tracker.sizes()["pending"] == 1
     tracker.finish()
     assert tracker.undecided == 1 and tracker.sizes()["pending"] == 0
+
+
+def _reference_velocity(
+    items: list[tuple[float, int, str, int]], limit: int, max_speed: float
+) -> list[int]:
+    """The velocity rule over an OrderedDict, as the location table must behave."""
+    location: OrderedDict[int, tuple[float, str]] = OrderedDict()
+    flagged = []
+    for row, (time, subscriber, country, flags) in enumerate(items):
+        if flags & CHECK:
+            before = location.get(subscriber)
+            if before is not None:
+                km = distance_km(before[1], country)
+                if km and km / (max(time - before[0], 1.0) / 3600) > max_speed:
+                    flagged.append(row + 1)
+                    continue
+        if flags & TRUSTED:
+            location[subscriber] = (time, country)
+            location.move_to_end(subscriber)
+            if len(location) > limit:
+                location.popitem(last=False)
+    return flagged
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 40),
+    st.lists(
+        st.tuples(
+            st.integers(1, 3000),
+            st.sampled_from(["GB", "FR", "NZ", "US", "XX"]),
+            st.sampled_from([TRUSTED, CHECK, CHECK | TRUSTED]),
+            st.floats(0, 7200),
+        ),
+        max_size=400,
+    ),
+    st.integers(1, 60),
+)
+def test_the_location_table_behaves_as_an_ordered_dict(
+    limit: int, moves: list[tuple[int, str, int, float]], spread: int
+) -> None:
+    # keys spread over a few values collide in the table (probing, moving back
+    # entries after an eviction); many keys make it grow
+    items, time = [], 0.0
+    for subscriber, country, flags, gap in moves:
+        time += gap
+        items.append((time, subscriber % spread if spread < 60 else subscriber, country, flags))
+    events = _events_with_keys(items)
+    tracker = Tracker(POLICY, max_subscribers=limit)
+    found = [f.frames[0] for f in tracker.apply(events) if f.rule == "SIG-CAT3-VELOCITY"]
+    assert found == _reference_velocity(items, limit, POLICY.thresholds.max_speed_kmh)
+    trusted = {s for _, s, _, flags in items if flags & TRUSTED}
+    assert tracker.sizes()["locations"] <= min(limit, len(trusted))
+
+
+@pytest.mark.parametrize(("count", "limit"), [(50_000, 30_000), (40_000, 700)])
+def test_many_subscribers_fill_and_empty_the_location_table(count: int, limit: int) -> None:
+    # random keys, as keyed hashes are: they collide in the table as real ones do;
+    # a small table that keeps forgetting moves entries back across its end too
+    rng = np.random.default_rng(7)
+    keys = (rng.choice(2**62, size=count, replace=False) + 1).tolist()
+    items: list[tuple[float, int, str, int]] = []
+    for n, key in enumerate(keys):
+        items.append((float(n), key, "GB", TRUSTED))
+        # ask after one of the last ones remembered (or just forgotten): 18,000 km at once
+        asked = keys[int(rng.integers(max(0, n - limit - limit // 10), n + 1))]
+        items.append((float(n), asked, "NZ", CHECK))
+    tracker = Tracker(POLICY, max_subscribers=limit)
+    found = [f.frames[0] for f in tracker.apply(_events_with_keys(items))]
+    assert tracker.sizes()["locations"] == limit
+    expected = _reference_velocity(items, limit, POLICY.thresholds.max_speed_kmh)
+    assert found == expected
+    assert 0.8 * count < len(found) < count
+
+
+def _events_with_keys(items: list[tuple[float, int, str, int]]) -> Events:
+    """LOCATE events of subscriber keys, each with evidence (frame = row + 1)."""
+    parts = EventParts()
+    count = len(items)
+    rows = np.arange(count)
+    proof = EvidenceColumns(rows + 1, *(np.full(count, -1) for _ in range(5)))
+    parts.add(
+        rows, LOCATE, np.array([i[0] for i in items]), np.array([i[1] for i in items]),
+        np.array([parts.name(i[2]) for i in items]), np.array([i[3] for i in items]), proof,
+    )  # fmt: skip
+    return parts.events()

@@ -13,9 +13,10 @@ bounded: at most ``max_subscribers`` locations (the least recently moved go
 first), and the per-GT tables drop what has expired beyond 100,000 GTs.
 """
 
-from collections import OrderedDict, deque
+from collections import deque
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
 
 from telsec.signalling.findings import (
     CHECK,
@@ -35,6 +36,162 @@ cdef Py_ssize_t PRUNE_AT = 100_000
 
 cdef inline object _name(list names, int at):
     return None if at < 0 else names[at]
+
+
+# -- where subscribers are: a bounded table, least recently moved forgotten first --------
+
+
+cdef struct _Located:
+    int64_t subscriber
+    double time
+    int32_t country
+    #: neighbours in the order of moves (pool indexes, -1: none)
+    int32_t older
+    int32_t newer
+
+
+cdef class _Locations:
+    """Subscriber key -> (time, country id) of the last trusted location, in C: an
+    open-addressing table of indexes into a pool of entries that are also linked
+    in the order they last moved.  Beyond ``limit`` entries the least recently
+    moved is forgotten (what an ``OrderedDict`` with ``move_to_end`` and
+    ``popitem(last=False)`` would do, without a Python object per subscriber)."""
+
+    cdef _Located* pool
+    cdef int32_t* table
+    cdef Py_ssize_t pool_size
+    cdef Py_ssize_t table_size
+    cdef readonly Py_ssize_t count
+    cdef Py_ssize_t limit
+    cdef int32_t oldest
+    cdef int32_t newest
+
+    def __cinit__(self, Py_ssize_t limit):
+        self.limit = limit
+        self.count = 0
+        self.oldest = self.newest = -1
+        self.pool_size = 1024
+        self.table_size = 2048
+        self.pool = <_Located*>malloc(self.pool_size * sizeof(_Located))
+        self.table = <int32_t*>malloc(self.table_size * sizeof(int32_t))
+        if self.pool == NULL or self.table == NULL:
+            raise MemoryError()
+        for i in range(self.table_size):
+            self.table[i] = -1
+
+    def __dealloc__(self):
+        free(self.pool)
+        free(self.table)
+
+    cdef inline Py_ssize_t _home(self, int64_t subscriber) noexcept:
+        # the keys are already keyed hashes: mix them a little more and take the top bits
+        return <Py_ssize_t>(((<uint64_t>subscriber) * <uint64_t>0x9E3779B97F4A7C15) >> 32) & (
+            self.table_size - 1)
+
+    cdef Py_ssize_t _slot(self, int64_t subscriber) noexcept:
+        """The slot holding ``subscriber``, or the empty slot where it would go."""
+        cdef Py_ssize_t slot = self._home(subscriber)
+        cdef int32_t at
+        while True:
+            at = self.table[slot]
+            if at < 0 or self.pool[at].subscriber == subscriber:
+                return slot
+            slot = (slot + 1) & (self.table_size - 1)
+
+    cdef void _grow_table(self) except *:
+        cdef Py_ssize_t i, slot
+        cdef int32_t at
+        free(self.table)
+        self.table_size *= 2
+        self.table = <int32_t*>malloc(self.table_size * sizeof(int32_t))
+        if self.table == NULL:
+            raise MemoryError()
+        for i in range(self.table_size):
+            self.table[i] = -1
+        at = self.oldest
+        while at >= 0:
+            self.table[self._slot(self.pool[at].subscriber)] = at
+            at = self.pool[at].newer
+
+    cdef void _remove_slot(self, Py_ssize_t slot) noexcept:
+        """Empty ``slot``, moving back the entries after it that probed past it."""
+        cdef Py_ssize_t mask = self.table_size - 1, hole = slot, nxt = slot, home
+        cdef int32_t at
+        while True:
+            nxt = (nxt + 1) & mask
+            at = self.table[nxt]
+            if at < 0:
+                break
+            home = self._home(self.pool[at].subscriber)
+            # may the entry at nxt move into the hole? only if its home is not in (hole, nxt]
+            if (nxt > hole and (home <= hole or home > nxt)) or (
+                    nxt < hole and (home <= hole and home > nxt)):
+                self.table[hole] = at
+                hole = nxt
+        self.table[hole] = -1
+
+    cdef inline void _unlink(self, int32_t at) noexcept:
+        cdef _Located* entry = &self.pool[at]
+        if entry.older >= 0:
+            self.pool[entry.older].newer = entry.newer
+        else:
+            self.oldest = entry.newer
+        if entry.newer >= 0:
+            self.pool[entry.newer].older = entry.older
+        else:
+            self.newest = entry.older
+
+    cdef inline void _link_newest(self, int32_t at) noexcept:
+        self.pool[at].older = self.newest
+        self.pool[at].newer = -1
+        if self.newest >= 0:
+            self.pool[self.newest].newer = at
+        else:
+            self.oldest = at
+        self.newest = at
+
+    cdef void remember(self, int64_t subscriber, double time, int32_t country) except *:
+        cdef Py_ssize_t slot
+        cdef int32_t at
+        if self.limit <= 0:
+            return
+        slot = self._slot(subscriber)
+        at = self.table[slot]
+        if at >= 0:
+            self._unlink(at)
+        else:
+            if self.count >= self.limit:  # forget the least recently moved, reuse its entry
+                at = self.oldest
+                self._unlink(at)
+                self._remove_slot(self._slot(self.pool[at].subscriber))
+                self.count -= 1
+            else:
+                if self.count == self.pool_size:
+                    self._grow_pool()
+                at = <int32_t>self.count
+            self.pool[at].subscriber = subscriber
+            self.count += 1
+            if 2 * self.count > self.table_size:
+                self._grow_table()  # puts every linked entry back: this one is not linked yet
+            self.table[self._slot(subscriber)] = at
+        self.pool[at].time = time
+        self.pool[at].country = country
+        self._link_newest(at)
+
+    cdef void _grow_pool(self) except *:
+        cdef _Located* bigger = <_Located*>realloc(self.pool, 2 * self.pool_size * sizeof(_Located))
+        if bigger == NULL:
+            raise MemoryError()
+        self.pool = bigger
+        self.pool_size *= 2
+
+    cdef bint find(self, int64_t subscriber, double* time, int32_t* country) noexcept:
+        cdef int32_t at = self.table[self._slot(subscriber)]
+        if at < 0:
+            return False
+        time[0] = self.pool[at].time
+        country[0] = self.pool[at].country
+        return True
 
 
 cdef class _Lookup:
@@ -75,8 +232,12 @@ cdef class Tracker:
     cdef readonly Py_ssize_t max_subscribers
     #: SRI-SMs whose follow-up window had not passed when the input ended.
     cdef public Py_ssize_t undecided
-    #: subscriber key -> (time, country) of the last trusted location, least recent first
-    cdef object _location
+    #: subscriber key -> (time, country) of the last trusted location
+    cdef _Locations _location
+    #: countries by id (the location table keeps ids), and the distances between them
+    cdef dict _country_ids
+    cdef list _countries
+    cdef dict _distances
     #: SRI-SMs awaiting judgement, oldest first
     cdef object _pending
     #: GT -> its SRI-SMs awaiting judgement (oldest first)
@@ -100,7 +261,10 @@ cdef class Tracker:
         self.policy = policy
         self.max_subscribers = max_subscribers
         self.undecided = 0
-        self._location = OrderedDict()
+        self._location = _Locations(max_subscribers)
+        self._country_ids = {}
+        self._countries = []
+        self._distances = {}
         self._pending = deque()
         self._pending_by_gt = {}
         self._deliveries = {}
@@ -171,27 +335,34 @@ cdef class Tracker:
 
     # -- where subscribers are -------------------------------------------------------
 
+    cdef int32_t _country(self, str name) except -1:
+        found = self._country_ids.get(name)
+        if found is None:
+            found = self._country_ids[name] = len(self._countries)
+            self._countries.append(name)
+        return found
+
     cdef void _remember(self, double time, int64_t subscriber, str country) except *:
-        location = self._location
-        location[subscriber] = (time, country)
-        location.move_to_end(subscriber)
-        if len(location) > self.max_subscribers:
-            location.popitem(last=False)
+        self._location.remember(subscriber, time, self._country(country))
 
     cdef object _velocity(self, double time, int64_t subscriber, str country):
         """What is implausible about the move to ``country``, or None."""
         cdef double then, hours, speed
-        before = self._location.get(subscriber)
-        if before is None:
+        cdef int32_t before, here
+        if not self._location.find(subscriber, &then, &before):
             return None
-        then, there = before
-        km = distance_km(there, country)
+        here = self._country(country)
+        pair = (<int64_t>before << 32) | here
+        km = self._distances.get(pair, False)
+        if km is False:
+            km = self._distances[pair] = distance_km(self._countries[before], country)
         if not km:
             return None
         hours = max(time - then, 1.0) / 3600
         speed = km / hours
         if speed <= self._max_speed:
             return None
+        there = self._countries[before]
         return f"{there} -> {country}: {km:,.0f} km in {hours * 60:,.0f} min ({speed:,.0f} km/h)"
 
     # -- lookups, fan-out, SRI-SM without delivery -----------------------------------
@@ -301,7 +472,7 @@ cdef class Tracker:
     def sizes(self):
         """How many entries each table holds (memory stays bounded: for diagnostics)."""
         return {
-            "locations": len(self._location),
+            "locations": self._location.count,
             "pending": len(self._pending),
             "delivered": len(self._delivered),
             "seen": len(self._seen),

@@ -17,11 +17,13 @@ and those carry pseudonyms and keyed hashes, not subscriber identities.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -214,6 +216,19 @@ def _in_order(
         yield pending.popleft().result()
 
 
+def _worker_context() -> BaseContext:
+    """Worker processes that start with only the screening code loaded.
+
+    A forkserver forks workers from a small server that imported this module
+    alone; "spawn", where there is no forkserver, would import the whole program
+    (the main module: the CLI, the web app ...) in every worker."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 @dataclass
 class Scan:
     """A screening run; iterate :meth:`findings`, then read the counters."""
@@ -257,10 +272,9 @@ class Scan:
 
     def _parallel(self, paths: list[Path]) -> Iterator[Finding]:
         from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
 
         work, sizes = _sized(chunks(paths))
-        with ProcessPoolExecutor(self.workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=_worker_context()) as pool:
             results = _in_order(
                 lambda c: pool.submit(inspect_chunk, c, self.policy, self.pseudonym),
                 work,
