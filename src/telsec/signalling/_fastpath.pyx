@@ -152,7 +152,13 @@ cdef class Interner:
 
     cdef inline Py_ssize_t _slot(self, uint64_t* keys, uint64_t key) noexcept:
         cdef uint64_t mask = <uint64_t>(self.capacity - 1)
-        cdef uint64_t slot = ((key * <uint64_t>0x9E3779B97F4A7C15) >> 20) & mask
+        # mix every bit of the key into the low ones (splitmix64's finaliser): the
+        # digits that tell subscribers apart are the last ones, in the key's top bits
+        cdef uint64_t slot = key ^ (key >> 30)
+        slot *= <uint64_t>0xBF58476D1CE4E5B9
+        slot ^= slot >> 27
+        slot *= <uint64_t>0x94D049BB133111EB
+        slot = (slot ^ (slot >> 31)) & mask
         while keys[slot] and keys[slot] != key:
             slot = (slot + 1) & mask
         return <Py_ssize_t>slot
