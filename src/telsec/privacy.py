@@ -73,7 +73,9 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("a pseudonym key needs at least 16 bytes")
         self._key = key
-        self._known: dict[tuple[str, str], str] = {}
+        #: kind -> value -> pseudonym, for values seen again (at most _CACHED in all)
+        self._known: dict[str, dict[str, str]] = {}
+        self._cached = 0
         self._match_keys: dict[str, bytes] = {}
 
     def __getstate__(self) -> dict[str, bytes]:
@@ -82,33 +84,45 @@ class Pseudonymiser:
     def __setstate__(self, state: dict[str, bytes]) -> None:
         self.__init__(state["key"])  # type: ignore[misc]
 
+    def _cache(self, kind: str, adding: int) -> dict[str, str]:
+        """The pseudonyms of ``kind`` known so far, with room for ``adding`` more."""
+        if self._cached + adding > _CACHED:
+            self._known.clear()
+            self._cached = 0
+        self._cached += adding
+        known = self._known.get(kind)
+        if known is None:
+            known = self._known[kind] = {}
+        return known
+
     def __call__(self, kind: str, value: str | None) -> str | None:
         """``kind`` ("imsi", "msisdn", ...) keeps equal digits of different kinds apart."""
         if not value:
             return None
-        known = self._known.get((kind, value))
+        known = self._known.get(kind)
         if known is not None:
-            return known
+            found = known.get(value)
+            if found is not None:
+                return found
         digest = hmac.digest(self._key, f"{kind}:{value}".encode(), "sha256")
         pseudonym = f"{kind}-" + _base32_80(digest)
-        if len(self._known) >= _CACHED:
-            self._known.clear()
-        self._known[(kind, value)] = pseudonym
+        self._cache(kind, 1)[value] = pseudonym
         return pseudonym
 
     def pseudonyms(self, kind: str, values: Sequence[str | None]) -> list[str | None]:
         """``self(kind, value)`` of each value, computed together."""
-        known = self._known
-        missing = list({value for value in values if value and (kind, value) not in known})
-        if len(known) + len(missing) > _CACHED:
-            known.clear()
-        key = self._key
-        digests = b"".join(
-            hmac.digest(key, f"{kind}:{value}".encode(), "sha256")[:10] for value in missing
-        )
-        for value, text in zip(missing, _base32_rows(digests), strict=True):
-            known[(kind, value)] = f"{kind}-{text}"
-        return [known[(kind, value)] if value else None for value in values]
+        known = self._known.get(kind, {})
+        missing = [value for value in dict.fromkeys(values) if value and value not in known]
+        if missing:
+            known = self._cache(kind, len(missing))
+            key = self._key
+            digests = b"".join(
+                hmac.digest(key, f"{kind}:{value}".encode(), "sha256")[:10] for value in missing
+            )
+            prefix = f"{kind}-"
+            for value, text in zip(missing, _base32_rows(digests), strict=True):
+                known[value] = prefix + text
+        return [known[value] if value else None for value in values]
 
     def match_keys(self, kind: str, strings: list[str], ids: np.ndarray) -> np.ndarray:
         """A keyed 64-bit hash (SipHash-2-4) of ``strings[id]`` for each id, as

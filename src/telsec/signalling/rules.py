@@ -173,17 +173,29 @@ _DIAMETER_FROM_HOME, _DIAMETER_FROM_VISITED, _DIAMETER_LOCATION = (
 _CATEGORY_NAMES = ("other", "cat1", "cat2", "cat3")
 
 
+def _factorize(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``ids`` (each in [-1, size)), ascending, and each row's
+    index among them: ``np.unique(ids, return_inverse=True)`` without sorting."""
+    shifted = ids.astype(np.intp) + 1
+    present = np.zeros(size + 1, dtype=bool)
+    present[shifted] = True
+    slots = np.flatnonzero(present)
+    rank = np.cumsum(present, dtype=np.intp) - 1
+    return slots - 1, rank[shifted]
+
+
 class _Distinct:
     """A column's distinct values, so that anything of a value is computed once per
     batch: the distinct strings of a column of string ids (None for -1), or the
     distinct codes of a column of codes."""
 
     def __init__(self, column: np.ndarray, strings: list[str] | None = None) -> None:
-        distinct, self._inverse = np.unique(column, return_inverse=True)
-        values = distinct.tolist()
-        self.values: list[Any] = (
-            values if strings is None else [strings[i] if i >= 0 else None for i in values]
-        )
+        if strings is None:
+            distinct, self._inverse = np.unique(column, return_inverse=True)
+            self.values: list[Any] = distinct.tolist()
+        else:
+            distinct, self._inverse = _factorize(column, len(strings))
+            self.values = [strings[i] if i >= 0 else None for i in distinct.tolist()]
 
     def map(self, function: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
         """``function`` of each row's value."""
@@ -296,7 +308,7 @@ class Inspector:
         ``code`` of their operation, ``subscriber`` keys (0: none)."""
         if not len(source):
             return
-        distinct, inverse = np.unique(source, return_inverse=True)
+        distinct, inverse = _factorize(source, len(strings))
         first = np.full(len(distinct), np.inf)
         last = np.full(len(distinct), -np.inf)
         np.minimum.at(first, inverse, time)
@@ -318,9 +330,9 @@ class Inspector:
         names = {value: name_of(value) for value in np.unique(code).tolist()}
         for row, count in zip(at.tolist(), counts.tolist(), strict=True):
             chunk[inverse[row]].operations[names[int(code[row])] or "?"] += count
-        has_opc = opc >= 0
-        for pair in np.unique(np.stack([inverse[has_opc], opc[has_opc]], axis=1), axis=0):
-            chunk[int(pair[0])].point_codes.add(int(pair[1]))
+        has_opc = opc >= 0  # point codes are 14 or 24 bits
+        for pair in np.unique(inverse[has_opc].astype(np.int64) << 32 | opc[has_opc]).tolist():
+            chunk[pair >> 32].point_codes.add(pair & 0xFFFFFFFF)
         # distinct subscribers, the first MAX_SUBSCRIBERS_PER_SOURCE of each source
         with_subscriber = np.flatnonzero(subscriber != 0)
         at, _ = _first_seen(inverse[with_subscriber], subscriber[with_subscriber])
@@ -346,7 +358,7 @@ class Inspector:
         imsi, msisdn = rows["imsi"], rows["msisdn"]
         time = rows["time"]
         category = _map_category(opcode)
-        callings, imsis = _Distinct(calling, strings), _Distinct(imsi, strings)
+        callings = _Distinct(calling, strings)
         home = callings.map(self._home_gt, bool)
         imsi_key = self.pseudonym.match_keys("imsi", strings, imsi)
         msisdn_key = self.pseudonym.match_keys("msisdn", strings, msisdn)
@@ -379,7 +391,10 @@ class Inspector:
         denied = callings.map(lambda gt: gt in self.policy.deny_gts, bool)
         leased = callings.map(self._leased, bool)
         point_code = self._unexpected_point_code(operator, opc)
-        home_operator = imsis.map(self._imsi_operator, np.int64)
+        # the subscriber's network, where a rule asks: category 2, and lookups by a partner
+        asked = (imsi >= 0) & ((category == 2) | ((operator >= 0) & np.isin(opcode, _LOOKUPS)))
+        home_operator = np.full(len(rows), -1, dtype=np.int64)
+        home_operator[asked] = _Distinct(imsi[asked], strings).map(self._imsi_operator, np.int64)
         cat2 = (category == 2) & (imsi >= 0) & (home_operator != operator)
         no_agreement = (category == 3) & (operator < 0)
         node_in_ul = np.where(vlr >= 0, vlr, rows["msc_number"])
