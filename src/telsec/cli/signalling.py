@@ -186,6 +186,10 @@ class _Screening:
         )
 
     def findings(self) -> Iterator[Any]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Any]]:
         total = sum(f.stat().st_size for f in self.files)
         progress = Progress(
             TextColumn("screening"),
@@ -199,7 +203,7 @@ class _Screening:
             task = progress.add_task("screening", total=max(total, 1))
             self.scan.on_progress = lambda done: progress.update(task, completed=done)
             try:
-                yield from self.scan.findings(self.files)
+                yield from self.scan.batches(self.files)
             except OSError as exc:
                 fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
 
@@ -258,18 +262,16 @@ def scan(
         sys.stdout.flush()  # lines go to the binary buffer below the text layer
     lines = handle or sys.stdout.buffer
     try:
-        for item in screening.findings():
-            tally.add(item)
+        for batch in screening.batches():
+            tally.add_all(batch)
             if view == View.sources:
                 continue
-            row = item.as_dict()
-            row["source"] = item.source
             if fmt == OutputFormat.jsonl:
-                lines.write(
-                    orjson.dumps({"record": "finding", **row}, option=orjson.OPT_APPEND_NEWLINE)
-                )
-            elif fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
-                shown.append(row)
+                lines.write(b"".join(_finding_line(item) for item in batch))
+                continue
+            for item in batch:
+                if fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
+                    shown.append(_finding_row(item))
     finally:
         if handle:
             handle.close()
@@ -304,6 +306,19 @@ def scan(
         scanned = ", ".join(f.name for f in files)
         stix = stix_bundle(summaries, level, producer=producer, scanned=scanned)
         share(stix, publish, bundle, url, token)
+
+
+def _finding_row(item: Any) -> dict[str, Any]:
+    row: dict[str, Any] = item.as_dict()
+    row["source"] = item.source
+    return row
+
+
+def _finding_line(item: Any) -> bytes:
+    line: bytes = orjson.dumps(
+        {"record": "finding", **_finding_row(item)}, option=orjson.OPT_APPEND_NEWLINE
+    )
+    return line
 
 
 def _tables(

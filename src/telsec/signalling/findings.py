@@ -243,6 +243,16 @@ class EventParts:
             self.names.append(text)
         return found
 
+    def extend(self, texts: list[str | None]) -> np.ndarray:
+        """Ids of ``texts`` (-1 for None) added to :attr:`names` as they are: for
+        texts that are new (pseudonyms), without looking for them first."""
+        first = len(self.names)
+        present = [text for text in texts if text is not None]
+        self.names.extend(present)
+        ids = np.full(len(texts), -1, dtype=np.int32)
+        ids[[text is not None for text in texts]] = np.arange(first, first + len(present))
+        return ids
+
     def add(self, rows: np.ndarray, kind: int, time: np.ndarray, subscriber: np.ndarray,
             place: np.ndarray, flags: np.ndarray | int,
             evidence: EvidenceColumns | None = None) -> None:  # fmt: skip

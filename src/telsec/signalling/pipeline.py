@@ -244,6 +244,11 @@ class Scan:
     on_progress: Callable[[int], None] | None = None
 
     def findings(self, paths: list[Path]) -> Iterator[Finding]:
+        for batch in self.batches(paths):
+            yield from batch
+
+    def batches(self, paths: list[Path]) -> Iterator[list[Finding]]:
+        """The findings a chunk at a time, in order (cheaper to handle than one by one)."""
         if self.dask:
             yield from self._distributed(paths)
         elif self.workers > 1:
@@ -251,26 +256,29 @@ class Scan:
         else:
             yield from self._serial(paths)
 
-    def _serial(self, paths: list[Path]) -> Iterator[Finding]:
+    def _serial(self, paths: list[Path]) -> Iterator[list[Finding]]:
         work, sizes = _sized(chunks(paths))
         results = (inspect_chunk(chunk, self.policy, self.pseudonym) for chunk in work)
         yield from self._merge(results, sizes)
 
-    def _merge(self, results: Iterable[ChunkResult], sizes: Iterator[int]) -> Iterator[Finding]:
+    def _merge(
+        self, results: Iterable[ChunkResult], sizes: Iterator[int]
+    ) -> Iterator[list[Finding]]:
         tracker = Tracker(self.policy)
         done = 0
         for result in results:
-            yield from result.findings
-            yield from tracker.apply(result.events)
+            found = result.findings
+            found.extend(tracker.apply(result.events))
             merge_activity(self.activity, result.activity)
             self.stats.merge(result.stats)
             done += next(sizes, 0)
             if self.on_progress:
                 self.on_progress(done)
-        yield from tracker.finish()
+            yield found
+        yield tracker.finish()
         self.undecided = tracker.undecided
 
-    def _parallel(self, paths: list[Path]) -> Iterator[Finding]:
+    def _parallel(self, paths: list[Path]) -> Iterator[list[Finding]]:
         from concurrent.futures import ProcessPoolExecutor
 
         work, sizes = _sized(chunks(paths))
@@ -282,7 +290,7 @@ class Scan:
             )
             yield from self._merge(results, sizes)
 
-    def _distributed(self, paths: list[Path]) -> Iterator[Finding]:
+    def _distributed(self, paths: list[Path]) -> Iterator[list[Finding]]:
         from distributed import Client
 
         work, sizes = _sized(chunks([p.resolve() for p in paths]))

@@ -297,7 +297,7 @@ class Inspector:
             return np.empty(0, dtype=np.int32)
         identities = _Distinct(identity, strings)
         pseudonyms = self.pseudonym.pseudonyms(kind, identities.values)
-        return identities.spread([events.name(p) for p in pseudonyms], np.int32)
+        return identities.spread(events.extend(pseudonyms).tolist(), np.int32)
 
     # -- activity ---------------------------------------------------------------------
 
