@@ -195,23 +195,38 @@ cdef class _Locations:
 
 
 cdef class _Lookup:
-    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``."""
+    """A query about ``subscriber`` (SRI-SM, ATI, PSI, SRI ...) from ``gt``, with the
+    parts of its evidence (made into an :class:`Evidence` only for a finding)."""
 
     cdef readonly double time
     cdef readonly str gt
     cdef readonly int64_t subscriber
     cdef readonly bint is_sri_sm
     cdef readonly bint from_partner
-    cdef readonly object evidence
+    cdef readonly int64_t frame
+    cdef object calling_gt, called_gt, operation, pseudonym, origin_realm
 
-    def __init__(self, double time, str gt, int64_t subscriber, bint is_sri_sm,
-                 bint from_partner, evidence):
-        self.time = time
-        self.gt = gt
-        self.subscriber = subscriber
-        self.is_sri_sm = is_sri_sm
-        self.from_partner = from_partner
-        self.evidence = evidence
+    cdef object evidence(self):
+        return Evidence(self.frame, self.time, self.calling_gt, self.called_gt, self.operation,
+                        self.pseudonym, self.origin_realm)
+
+
+cdef _Lookup _new_lookup(double time, str gt, int64_t subscriber, bint is_sri_sm,
+                         bint from_partner, int64_t frame, calling_gt, called_gt, operation,
+                         pseudonym, origin_realm):
+    cdef _Lookup lookup = _Lookup.__new__(_Lookup)
+    lookup.time = time
+    lookup.gt = gt
+    lookup.subscriber = subscriber
+    lookup.is_sri_sm = is_sri_sm
+    lookup.from_partner = from_partner
+    lookup.frame = frame
+    lookup.calling_gt = calling_gt
+    lookup.called_gt = called_gt
+    lookup.operation = operation
+    lookup.pseudonym = pseudonym
+    lookup.origin_realm = origin_realm
+    return lookup
 
 
 cdef class _Pending:
@@ -323,12 +338,12 @@ cdef class Tracker:
                 if flag & TRUSTED:
                     self._remember(time, subscribers[i], names[places[i]])
             elif kind == LOOKUP:
-                self._lookup(_Lookup(time, names[places[i]], subscribers[i],
-                                     flag & SRI_SM_QUERY, flag & FROM_PARTNER, Evidence(
-                    frames[i], time, _name(names, callings[i]), _name(names, calleds[i]),
-                    _name(names, operations[i]), _name(names, pseudonyms[i]),
-                    _name(names, realms[i]),
-                )), out)
+                self._lookup(_new_lookup(
+                    time, names[places[i]], subscribers[i], flag & SRI_SM_QUERY,
+                    flag & FROM_PARTNER, frames[i], _name(names, callings[i]),
+                    _name(names, calleds[i]), _name(names, operations[i]),
+                    _name(names, pseudonyms[i]), _name(names, realms[i]),
+                ), out)
             else:
                 self._deliver(time, names[places[i]])
         return out
@@ -410,7 +425,7 @@ cdef class Tracker:
         until = self._probing.get(lookup.gt)
         if until is not None and lookup.time <= until:
             self._probing[lookup.gt] = lookup.time + window
-            out.append(finding("SIG-FAN-OUT", lookup.evidence, "continues a probe reported before"))
+            out.append(finding("SIG-FAN-OUT", lookup.evidence(), "continues a probe reported before"))
             return
         seen = self._seen.get(lookup.gt)
         if seen is None:
@@ -421,12 +436,12 @@ cdef class Tracker:
         distinct = {item.subscriber for item in seen}
         if len(distinct) < self._fan_out:
             return
-        frames = sorted(item.evidence.frame for item in seen)
+        frames = sorted(item.frame for item in seen)
         seen.clear()  # the burst is reported once; each later lookup in the window joins it
         self._probing[lookup.gt] = lookup.time + window
         out.append(finding(
             "SIG-FAN-OUT",
-            lookup.evidence,
+            lookup.evidence(),
             f"{len(distinct)} subscribers looked up in {window:,.0f} s",
             frames,
         ))
@@ -452,7 +467,7 @@ cdef class Tracker:
             out.append(
                 finding(
                     "SIG-SRISM-NO-MT",
-                    lookup.evidence,
+                    lookup.evidence(),
                     f"no MT-ForwardSM from {lookup.gt} within {followup:.0f} s",
                 )
             )

@@ -19,7 +19,6 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from phonenumbers import carrier
 
 from telsec.signalling.findings import RULES, Finding
 from telsec.signalling.geo import country_of, country_of_mcc
@@ -88,6 +87,8 @@ class SourceSummary:
 
 @lru_cache(maxsize=16384)
 def _carrier(gt: str) -> str | None:
+    from phonenumbers import carrier  # its data takes a while to load: only when asked
+
     try:
         name = carrier.name_for_number(phonenumbers.parse("+" + gt), "en")
     except phonenumbers.NumberParseException:
