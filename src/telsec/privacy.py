@@ -16,6 +16,7 @@ written out; what is written out carries the pseudonym.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import os
 import secrets
@@ -73,6 +74,10 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("a pseudonym key needs at least 16 bytes")
         self._key = key
+        # HMAC (RFC 2104) with the key's padded blocks hashed once, not once per value
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         #: kind -> value -> pseudonym, for values seen again (at most _CACHED in all)
         self._known: dict[str, dict[str, str]] = {}
         self._cached = 0
@@ -116,12 +121,16 @@ class Pseudonymiser:
         missing = [value for value in values if value and value not in known]
         if missing:
             known = self._cache(kind, len(missing))
-            key, label, digest = self._key, f"{kind}:".encode(), hmac.digest
-            digests = b"".join(
-                digest(key, label + value.encode(), "sha256")[:10] for value in missing
-            )
+            label, inner, outer = f"{kind}:".encode(), self._inner, self._outer
+            digests = []
+            for value in missing:
+                message = inner.copy()
+                message.update(label + value.encode())
+                mac = outer.copy()
+                mac.update(message.digest())
+                digests.append(mac.digest()[:10])
             prefix = f"{kind}-"
-            for value, text in zip(missing, _base32_rows(digests), strict=True):
+            for value, text in zip(missing, _base32_rows(b"".join(digests)), strict=True):
                 known[value] = prefix + text
         return [known[value] if value else None for value in values]
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,12 +43,14 @@ def test_a_known_pseudonym() -> None:
 @given(
     st.sampled_from(["imsi", "msisdn"]),
     st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40),
+    st.binary(min_size=16, max_size=100),
 )
 def test_pseudonyms_of_many_values_are_each_ones_pseudonym(
-    kind: str, values: list[str | None]
+    kind: str, values: list[str | None], key: bytes
 ) -> None:
-    many = Pseudonymiser(KEY).pseudonyms(kind, values)
-    assert many == [_documented(KEY, kind, v) if v else None for v in values]
+    # keys longer than SHA-256's 64-byte block are hashed first (RFC 2104)
+    many = Pseudonymiser(key).pseudonyms(kind, values)
+    assert many == [_documented(key, kind, v) if v else None for v in values]
 
 
 # -- match keys (SipHash-2-4) -----------------------------------------------------------
@@ -135,3 +138,12 @@ def _match_key(kind: str) -> bytes:
 
 def _signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
+
+
+@pytest.mark.parametrize("size", [16, 63, 64, 65, 200])
+def test_keys_of_every_length_around_the_hash_block(size: int) -> None:
+    key = bytes(range(256))[:size]
+    values = ["234150000000001", "447700900123"]
+    assert Pseudonymiser(key).pseudonyms("imsi", values) == [
+        _documented(key, "imsi", v) for v in values
+    ]
