@@ -119,8 +119,8 @@ class Pseudonymiser:
         distinct values)."""
         known = self._known.get(kind, {})
         missing = [value for value in values if value and value not in known]
+        made: dict[str, str] = {}
         if missing:
-            known = self._cache(kind, len(missing))
             label, inner, outer = f"{kind}:".encode(), self._inner, self._outer
             digests = []
             for value in missing:
@@ -131,8 +131,9 @@ class Pseudonymiser:
                 digests.append(mac.digest()[:10])
             prefix = f"{kind}-"
             for value, text in zip(missing, _base32_rows(b"".join(digests)), strict=True):
-                known[value] = prefix + text
-        return [known[value] if value else None for value in values]
+                made[value] = prefix + text
+            self._cache(kind, len(made)).update(made)  # may empty the cache: ``known`` stays
+        return [(known.get(value) or made[value]) if value else None for value in values]
 
     def match_keys(self, kind: str, strings: list[str], ids: np.ndarray) -> np.ndarray:
         """A keyed 64-bit hash (SipHash-2-4) of ``strings[id]`` for each id, as

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from telsec import privacy
 from telsec._keyed import siphash24
 from telsec.privacy import Pseudonymiser
 
@@ -147,3 +148,13 @@ def test_keys_of_every_length_around_the_hash_block(size: int) -> None:
     assert Pseudonymiser(key).pseudonyms("imsi", values) == [
         _documented(key, "imsi", v) for v in values
     ]
+
+
+def test_pseudonyms_survive_the_cache_emptying_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(privacy, "_CACHED", 3)
+    pseudonymiser = Pseudonymiser(KEY)
+    for values in (["1", "2"], ["1", "3", "4"], ["4", "5", "1", None, "6"], ["1"]):
+        assert pseudonymiser.pseudonyms("msisdn", values) == [
+            _documented(KEY, "msisdn", v) if v else None for v in values
+        ]
+        assert pseudonymiser("msisdn", values[0]) == _documented(KEY, "msisdn", values[0])
