@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import secrets
 from collections.abc import Sequence
@@ -44,25 +43,6 @@ def _base32_80(digest: bytes) -> str:
         t[n >> 70] + t[(n >> 60) & 1023] + t[(n >> 50) & 1023] + t[(n >> 40) & 1023]
         + t[(n >> 30) & 1023] + t[(n >> 20) & 1023] + t[(n >> 10) & 1023] + t[n & 1023]
     )  # fmt: skip
-
-
-_ALPHABET = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
-
-
-def _base32_rows(digests: bytes) -> list[str]:
-    """``base64.b32encode(part).decode().lower()`` of each 10 bytes of ``digests``,
-    all at once (10 bytes are 16 characters, two groups of 40 bits)."""
-    rows = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 10).astype(np.uint64)
-    characters = np.empty((len(rows), 16), dtype=np.uint8)
-    for half in range(2):
-        bits = np.zeros(len(rows), dtype=np.uint64)
-        for byte in range(5):
-            bits = (bits << np.uint64(8)) | rows[:, 5 * half + byte]
-        for place in range(8):
-            shift = np.uint64(35 - 5 * place)
-            characters[:, 8 * half + place] = _ALPHABET[(bits >> shift) & np.uint64(31)]
-    text = characters.tobytes().decode("ascii")
-    return [text[at : at + 16] for at in range(0, len(text), 16)]
 
 
 #: Pseudonyms kept for values seen again (cleared when full).
@@ -100,38 +80,26 @@ class Pseudonymiser:
             known = self._known[kind] = {}
         return known
 
+    def _digest(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under the key (RFC 2104, the pads hashed once)."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
     def __call__(self, kind: str, value: str | None) -> str | None:
         """``kind`` ("imsi", "msisdn", ...) keeps equal digits of different kinds apart."""
-        if not value:
-            return None
-        known = self._known.get(kind)
-        if known is not None:
-            found = known.get(value)
-            if found is not None:
-                return found
-        digest = hmac.digest(self._key, f"{kind}:{value}".encode(), "sha256")
-        pseudonym = f"{kind}-" + _base32_80(digest)
-        self._cache(kind, 1)[value] = pseudonym
-        return pseudonym
+        return self.pseudonyms(kind, (value,))[0]
 
     def pseudonyms(self, kind: str, values: Sequence[str | None]) -> list[str | None]:
-        """``self(kind, value)`` of each value, computed together (fastest for
-        distinct values)."""
+        """``self(kind, value)`` of each value."""
         known = self._known.get(kind, {})
-        missing = [value for value in values if value and value not in known]
         made: dict[str, str] = {}
-        if missing:
-            label, inner, outer = f"{kind}:".encode(), self._inner, self._outer
-            digests = []
-            for value in missing:
-                message = inner.copy()
-                message.update(label + value.encode())
-                mac = outer.copy()
-                mac.update(message.digest())
-                digests.append(mac.digest()[:10])
-            prefix = f"{kind}-"
-            for value, text in zip(missing, _base32_rows(b"".join(digests)), strict=True):
-                made[value] = prefix + text
+        for value in values:
+            if value and value not in known and value not in made:
+                made[value] = f"{kind}-" + _base32_80(self._digest(f"{kind}:{value}".encode()))
+        if made:
             self._cache(kind, len(made)).update(made)  # may empty the cache: ``known`` stays
         return [(known.get(value) or made[value]) if value else None for value in values]
 
@@ -142,7 +110,7 @@ class Pseudonymiser:
         and chunks; not a pseudonym to share (64 bits, and not the HMAC)."""
         key = self._match_keys.get(kind)
         if key is None:
-            derived = hmac.digest(self._key, f"telsec match key:{kind}".encode(), "sha256")
+            derived = self._digest(f"telsec match key:{kind}".encode())
             key = self._match_keys[kind] = derived[:16]
         return keyed_hashes(key, strings, ids)
 

@@ -18,6 +18,8 @@ from typing import BinaryIO
 PCAP_MAGIC_US = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}
 PCAP_MAGIC_NS = {b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+#: A pcapng section header's byte-order magic, and the byte order it names.
+PCAPNG_BYTE_ORDER = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 #: Larger records than this are not frames but a corrupt length field.
 MAX_FRAME = 262_144
 _BLOCK = 1 << 20
@@ -122,13 +124,7 @@ def _read_pcapng(handle: BinaryIO, magic: bytes, frame: int) -> Iterator[Packet]
     while buf.ensure(12):
         head = buf.data[buf.pos : buf.pos + 12]
         if head[:4] == PCAPNG_SHB:
-            bom = head[8:12]
-            if bom == b"\x4d\x3c\x2b\x1a":
-                endian = "<"
-            elif bom == b"\x1a\x2b\x3c\x4d":
-                endian = ">"
-            else:
-                raise CaptureError("pcapng section header with an unknown byte order")
+            endian = _byte_order(head[8:12])
             interfaces = []  # interface ids are per section
         block_type, length = struct.unpack_from(endian + "II", head)
         if length < 12 or length % 4 or length > MAX_FRAME + 1024:
@@ -173,10 +169,7 @@ def pcapng_section(header: bytes) -> tuple[str, list[tuple[int, float]]]:
     pos = 0
     while pos + 12 <= len(header):
         if header[pos : pos + 4] == PCAPNG_SHB:
-            bom = header[pos + 8 : pos + 12]
-            if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
-                raise CaptureError("pcapng section header with an unknown byte order")
-            endian = ">" if bom == b"\x1a\x2b\x3c\x4d" else "<"
+            endian = _byte_order(header[pos + 8 : pos + 12])
             interfaces = []
         block_type, length = struct.unpack_from(endian + "II", header, pos)
         if length < 12 or length % 4 or pos + length > len(header):
@@ -185,6 +178,13 @@ def pcapng_section(header: bytes) -> tuple[str, list[tuple[int, float]]]:
             interfaces.append(_interface(header[pos + 8 : pos + length - 4], endian))
         pos += length
     return endian, interfaces
+
+
+def _byte_order(magic: bytes) -> str:
+    endian = PCAPNG_BYTE_ORDER.get(magic)
+    if endian is None:
+        raise CaptureError("pcapng section header with an unknown byte order")
+    return endian
 
 
 def _interface(body: bytes, endian: str) -> tuple[int, float]:

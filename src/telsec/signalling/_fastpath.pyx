@@ -1090,16 +1090,21 @@ cdef int _frame(const uint8_t* d, Py_ssize_t size, int linktype, int64_t frame, 
     return added if added > 0 else -1
 
 
-def decode_frame(const uint8_t[::1] data, int linktype, int64_t frame, double time,
-                 Interner strings, RowBuffer rows):
-    """Decode one frame into ``rows``; False if declined (nothing added)."""
+cdef bint _decoded(const uint8_t* d, Py_ssize_t size, int linktype, int64_t frame,
+                   double time, RowBuffer rows, Interner strings) except -1:
+    """Decode one frame into ``rows``; False if declined (the rows it wrote dropped)."""
     cdef Py_ssize_t before = rows.count
-    if data.shape[0] == 0:
-        return False
-    if _frame(&data[0], data.shape[0], linktype, frame, time, rows, strings) < 0:
+    if size == 0 or _frame(d, size, linktype, frame, time, rows, strings) < 0:
         rows.count = before
         return False
     return True
+
+
+def decode_frame(const uint8_t[::1] data, int linktype, int64_t frame, double time,
+                 Interner strings, RowBuffer rows):
+    """Decode one frame into ``rows``; False if declined (nothing added)."""
+    return _decoded(&data[0] if data.shape[0] else NULL, data.shape[0], linktype, frame, time,
+                    rows, strings)
 
 
 def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int linktype,
@@ -1112,7 +1117,7 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
     and where reading stopped: ``len(data)`` unless the rest is damaged (a
     record too long or cut short), which the reference reader then reports.
     """
-    cdef Py_ssize_t size = data.shape[0], pos = 0, before
+    cdef Py_ssize_t size = data.shape[0], pos = 0
     cdef const uint8_t* d = &data[0] if size else NULL
     cdef uint32_t seconds, fraction, incl
     cdef int64_t frame = first_frame - 1
@@ -1125,9 +1130,7 @@ def decode_pcap(const uint8_t[::1] data, bint big_endian, bint nanoseconds, int 
             break
         frame += 1
         time = <double>seconds + <double>fraction / divisor
-        before = rows.count
-        if incl == 0 or _frame(d + pos + 16, incl, linktype, frame, time, rows, strings) < 0:
-            rows.count = before
+        if not _decoded(d + pos + 16, incl, linktype, frame, time, rows, strings):
             decline(frame, time, pos + 16, pos + 16 + incl, linktype)
         pos += 16 + incl
     return frame - first_frame + 1, pos
@@ -1205,7 +1208,7 @@ def decode_pcapng(const uint8_t[::1] data, bint big_endian, list interfaces, int
     (statistics, name resolution, custom), or that is damaged; the reference
     reader takes it from there.  Returns ``(frames, stop)``.
     """
-    cdef Py_ssize_t size = data.shape[0], pos = 0, before, body
+    cdef Py_ssize_t size = data.shape[0], pos = 0, body
     cdef const uint8_t* d = &data[0] if size else NULL
     cdef uint32_t block_type, length, iface, caplen
     cdef uint64_t ticks
@@ -1230,10 +1233,7 @@ def decode_pcapng(const uint8_t[::1] data, bint big_endian, list interfaces, int
             ticks = (<uint64_t>_u32(d + body + 4, big_endian) << 32) | _u32(d + body + 8, big_endian)
             time = <double>ticks * tick
             frame += 1
-            before = rows.count
-            if caplen == 0 or _frame(d + body + 20, caplen, linktype, frame, time, rows,
-                                     strings) < 0:
-                rows.count = before
+            if not _decoded(d + body + 20, caplen, linktype, frame, time, rows, strings):
                 decline(frame, time, body + 20, body + 20 + caplen, linktype)
         elif block_type in (0x0A0D0D0A, 1, 2, 3):
             break  # a new section or interface, or an older packet block

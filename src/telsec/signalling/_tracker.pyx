@@ -329,11 +329,7 @@ cdef class Tracker:
                 if flag & CHECK and frames[i] >= 0:
                     detail = self._velocity(time, subscribers[i], names[places[i]])
                     if detail is not None:
-                        out.append(finding("SIG-CAT3-VELOCITY", Evidence(
-                            frames[i], time, _name(names, callings[i]), _name(names, calleds[i]),
-                            _name(names, operations[i]), _name(names, pseudonyms[i]),
-                            _name(names, realms[i]),
-                        ), detail))
+                        out.append(finding("SIG-CAT3-VELOCITY", events.evidence(i), detail))
                         continue
                 if flag & TRUSTED:
                     self._remember(time, subscribers[i], names[places[i]])

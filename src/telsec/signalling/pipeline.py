@@ -31,6 +31,7 @@ from telsec.packets.capture import (
     MAX_FRAME,
     PCAP_MAGIC_NS,
     PCAP_MAGIC_US,
+    PCAPNG_BYTE_ORDER,
     PCAPNG_SHB,
 )
 from telsec.privacy import Pseudonymiser
@@ -117,9 +118,9 @@ def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Itera
             break  # the chunk that reaches it reports where
         head = read(pos, 12)
         if head[:4] == PCAPNG_SHB:
-            if head[8:12] not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+            if head[8:12] not in PCAPNG_BYTE_ORDER:
                 break  # a section the reader refuses: the last chunk reports it
-            endian = ">" if head[8:12] == b"\x1a\x2b\x3c\x4d" else "<"
+            endian = PCAPNG_BYTE_ORDER[head[8:12]]
         block_type, length = struct.unpack_from(endian + "II", head)
         if state == PCAPNG_HEADER:  # section header, interface description
             if length < 12 or length % 4 or pos + length > size:

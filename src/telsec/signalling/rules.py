@@ -327,9 +327,10 @@ class Inspector:
             chunk.append(activity)
         # operations counted in the order they first appear (ties of most_common)
         at, counts = _first_seen(inverse, code)
-        names = {value: name_of(value) for value in np.unique(code).tolist()}
-        for row, count in zip(at.tolist(), counts.tolist(), strict=True):
-            chunk[inverse[row]].operations[names[int(code[row])] or "?"] += count
+        codes = code[at].tolist()
+        names = {value: name_of(value) or "?" for value in set(codes)}
+        for number, value, count in zip(inverse[at].tolist(), codes, counts.tolist(), strict=True):
+            chunk[number].operations[names[value]] += count
         has_opc = opc >= 0  # point codes are 14 or 24 bits
         for pair in np.unique(inverse[has_opc].astype(np.int64) << 32 | opc[has_opc]).tolist():
             chunk[pair >> 32].point_codes.add(pair & 0xFFFFFFFF)
@@ -423,8 +424,7 @@ class Inspector:
         called_name[proven] = _Distinct(rows["called_gt"][proven], strings).map(
             events.name, np.int32
         )
-        operation_names = _Distinct(opcode).map(operation_name)
-        operation = _Distinct(opcode).map(lambda code: events.name(operation_name(code)), np.int32)
+        operation_names, operation = _names_of(opcode, operation_name, events)
         proof = EvidenceColumns(rows["frame"], calling_name, called_name, operation, pseudonym,
                                 np.full(len(rows), -1, dtype=np.int32))  # fmt: skip
 
@@ -586,8 +586,7 @@ class Inspector:
         proven = np.flatnonzero(outside & (raised | located))
         pseudonym = np.full(len(rows), -1, dtype=np.int32)
         pseudonym[proven] = self._pseudonym_ids("imsi", strings, imsi[proven], events)
-        names = _Distinct(command).map(_request_name)
-        operation = _Distinct(command).map(lambda code: events.name(_request_name(code)), np.int32)
+        names, operation = _names_of(command, _request_name, events)
         realm_name = realms.map(events.name, np.int32)
         none = np.full(len(rows), -1, dtype=np.int32)
         proof = EvidenceColumns(rows["frame"], none, none, operation, pseudonym, realm_name)
@@ -627,6 +626,14 @@ class Inspector:
         sender_plmn = realm_plmn(realm)
         plmns = operator.plmns if operator else ((sender_plmn,) if sender_plmn else ())
         return bool(plmns) and visited not in plmns
+
+
+def _names_of(codes: np.ndarray, name_of: Callable[[int], str | None],
+              events: EventParts) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Each row's operation name, and its id in ``events.names``."""
+    distinct = _Distinct(codes)
+    texts = [name_of(code) for code in distinct.values]
+    return distinct.spread(texts), distinct.spread([events.name(t) for t in texts], np.int32)
 
 
 def _request_name(code: int) -> str:
