@@ -99,7 +99,7 @@ class Evidence(NamedTuple):
     origin_realm: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: str
     severity: str
@@ -140,20 +140,10 @@ def finding(
     rule_id: str, evidence: Evidence, detail: str, frames: list[int] | None = None
 ) -> Finding:
     rule = RULES[rule_id]
-    return Finding(
-        rule.id,
-        rule.severity,
-        rule.category,
-        frames or [evidence.frame],
-        evidence.time,
-        evidence.calling_gt,
-        evidence.called_gt,
-        evidence.operation,
-        evidence.subscriber,
-        detail,
-        rule.techniques,
-        evidence.origin_realm,
-    )
+    frame, time, calling_gt, called_gt, operation, subscriber, origin_realm = evidence
+    return Finding(rule.id, rule.severity, rule.category, frames or [frame], time, calling_gt,
+                   called_gt, operation, subscriber, detail, rule.techniques,
+                   origin_realm)  # fmt: skip
 
 
 # -- events: what the stateful rules need to know ------------------------------------
