@@ -19,7 +19,7 @@ import base64
 import hashlib
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +63,10 @@ class Pseudonymiser:
         self._cached = 0
         self._match_keys: dict[str, bytes] = {}
 
-    def __getstate__(self) -> dict[str, bytes]:
-        return {"key": self._key}  # the cache stays behind
-
-    def __setstate__(self, state: dict[str, bytes]) -> None:
-        self.__init__(state["key"])  # type: ignore[misc]
+    def __reduce__(self) -> tuple[Callable[[bytes], Pseudonymiser], tuple[bytes]]:
+        # the cache stays behind; a process that receives the same key again
+        # (a worker, with each chunk of a capture) finds its own cache again
+        return _for_key, (self._key,)
 
     def _cache(self, kind: str, adding: int) -> dict[str, str]:
         """The pseudonyms of ``kind`` known so far, with room for ``adding`` more."""
@@ -113,6 +112,21 @@ class Pseudonymiser:
             derived = self._digest(f"telsec match key:{kind}".encode())
             key = self._match_keys[kind] = derived[:16]
         return keyed_hashes(key, strings, ids)
+
+
+#: This process's pseudonymisers unpickled, by key (a handful at most).
+_UNPICKLED: dict[bytes, Pseudonymiser] = {}
+_UNPICKLED_KEYS = 8
+
+
+def _for_key(key: bytes) -> Pseudonymiser:
+    """This process's pseudonymiser for ``key``: the one unpickled before, if any."""
+    found = _UNPICKLED.get(key)
+    if found is None:
+        if len(_UNPICKLED) >= _UNPICKLED_KEYS:
+            _UNPICKLED.clear()
+        found = _UNPICKLED[key] = Pseudonymiser(key)
+    return found
 
 
 def pseudonym_key(data_dir: Path) -> bytes:

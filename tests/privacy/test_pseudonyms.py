@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import pickle
 
 import numpy as np
 import pytest
@@ -158,3 +159,25 @@ def test_pseudonyms_survive_the_cache_emptying_itself(monkeypatch: pytest.Monkey
             _documented(KEY, "msisdn", v) if v else None for v in values
         ]
         assert pseudonymiser("msisdn", values[0]) == _documented(KEY, "msisdn", values[0])
+
+
+def test_a_pickled_pseudonymiser_keeps_its_key_and_each_process_its_cache() -> None:
+    """Workers receive the pseudonymiser with every chunk: unpickled again, it is the
+    process's own for that key, whose cache the earlier chunks filled."""
+    key = b"a key for the pickling test 0123"
+    sent = pickle.dumps(Pseudonymiser(key))
+    first, second = pickle.loads(sent), pickle.loads(sent)
+    assert first is second
+    assert first("imsi", "234150000000001") == _documented(key, "imsi", "234150000000001")
+    other = pickle.loads(pickle.dumps(Pseudonymiser(KEY)))
+    assert other is not first
+    assert other("imsi", "234150000000001") == _documented(KEY, "imsi", "234150000000001")
+
+
+def test_the_processs_pseudonymisers_are_a_handful(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(privacy, "_UNPICKLED", {})
+    keys = [f"key number {n:02d} for the bound test".encode() for n in range(20)]
+    for key in keys:
+        pickle.loads(pickle.dumps(Pseudonymiser(key)))
+    assert 0 < len(privacy._UNPICKLED) <= privacy._UNPICKLED_KEYS
+    assert keys[-1] in privacy._UNPICKLED
