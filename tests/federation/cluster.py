@@ -109,6 +109,10 @@ class FaultProxy:
         # reverse proxy rewrites them to its own, as deployed ones do
         body = upstream.content.replace(self.target.encode(), self.url.encode())
         out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
+        # the mode now, not when the request came in: a page that carries an
+        # object posted after the faults began must be spoilt, even if the pull
+        # that fetched it was on its way before (the test counts on it)
+        mode = self.mode
         if mode == "truncate" and b'"objects"' in body:
             # a page cut off half-way: the declared length is the whole one
             out_headers["content-length"] = str(len(body))
