@@ -32,6 +32,13 @@ class Evaluation:
     median_detection_s: float | None
     localisation_windows: int
     median_error_m: float | None
+    #: share of those windows whose uncertainty radius holds the blaster
+    coverage: float | None = None
+    #: every window of the blasters' tracks, whatever its observations (a moving
+    #: blaster's windows count their own observations only, and are rarely 20)
+    windows_any: int = 0
+    median_error_any_m: float | None = None
+    coverage_any: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,10 +53,16 @@ class Evaluation:
                 None if self.median_detection_s is None else round(self.median_detection_s)
             ),
             "windows located": self.localisation_windows,
-            "median error (m)": (
-                None if self.median_error_m is None else round(self.median_error_m, 1)
-            ),
+            "median error (m)": _round(self.median_error_m, 1),
+            "radius holds it": _round(self.coverage, 2),
+            "windows, any": self.windows_any,
+            "median error, any (m)": _round(self.median_error_any_m, 1),
+            "radius holds it, any": _round(self.coverage_any, 2),
         }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _key(item: dict[str, Any]) -> tuple[Any, ...]:
@@ -116,14 +129,10 @@ def evaluate(
         for key in detected
         if (d := _time_to_detect(obs, inventory, config, malicious[key])) is not None
     ]
-    errors = []
-    for alert in true_alerts:
-        blaster = malicious[_key(alert)]
-        for window in alert["track"]:
-            if window["observations"] < LOCALISATION_MIN_OBSERVATIONS:
-                continue
-            lat, lon = _true_position(blaster, (window["start"] + window["end"]) / 2)
-            errors.append(float(haversine_m(lat, lon, window["lat"], window["lon"])))
+    windows = [
+        (window, malicious[_key(alert)]) for alert in true_alerts for window in alert["track"]
+    ]
+    errors, radii, counted = _errors(windows)
     alerts = len(found.alerts)
     return Evaluation(
         scenario=scenario,
@@ -135,6 +144,32 @@ def evaluate(
         precision=len(true_alerts) / alerts if alerts else 1.0,
         recall=len(detected & heard) / len(heard) if heard else 1.0,
         median_detection_s=float(np.median(delays)) if delays else None,
-        localisation_windows=len(errors),
-        median_error_m=float(np.median(errors)) if errors else None,
+        localisation_windows=int(counted.sum()),
+        median_error_m=_median(errors[counted]),
+        coverage=_share(errors[counted] <= radii[counted]),
+        windows_any=len(errors),
+        median_error_any_m=_median(errors),
+        coverage_any=_share(errors <= radii),
     )
+
+
+def _errors(
+    windows: list[tuple[dict[str, Any], dict[str, Any]]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (track window, blaster): the distance from the blaster at the window's
+    middle, the window's radius, and whether it counts (enough observations)."""
+    errors, radii, counted = [], [], []
+    for window, blaster in windows:
+        lat, lon = _true_position(blaster, (window["start"] + window["end"]) / 2)
+        errors.append(float(haversine_m(lat, lon, window["lat"], window["lon"])))
+        radii.append(float(window["radius_m"]))
+        counted.append(window["observations"] >= LOCALISATION_MIN_OBSERVATIONS)
+    return np.array(errors), np.array(radii), np.array(counted, dtype=bool)
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if values.size else None
+
+
+def _share(held: np.ndarray) -> float | None:
+    return float(held.mean()) if held.size else None
