@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from telsec.geo import from_local, haversine_m
-from telsec.radio.detect import _EMPTY_CELL, RULES, _evidence, detect, parse_config, score
-from telsec.radio.evaluate import evaluate
-from telsec.radio.locate import estimate, profile
+from telsec.radio.detect import (
+    _EMPTY_CELL,
+    RULES,
+    _evidence,
+    detect,
+    movement_m,
+    parse_config,
+    score,
+)
+from telsec.radio.evaluate import _true_position, evaluate
+from telsec.radio.locate import Estimate, estimate, profile
 from telsec.radio.simulate import OPERATOR_TOML
 from telsec.stix.techniques import technique_by_external_id
 from tests.radio.cities import city
@@ -63,6 +71,76 @@ def test_a_stationary_blaster_is_located_within_a_hundred_metres() -> None:
     errors = [r.median_error_m for r in (_run("stationary-blaster", s) for s in range(5, 13))]
     assert all(e is not None for e in errors)
     assert float(np.median(errors)) <= 100, errors  # measured: 64 m (docs/radio.md)
+
+
+@functools.cache
+def _alerts(scenario: str, seed: int) -> list[dict]:
+    """The alerts on the scenario's blasters (not on the confounders) in one city."""
+    obs, inventory, truth = city(scenario, seed)
+    keys = {(b["rat"], b["mcc"], b["mnc"], b["area"], b["cell"]) for b in truth}
+    return [
+        a
+        for a in detect(obs, inventory, CONFIG).alerts
+        if (a["rat"], a["mcc"], a["mnc"], a["area"], a["cell"]) in keys
+    ]
+
+
+def _moving(alert: dict) -> bool:
+    return any(e["rule"] == "RADIO-MOVING" for e in alert["evidence"])
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7, 9])
+def test_a_vehicle_borne_blaster_is_recognised_as_moving(seed: int) -> None:
+    """Only in seed 5 did the well-placed windows (8 readings, 600 m) suffice; in
+    6, 7 and 9 two windows of a few readings lie kilometres apart beyond the
+    regions the data allow, and taken as fixed they were 2.7 and 3.6 km off."""
+    assert any(_moving(a) for a in _alerts("vehicle-blaster", seed))
+
+
+@pytest.mark.parametrize("scenario", ["stationary-blaster", "cloned-cell"])
+def test_a_fixed_transmitter_is_never_taken_as_moving(scenario: str) -> None:
+    for seed in range(5, 13):
+        assert not any(_moving(a) for a in _alerts(scenario, seed)), seed
+
+
+def test_windows_far_apart_beyond_their_regions_mean_movement() -> None:
+    def window(lat: float, observations: int, radius: float) -> Estimate:
+        return Estimate(0, 300, lat, -0.12, radius, observations, "multilateration")
+
+    # two windows of few readings, 2.2 km apart beyond their 200 m regions
+    apart = [window(51.50, 4, 200), window(51.53, 5, 200)]
+    assert movement_m(apart) == 0  # not well placed: the 700 m bound does not apply
+    assert movement_m(apart, solid=False) == pytest.approx(2936, abs=5)
+    # the same 1.2 km apart: a stationary blaster's windows lay up to 1,081 m apart
+    near = [window(51.50, 4, 200), window(51.5144, 5, 200)]
+    assert movement_m(near, solid=False) == 0
+    solid = [window(51.50, 9, 100), window(51.51, 9, 100), window(51.505, 9, 100)]
+    assert movement_m(solid) == pytest.approx(912, abs=5)
+
+
+def test_a_vehicle_borne_blaster_is_located_better_than_taken_as_fixed() -> None:
+    """Median over the cities (of those with a window of >= 20 readings) of the
+    median error: 1,451 m when six of eight vehicles were taken as fixed; 209 m
+    now (docs/radio.md).  Not the 100 m target: see docs/radio.md."""
+    errors = [r.median_error_m for r in (_run("vehicle-blaster", s) for s in range(5, 13))]
+    located = [e for e in errors if e is not None]
+    assert len(located) >= 5
+    assert float(np.median(located)) <= 300, errors
+
+
+def test_a_moving_blasters_radius_holds_it_in_most_windows() -> None:
+    """The radius of a moving transmitter's window includes how far it drives
+    between the loudest reading and the window's middle; the fit's alone held it
+    in 18 % of the windows."""
+    held = []
+    for seed in range(5, 13):
+        truth = {b["cell"]: b for b in city("vehicle-blaster", seed)[2]}
+        for alert in filter(_moving, _alerts("vehicle-blaster", seed)):
+            for w in alert["track"]:
+                lat, lon = _true_position(truth[alert["cell"]], (w["start"] + w["end"]) / 2)
+                held.append(float(haversine_m(lat, lon, w["lat"], w["lon"])) <= w["radius_m"])
+    assert len(held) >= 15
+    assert np.mean(held) >= 0.75, held
 
 
 def test_multilateration_recovers_position_and_exponent() -> None:

@@ -520,14 +520,12 @@ def detect(
         # each stretch on the air is followed on its own: the same identity back on
         # another day may be somewhere else
         for session in _sessions(own, config):
-            windows = _windows(session, cell, config)
-            # only well-placed windows count: a passing observer's few readings of a
-            # fixed cell can pull one estimate hundreds of metres off
-            solid = [e for e in windows if e.observations >= 8 and e.radius_m <= 600]
-            shift = displacement_m(solid) if len(solid) >= 3 else 0.0
+            shift = movement_m(_windows(session, cell, config, region=False)) or movement_m(
+                _windows(session, cell, config, region=True), solid=False
+            )
             moved = max(moved, shift)
-            track += _track(session, cell, config, moving=shift > 700)
-        if moved > 700:
+            track += _track(session, cell, config, moving=shift > 0)
+        if moved > 0:
             evidence.append(
                 {
                     "rule": "RADIO-MOVING",
@@ -582,8 +580,37 @@ def _observations_of(flagged: pl.DataFrame, cell: dict[str, Any]) -> pl.DataFram
     return mine.sort("time")
 
 
-def _windows(flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig) -> list[Estimate]:
-    """Each window on its own (to tell whether the transmitter moves)."""
+#: A transmitter moves when well-placed windows (8 or more observations, a
+#: covariance radius of 600 m or less, three of them at least) lie this far apart
+#: beyond their radii...
+MOVED_SOLID_M = 700.0
+#: ... or any two windows of 3 or more observations this far beyond the regions
+#: the data allow around them (a stationary blaster's or clone's windows lay at
+#: most 1,081 m apart so in 38 simulated cities; a vehicle's, up to 6 km).
+MOVED_ANY_M = 1500.0
+
+
+def movement_m(windows: list[Estimate], *, solid: bool = True) -> float:
+    """How far the transmitter moved, by its windows estimated on their own: the
+    largest distance between two beyond their uncertainty, when that exceeds the
+    bound of their kind (``MOVED_SOLID_M`` for well-placed windows with the
+    covariance's radius, ``MOVED_ANY_M`` for any with the region's); 0 otherwise.
+
+    Only well-placed windows are held to the tighter bound: a passing observer's
+    few readings of a fixed cell can pull one estimate hundreds of metres off."""
+    if solid:
+        windows = [e for e in windows if e.observations >= 8 and e.radius_m <= 600]
+        if len(windows) < 3:
+            return 0.0
+    shift = displacement_m(windows)
+    return shift if shift > (MOVED_SOLID_M if solid else MOVED_ANY_M) else 0.0
+
+
+def _windows(
+    flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig, *, region: bool
+) -> list[Estimate]:
+    """Each window on its own (to tell whether the transmitter moves); ``region``:
+    radii from the region the data allow (else the covariance's alone)."""
     mine = _observations_of(flagged, cell)
     if mine.is_empty():
         return []
@@ -598,7 +625,7 @@ def _windows(flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig) -
             part["signal"].to_numpy(),
             start,
             start + window_s,
-            region=False,
+            region=region,
         )
         if found is not None and found.observations >= 3:
             out.append(found)
