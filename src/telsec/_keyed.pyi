@@ -1,6 +1,9 @@
 """Types of the compiled keyed hash (:file:`_keyed.pyx`)."""
 
+from typing import Any
+
 import numpy as np
 
 def siphash24(key: bytes, data: bytes | bytearray | memoryview) -> int: ...
 def keyed_hashes(key: bytes, strings: list[str], ids: np.ndarray) -> np.ndarray: ...
+def hmac_pseudonyms(inner: Any, outer: Any, kind: str, values: list[str]) -> list[str]: ...

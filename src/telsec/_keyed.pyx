@@ -1,6 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-"""SipHash-2-4 (Aumasson and Bernstein, 2012), compiled: a keyed 64-bit hash of
-short strings, for :meth:`telsec.privacy.Pseudonymiser.match_keys`.
+"""Keyed hashes for :mod:`telsec.privacy`, compiled: SipHash-2-4 (Aumasson and
+Bernstein, 2012), a keyed 64-bit hash of short strings, for
+:meth:`~telsec.privacy.Pseudonymiser.match_keys`; and the loop that makes the
+text of many HMAC pseudonyms at once (the HMAC itself is ``hashlib``'s).
 
 Screening needs to tell subscribers apart (the same one seen again, how many
 distinct ones a GT probed) without carrying their identities between
@@ -117,4 +119,41 @@ def keyed_hashes(bytes key, list strings, ids):
             continue
         value = _siphash24(k0, k1, <const uint8_t*>text, length)
         result[i] = <int64_t>(value if value else 1)
+    return out
+
+
+# -- the shared pseudonyms' text ---------------------------------------------------
+
+cdef const char* _BASE32 = b"abcdefghijklmnopqrstuvwxyz234567"
+
+
+def hmac_pseudonyms(inner, outer, str kind, list values) -> list:
+    """``kind + "-" + base32(HMAC-SHA256(key, kind + ":" + value)[:10])`` (RFC 4648
+    alphabet, lower case) of each value, given the key's HMAC pads already hashed
+    (``inner``, ``outer``: ``hashlib`` objects, RFC 2104).  The hashing is
+    ``hashlib``'s (OpenSSL); only the loop and the base32 are compiled here."""
+    cdef bytes prefix = (kind + ":").encode()
+    cdef str head = kind + "-"
+    cdef list out = []
+    cdef bytes digest
+    cdef const uint8_t* d
+    cdef char text[16]
+    cdef uint64_t high, low
+    cdef int i
+    for value in values:
+        h = inner.copy()
+        h.update(prefix + (<str?>value).encode())
+        o = outer.copy()
+        o.update(h.digest())
+        digest = o.digest()
+        d = <const uint8_t*>digest
+        # the first 80 bits, 5 bits a character: 40 bits from each half
+        high = ((<uint64_t>d[0] << 32) | (<uint64_t>d[1] << 24) | (<uint64_t>d[2] << 16)
+                | (<uint64_t>d[3] << 8) | d[4])
+        low = ((<uint64_t>d[5] << 32) | (<uint64_t>d[6] << 24) | (<uint64_t>d[7] << 16)
+               | (<uint64_t>d[8] << 8) | d[9])
+        for i in range(8):
+            text[i] = _BASE32[(high >> (35 - 5 * i)) & 31]
+            text[8 + i] = _BASE32[(low >> (35 - 5 * i)) & 31]
+        out.append(head + text[:16].decode("ascii"))
     return out

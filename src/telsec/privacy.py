@@ -15,7 +15,6 @@ written out; what is written out carries the pseudonym.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
@@ -24,25 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from telsec._keyed import keyed_hashes
+from telsec._keyed import hmac_pseudonyms, keyed_hashes
 
 KEY_ENV = "TELSEC_PSEUDONYM_KEY"
-
-
-#: Base32 (RFC 4648, lower case) of every 10-bit value: two characters each.
-_BASE32_PAIRS = [
-    base64.b32encode((value << 30).to_bytes(5, "big")).decode()[:2].lower() for value in range(1024)
-]
-
-
-def _base32_80(digest: bytes) -> str:
-    """``base64.b32encode(digest[:10]).decode().lower()``, without its per-call cost."""
-    n = int.from_bytes(digest[:10], "big")
-    t = _BASE32_PAIRS
-    return (
-        t[n >> 70] + t[(n >> 60) & 1023] + t[(n >> 50) & 1023] + t[(n >> 40) & 1023]
-        + t[(n >> 30) & 1023] + t[(n >> 20) & 1023] + t[(n >> 10) & 1023] + t[n & 1023]
-    )  # fmt: skip
 
 
 #: Pseudonyms kept for values seen again (cleared when full).
@@ -94,10 +77,8 @@ class Pseudonymiser:
     def pseudonyms(self, kind: str, values: Sequence[str | None]) -> list[str | None]:
         """``self(kind, value)`` of each value."""
         known = self._known.get(kind, {})
-        made: dict[str, str] = {}
-        for value in values:
-            if value and value not in known and value not in made:
-                made[value] = f"{kind}-" + _base32_80(self._digest(f"{kind}:{value}".encode()))
+        new = [value for value in dict.fromkeys(values) if value and value not in known]
+        made = dict(zip(new, hmac_pseudonyms(self._inner, self._outer, kind, new), strict=True))
         if made:
             self._cache(kind, len(made)).update(made)  # may empty the cache: ``known`` stays
         return [(known.get(value) or made[value]) if value else None for value in values]
