@@ -197,3 +197,36 @@ def test_publish_without_tlp_is_a_usage_error(scanned) -> None:
         env=cli_env_for(folder),
     )  # fmt: skip
     assert done.returncode == 2 and b"--tlp" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_distinct_subscribers_are_counted_exactly_up_to_the_cap(monkeypatch) -> None:
+    """A source's distinct subscribers are exact below the cap, and "at least the
+    cap" from it on, however they arrive: repeated, per message, per chunk."""
+    from telsec.signalling import rules
+
+    monkeypatch.setattr(rules, "MAX_SUBSCRIBERS_PER_SOURCE", 5)
+
+    def activity() -> rules.Activity:
+        return rules.Activity("447700900001", "gt", 0.0, 0.0)
+
+    below = activity()
+    below.add_subscribers([1, 2, 2, 3, 1])
+    below.add(1.0, "cat1", "anyTimeInterrogation", 7, 4)
+    assert (below.subscribers, below.subscribers_capped) == ({1, 2, 3, 4}, False)
+
+    at_cap = activity()
+    at_cap.add_subscribers([1, 1, 2, 3, 4, 5, 6, 7])  # the first five distinct
+    assert (at_cap.subscribers, at_cap.subscribers_capped) == ({1, 2, 3, 4, 5}, True)
+    at_cap.add(2.0, "cat1", "anyTimeInterrogation", 7, 99)
+    assert len(at_cap.subscribers) == 5
+
+    merged = activity()
+    for chunk in ([1, 2], [2, 3], [3, 4]):
+        part = activity()
+        part.add_subscribers(chunk)
+        merged.merge(part)
+    assert (merged.subscribers, merged.subscribers_capped) == ({1, 2, 3, 4}, False)
+    merged.merge(at_cap)
+    assert len(merged.subscribers) == 5 and merged.subscribers_capped
+    summary = summarise({"447700900001": merged}, Tally(), POLICY)[0]
+    assert summary.as_dict()["subscribers"] == ">=5"

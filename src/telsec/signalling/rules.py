@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
@@ -132,10 +132,23 @@ class Activity:
         self.operations[operation or "?"] += 1
         if opc is not None:
             self.point_codes.add(opc)
-        if subscriber and not self.subscribers_capped:
-            self.subscribers.add(subscriber)
-            if len(self.subscribers) >= MAX_SUBSCRIBERS_PER_SOURCE:
+        if subscriber:
+            self.add_subscribers((subscriber,))
+
+    def add_subscribers(self, keys: Collection[Any]) -> None:
+        """Count distinct subscribers (in ``keys``, repeats allowed), exactly up to
+        ``MAX_SUBSCRIBERS_PER_SOURCE``; reaching it sets ``subscribers_capped``."""
+        known = self.subscribers
+        if self.subscribers_capped:
+            return
+        if len(known) + len(keys) < MAX_SUBSCRIBERS_PER_SOURCE:
+            known.update(keys)
+            return
+        for key in keys:
+            known.add(key)
+            if len(known) >= MAX_SUBSCRIBERS_PER_SOURCE:
                 self.subscribers_capped = True
+                return
 
     def merge(self, other: Activity) -> None:
         self.messages += other.messages
@@ -144,10 +157,7 @@ class Activity:
         self.categories.update(other.categories)
         self.operations.update(other.operations)
         self.point_codes |= other.point_codes
-        if not self.subscribers_capped:
-            self.subscribers |= other.subscribers
-            if other.subscribers_capped or len(self.subscribers) >= MAX_SUBSCRIBERS_PER_SOURCE:
-                self.subscribers_capped = True
+        self.add_subscribers(other.subscribers)
 
 
 def merge_activity(into: dict[str, Activity], more: dict[str, Activity]) -> None:
@@ -334,18 +344,12 @@ class Inspector:
         has_opc = opc >= 0  # point codes are 14 or 24 bits
         for pair in np.unique(inverse[has_opc].astype(np.int64) << 32 | opc[has_opc]).tolist():
             chunk[pair >> 32].point_codes.add(pair & 0xFFFFFFFF)
-        # distinct subscribers, the first MAX_SUBSCRIBERS_PER_SOURCE of each source
+        # distinct subscribers of each source (each source's rows in row order)
         with_subscriber = np.flatnonzero(subscriber != 0)
-        at, _ = _first_seen(inverse[with_subscriber], subscriber[with_subscriber])
-        at = with_subscriber[at]
-        by_source = at[np.argsort(inverse[at], kind="stable")]
-        sources = inverse[by_source]
-        bounds = np.flatnonzero(np.diff(sources)) + 1
+        by_source = with_subscriber[np.argsort(inverse[with_subscriber], kind="stable")]
+        bounds = np.flatnonzero(np.diff(inverse[by_source])) + 1
         for piece in np.split(by_source, bounds) if len(by_source) else ():
-            activity = chunk[int(inverse[piece[0]])]
-            keys = subscriber[piece[:MAX_SUBSCRIBERS_PER_SOURCE]].tolist()
-            activity.subscribers.update(keys)
-            activity.subscribers_capped = len(piece) >= MAX_SUBSCRIBERS_PER_SOURCE
+            chunk[int(inverse[piece[0]])].add_subscribers(subscriber[piece].tolist())
         merge_activity(self.activity, {activity.source: activity for activity in chunk})
 
     # -- MAP (FS.11) ----------------------------------------------------------------------
