@@ -171,15 +171,41 @@ def merge_activity(into: dict[str, Activity], more: dict[str, Activity]) -> None
 
 # -- stage 1: a batch of rows at a time ---------------------------------------------
 
-_CAT1, _CAT2, _CAT3 = (np.array(sorted(codes), dtype=np.int64) for codes in (CAT1, CAT2, CAT3))
-_LOOKUPS = np.array(sorted(LOOKUPS), dtype=np.int64)
-_DELIVERIES = np.array([MT_FSM, MO_FSM], dtype=np.int64)
-_NODE_IN_SM = np.array([SRI_SM, MT_FSM], dtype=np.int64)
-_DIAMETER_SCREENED = np.array(sorted(DIAMETER_FROM_HOME | DIAMETER_FROM_VISITED), dtype=np.int64)
-_DIAMETER_FROM_HOME, _DIAMETER_FROM_VISITED, _DIAMETER_LOCATION = (
-    np.array(sorted(codes), dtype=np.int64)
-    for codes in (DIAMETER_FROM_HOME, DIAMETER_FROM_VISITED, DIAMETER_LOCATION)
+#: What each MAP operation code and S6a/S6d command code is, as tables (codes
+#: outside them: nothing), looked up once per row instead of a set-membership
+#: test per question.
+_LOOKUP, _DELIVERY, _NODE_IN_SM = 1, 2, 4  # MAP operation codes
+_FROM_HOME, _FROM_VISITED, _LOCATION = 1, 2, 4  # Diameter command codes
+
+
+def _code_table(sets: dict[int, set[int]], size: int, dtype: Any) -> np.ndarray:
+    table = np.zeros(size, dtype=dtype)
+    for value, codes in sets.items():
+        table[sorted(codes)] |= value
+    return table
+
+
+_CATEGORY_OF = _code_table({1: CAT1, 2: CAT2, 3: CAT3}, 256, np.int8)
+_KIND_OF = _code_table(
+    {_LOOKUP: LOOKUPS, _DELIVERY: {MT_FSM, MO_FSM}, _NODE_IN_SM: {SRI_SM, MT_FSM}}, 256, np.uint8
 )
+_COMMAND_OF = _code_table(
+    {
+        _FROM_HOME: DIAMETER_FROM_HOME,
+        _FROM_VISITED: DIAMETER_FROM_VISITED,
+        _LOCATION: DIAMETER_LOCATION,
+    },
+    512,
+    np.uint8,
+)
+
+
+def _per_code(table: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """``table``'s entry for each code (0 for codes outside it)."""
+    inside = (code >= 0) & (code < len(table))
+    return np.where(inside, table[np.where(inside, code, 0)], 0).astype(table.dtype)
+
+
 _CATEGORY_NAMES = ("other", "cat1", "cat2", "cat3")
 
 
@@ -216,14 +242,6 @@ class _Distinct:
         table = np.empty(len(self.values), dtype=dtype)
         table[:] = results
         return table[self._inverse]
-
-
-def _map_category(opcode: np.ndarray) -> np.ndarray:
-    category = np.zeros(len(opcode), dtype=np.int8)
-    category[np.isin(opcode, _CAT1)] = 1
-    category[np.isin(opcode, _CAT2)] = 2
-    category[np.isin(opcode, _CAT3)] = 3
-    return category
 
 
 def _first_seen(group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -290,7 +308,7 @@ class Inspector:
         events = EventParts()
         map_rows = np.flatnonzero(operation & (protocol == MAP))
         diameter_rows = np.flatnonzero(
-            operation & (protocol == DIAMETER) & np.isin(rows["command_code"], _DIAMETER_SCREENED)
+            operation & (protocol == DIAMETER) & (_per_code(_COMMAND_OF, rows["command_code"]) != 0)
         )
         if len(map_rows):
             self._map(batch, map_rows, found, events)
@@ -362,7 +380,9 @@ class Inspector:
         opcode = rows["opcode"]
         imsi, msisdn = rows["imsi"], rows["msisdn"]
         time = rows["time"]
-        category = _map_category(opcode)
+        category = _per_code(_CATEGORY_OF, opcode)
+        kind = _per_code(_KIND_OF, opcode)
+        looks_up = (kind & _LOOKUP) != 0
         callings = _Distinct(calling, strings)
         home = callings.map(self._home_gt, bool)
         imsi_key = self.pseudonym.match_keys("imsi", strings, imsi)
@@ -397,13 +417,13 @@ class Inspector:
         leased = callings.map(self._leased, bool)
         point_code = self._unexpected_point_code(operator, opc)
         # the subscriber's network, where a rule asks: category 2, and lookups by a partner
-        asked = (imsi >= 0) & ((category == 2) | ((operator >= 0) & np.isin(opcode, _LOOKUPS)))
+        asked = (imsi >= 0) & ((category == 2) | ((operator >= 0) & looks_up))
         home_operator = np.full(len(rows), -1, dtype=np.int64)
         home_operator[asked] = _Distinct(imsi[asked], strings).map(self._imsi_operator, np.int64)
         cat2 = (category == 2) & (imsi >= 0) & (home_operator != operator)
         no_agreement = (category == 3) & (operator < 0)
         node_in_ul = np.where(vlr >= 0, vlr, rows["msc_number"])
-        node_in_sm = np.where(np.isin(opcode, _NODE_IN_SM), rows["service_centre"], -1)
+        node_in_sm = np.where((kind & _NODE_IN_SM) != 0, rows["service_centre"], -1)
         node = np.where(opcode == UL, node_in_ul, node_in_sm)
         mismatch = self._node_mismatch(strings, node, calling, named)
         raised = denied | leased | point_code | (category == 1) | cat2 | no_agreement | mismatch
@@ -413,8 +433,8 @@ class Inspector:
         # a network asking about its own subscriber is not probing
         key = np.where(msisdn_key != 0, msisdn_key, subscriber)
         own = (operator >= 0) & (home_operator == operator)
-        lookup = screened & np.isin(opcode, _LOOKUPS) & (key != 0) & named & ~own
-        delivery = screened & np.isin(opcode, _DELIVERIES) & named & (imsi >= 0)
+        lookup = screened & looks_up & (key != 0) & named & ~own
+        delivery = screened & ((kind & _DELIVERY) != 0) & named & (imsi >= 0)
 
         # evidence of the messages that raise a finding now or may raise one later
         proven = np.flatnonzero(screened & (raised | located | lookup))
@@ -540,7 +560,8 @@ class Inspector:
         realms, imsis, visiteds = (_Distinct(c, strings) for c in (realm, imsi, visited))
         home = realms.map(self._home_realm, bool)
         imsi_key = self.pseudonym.match_keys("imsi", strings, imsi)
-        from_home = np.isin(command, _DIAMETER_FROM_HOME)
+        kind = _per_code(_COMMAND_OF, command)
+        from_home = (kind & _FROM_HOME) != 0
         category = np.where(from_home, 2, 3)
         counted = np.flatnonzero(~home & realms.map(bool, bool))
         self._count("realm", strings, realm[counted], time[counted], category[counted],
@@ -552,7 +573,7 @@ class Inspector:
         country = visiteds.map(
             lambda plmn: events.name(country_of_mcc(plmn[:3]) if plmn else None), np.int32
         )
-        located = np.isin(command, _DIAMETER_LOCATION) & has_imsi & has_visited & (country >= 0)
+        located = ((kind & _LOCATION) != 0) & has_imsi & has_visited & (country >= 0)
         moved = home & located
         events.add(index[moved], LOCATE, time[moved], imsi_key[moved], country[moved], TRUSTED)
 
@@ -572,9 +593,9 @@ class Inspector:
             )
         home_realm &= ~genuine
         # ULR, AIR, PUR, NOR from a roaming partner, which names itself as the visited PLMN
-        from_visited = outside & np.isin(command, _DIAMETER_FROM_VISITED)
+        from_visited = outside & ((kind & _FROM_VISITED) != 0)
         no_agreement = from_visited & (operator < 0)
-        claims = np.flatnonzero(from_visited & np.isin(command, _DIAMETER_LOCATION) & has_visited)
+        claims = np.flatnonzero(from_visited & ((kind & _LOCATION) != 0) & has_visited)
         visited_plmn = np.zeros(len(rows), dtype=bool)
         if len(claims):
             pairs = _Distinct(realm[claims].astype(np.int64) << 32 | visited[claims])
