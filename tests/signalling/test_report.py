@@ -230,3 +230,20 @@ def test_distinct_subscribers_are_counted_exactly_up_to_the_cap(monkeypatch) -> 
     assert len(merged.subscribers) == 5 and merged.subscribers_capped
     summary = summarise({"447700900001": merged}, Tally(), POLICY)[0]
     assert summary.as_dict()["subscribers"] == ">=5"
+
+
+def test_operators_come_from_the_policy_then_from_numbering_data(scanned) -> None:
+    """A partner is named as the policy names it; a GT the policy does not know,
+    by libphonenumber's carrier data (Cambodia's 855 12: Cellcard), unless the
+    caller shows no operator names and skips loading that data."""
+    _, pcap, _, summaries = scanned
+    by_source = {s.source: s for s in summaries}
+    assert by_source[PARTNERS[0].hlr].operator == PARTNERS[0].name
+    assert by_source[ROGUE.gt(7)].operator == "Cellcard"
+    scan = Scan(POLICY, KEY)
+    tally = Tally()
+    tally.add_all(scan.findings([pcap]))
+    bare = {s.source: s for s in summarise(scan.activity, tally, POLICY, carriers=False)}
+    assert bare[PARTNERS[0].hlr].operator == PARTNERS[0].name
+    assert bare[ROGUE.gt(7)].operator is None
+    assert [s.verdict for s in bare.values()] == [s.verdict for s in summaries]

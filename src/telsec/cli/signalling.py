@@ -216,10 +216,10 @@ class _Screening:
         if self.scan.stats.file_errors and not self.scan.stats.frames:
             raise typer.Exit(1)
 
-    def summaries(self, tally: Any) -> list[Any]:
+    def summaries(self, tally: Any, *, carriers: bool = True) -> list[Any]:
         from telsec.signalling.report import summarise
 
-        return summarise(self.scan.activity, tally, self.policy)
+        return summarise(self.scan.activity, tally, self.policy, carriers=carriers)
 
 
 _SOURCE_COLUMNS = [
@@ -280,8 +280,11 @@ def scan(
             handle.close()
         elif fmt == OutputFormat.jsonl:
             sys.stdout.buffer.flush()
-    summaries = screening.summaries(tally)
-    sources = [s.as_dict() for s in summaries if s.findings or fmt != OutputFormat.table]
+    # the sources' operator names are written only with the sources or a report
+    shown_sources = view != View.findings
+    summaries = screening.summaries(tally, carriers=shown_sources or level is not None)
+    listed = [s for s in summaries if s.findings or fmt != OutputFormat.table]
+    sources = [s.as_dict() for s in listed] if shown_sources else []
     if fmt == OutputFormat.jsonl:
         if view != View.findings:
             with out.open("a", encoding="utf-8") if out else nullcontext(sys.stdout) as dest:

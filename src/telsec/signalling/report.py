@@ -96,11 +96,17 @@ def _carrier(gt: str) -> str | None:
     return name or None
 
 
-def _where(activity: Activity, policy: Policy) -> tuple[str | None, str | None]:
-    """(country, operator) of a source: the policy's names first, then numbering data."""
+def _where(
+    activity: Activity, policy: Policy, carriers: bool = True
+) -> tuple[str | None, str | None]:
+    """(country, operator) of a source: the policy's names first, then numbering
+    data (unless ``carriers`` is false: libphonenumber's carrier data takes a while
+    to load)."""
     if activity.kind == "gt":
         known = policy.operator_of_gt(activity.source)
-        return country_of(activity.source), known.name if known else _carrier(activity.source)
+        if known:
+            return country_of(activity.source), known.name
+        return country_of(activity.source), _carrier(activity.source) if carriers else None
     plmn = realm_plmn(activity.source)
     known = policy.operator_of_realm(activity.source)
     return (
@@ -166,11 +172,14 @@ class Tally:
 _SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_ORDER.items()}
 
 
-def summarise(activity: dict[str, Activity], tally: Tally, policy: Policy) -> list[SourceSummary]:
-    """One summary per source, most serious first."""
+def summarise(
+    activity: dict[str, Activity], tally: Tally, policy: Policy, *, carriers: bool = True
+) -> list[SourceSummary]:
+    """One summary per source, most serious first; ``carriers=False`` leaves out
+    the operator names that only numbering data gives (for callers that show none)."""
     out = []
     for source, act in activity.items():
-        country, operator = _where(act, policy)
+        country, operator = _where(act, policy, carriers)
         summary = SourceSummary(
             source=source,
             kind=act.kind,
