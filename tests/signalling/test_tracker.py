@@ -186,3 +186,93 @@ def _events_with_keys(items: list[tuple[float, int, str, int]]) -> Events:
         np.array([parts.name(i[2]) for i in items]), np.array([i[3] for i in items]), proof,
     )  # fmt: skip
     return parts.events()
+
+
+def _reference_fan_out(
+    lookups: list[tuple[float, str, int]], threshold: int, window: float
+) -> list[tuple[list[int], str]]:
+    """The fan-out rule as docs/signalling.md states it, recounting each window."""
+    seen: dict[str, list[tuple[float, int, int]]] = {}
+    probing: dict[str, float] = {}
+    out = []
+    for frame, (time, gt, subscriber) in enumerate(lookups, start=1):
+        until = probing.get(gt)
+        if until is not None and time <= until:
+            probing[gt] = time + window
+            out.append(([frame], "continues a probe reported before"))
+            continue
+        recent = [x for x in seen.get(gt, []) if x[0] >= time - window]
+        recent.append((time, subscriber, frame))
+        seen[gt] = recent
+        distinct = len({x[1] for x in recent})
+        if distinct >= threshold:
+            out.append((sorted(x[2] for x in recent), f"{distinct} subscribers looked up in "
+                        f"{window:,.0f} s"))  # fmt: skip
+            seen[gt] = []
+            probing[gt] = time + window
+    return out
+
+
+def _lookups(items: list[tuple[float, str, int]]) -> Events:
+    """Lookups (not SRI-SM) of subscriber keys by GTs, each with evidence."""
+    parts = EventParts()
+    count = len(items)
+    rows = np.arange(count)
+    proof = EvidenceColumns(rows + 1, *(np.full(count, -1) for _ in range(5)))
+    parts.add(
+        rows, LOOKUP, np.array([i[0] for i in items], dtype=float),
+        np.array([i[2] for i in items]), np.array([parts.name(i[1]) for i in items]), 0, proof,
+    )  # fmt: skip
+    return parts.events()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 400), st.sampled_from(["gt1", "gt2"]), st.integers(1, 8)),
+        max_size=120,
+    )
+)
+def test_fan_out_counts_distinct_subscribers_per_window_as_specified(
+    items: list[tuple[float, str, int]],
+) -> None:
+    items.sort(key=lambda item: item[0])
+    thresholds = POLICY.thresholds
+    window = 100.0
+    policy = parse_policy(
+        demo_policy().replace(
+            f"fan_out_window_s = {thresholds.fan_out_window_s:g}", f"fan_out_window_s = {window:g}"
+        )
+    )
+    assert policy.thresholds.fan_out_window_s == window
+    found = Tracker(policy).apply(_lookups(items)) if items else []
+    assert [(f.frames, f.detail) for f in found] == _reference_fan_out(
+        items, policy.thresholds.fan_out_subscribers, window
+    )
+
+
+def test_one_subscriber_asked_about_again_and_again_is_not_a_fan_out() -> None:
+    """A GT repeating one lookup 50,000 times in the window: no fan-out finding
+    (and the count is kept as lookups come and go: this took minutes recounted)."""
+    repeated = [(n * 0.001, "gt1", 7) for n in range(50_000)]
+    others = [(50.0 + n, "gt1", 100 + n) for n in range(3)]
+    found = Tracker(POLICY).apply(_lookups(repeated + others))
+    assert found == []  # 4 distinct subscribers: below the threshold of 5
+    found = Tracker(POLICY).apply(_lookups([*repeated, *others, (60.0, "gt1", 200)]))
+    assert [len(f.frames) for f in found] == [50_004]
+
+
+def test_more_gts_active_at_once_than_the_pruning_bound() -> None:
+    """250,000 GTs deliver within one follow-up window: all are live, the table
+    holds them all (pruning it finds nothing to drop, and is not tried again at
+    every event), and what has expired goes at the next event after the window."""
+    count = 250_000
+    parts = EventParts()
+    rows = np.arange(count)
+    places = np.array([parts.name(f"gt{n}") for n in range(count)])
+    parts.add(rows, DELIVER, rows / 10_000, np.zeros(count, dtype=np.int64), places, 0)
+    tracker = Tracker(POLICY)
+    tracker.apply(parts.events())
+    assert tracker.sizes()["delivered"] == count
+    tracker.apply(_events((DELIVER, 3600.0, None, "gt-late", 0, False)))
+    assert tracker.sizes()["delivered"] == 1

@@ -34,6 +34,30 @@ from telsec.signalling.geo import distance_km
 cdef Py_ssize_t PRUNE_AT = 100_000
 
 
+cdef class _Pruning:
+    """When a table of GTs is pruned: past ``PRUNE_AT`` entries, once it has doubled
+    since it was last pruned or ``horizon`` seconds of capture have passed (entries
+    may have expired since).  Pruning whenever it was past the bound rebuilt a
+    table of live entries at every event: a capture with more GTs active at once
+    than the bound made the screen quadratic."""
+
+    cdef Py_ssize_t size
+    cdef double time
+    cdef double horizon
+
+    def __cinit__(self, double horizon):
+        self.size = PRUNE_AT
+        self.time = float("-inf")
+        self.horizon = horizon
+
+    cdef inline bint due(self, Py_ssize_t length, double now):
+        return length > PRUNE_AT and (length > self.size or now >= self.time)
+
+    cdef inline void done(self, Py_ssize_t length, double now):
+        self.size = max(PRUNE_AT, 2 * length)
+        self.time = now + self.horizon
+
+
 cdef inline object _name(list names, int at):
     return None if at < 0 else names[at]
 
@@ -229,6 +253,41 @@ cdef _Lookup _new_lookup(double time, str gt, int64_t subscriber, bint is_sri_sm
     return lookup
 
 
+cdef class _Recent:
+    """A GT's lookups within the fan-out window, oldest first, and how many of them
+    name each subscriber: the distinct subscribers are counted as lookups come and
+    go, not recounted over the window at each lookup (a GT asking about one
+    subscriber again and again made that quadratic)."""
+
+    cdef object lookups
+    cdef dict per_subscriber
+
+    def __cinit__(self):
+        self.lookups = deque()
+        self.per_subscriber = {}
+
+    cdef void add(self, _Lookup lookup) except *:
+        self.lookups.append(lookup)
+        self.per_subscriber[lookup.subscriber] = self.per_subscriber.get(lookup.subscriber, 0) + 1
+
+    cdef void drop_before(self, double start) except *:
+        cdef _Lookup first
+        while self.lookups and (<_Lookup>self.lookups[0]).time < start:
+            first = self.lookups.popleft()
+            left = self.per_subscriber[first.subscriber] - 1
+            if left:
+                self.per_subscriber[first.subscriber] = left
+            else:
+                del self.per_subscriber[first.subscriber]
+
+    cdef double last_time(self):
+        return (<_Lookup>self.lookups[-1]).time if self.lookups else float("-inf")
+
+    cdef void clear(self):
+        self.lookups.clear()
+        self.per_subscriber.clear()
+
+
 cdef class _Pending:
     """An SRI-SM awaiting its judgement; ``counted`` once it joined the fan-out count."""
 
@@ -261,10 +320,11 @@ cdef class Tracker:
     cdef dict _deliveries
     #: GT -> time of its latest MT/MO-ForwardSM
     cdef dict _delivered
-    #: GT -> its lookups within the fan-out window
+    #: GT -> its lookups within the fan-out window (_Recent)
     cdef dict _seen
     #: GT -> end of the window in which its next lookup continues a reported probe
     cdef dict _probing
+    cdef _Pruning _prune_delivered, _prune_seen, _prune_probing
     cdef double _last_time
     cdef double _followup
     cdef double _window
@@ -291,6 +351,9 @@ cdef class Tracker:
         self._window = thresholds.fan_out_window_s
         self._max_speed = thresholds.max_speed_kmh
         self._fan_out = thresholds.fan_out_subscribers
+        self._prune_delivered = _Pruning(self._followup)
+        self._prune_seen = _Pruning(self._window)
+        self._prune_probing = _Pruning(self._window)
 
     def apply(self, events):
         """Findings these events complete (including older ones now resolved)."""
@@ -318,9 +381,9 @@ cdef class Tracker:
             # most events find nothing to judge or prune: skip the call (the same result)
             if (
                 (self._pending and (<_Pending>self._pending[0]).lookup.time < time - self._followup)
-                or len(self._delivered) > PRUNE_AT
-                or len(self._seen) > PRUNE_AT
-                or len(self._probing) > PRUNE_AT
+                or self._prune_delivered.due(len(self._delivered), time)
+                or self._prune_seen.due(len(self._seen), time)
+                or self._prune_probing.due(len(self._probing), time)
             ):
                 out.extend(self.expire(time))
             kind = kinds[i]
@@ -423,22 +486,22 @@ cdef class Tracker:
             self._probing[lookup.gt] = lookup.time + window
             out.append(finding("SIG-FAN-OUT", lookup.evidence(), "continues a probe reported before"))
             return
-        seen = self._seen.get(lookup.gt)
+        cdef _Recent seen = self._seen.get(lookup.gt)
+        cdef Py_ssize_t distinct
         if seen is None:
-            seen = self._seen[lookup.gt] = deque()
-        seen.append(lookup)
-        while seen and (<_Lookup>seen[0]).time < lookup.time - window:
-            seen.popleft()
-        distinct = {item.subscriber for item in seen}
-        if len(distinct) < self._fan_out:
+            seen = self._seen[lookup.gt] = _Recent()
+        seen.add(lookup)
+        seen.drop_before(lookup.time - window)
+        distinct = len(seen.per_subscriber)
+        if distinct < self._fan_out:
             return
-        frames = sorted(item.frame for item in seen)
+        frames = sorted(item.frame for item in seen.lookups)
         seen.clear()  # the burst is reported once; each later lookup in the window joins it
         self._probing[lookup.gt] = lookup.time + window
         out.append(finding(
             "SIG-FAN-OUT",
             lookup.evidence(),
-            f"{len(distinct)} subscribers looked up in {window:,.0f} s",
+            f"{distinct} subscribers looked up in {window:,.0f} s",
             frames,
         ))
 
@@ -469,15 +532,18 @@ cdef class Tracker:
             )
             if not pending.counted:
                 self._count(lookup, out)
-        if len(self._delivered) > PRUNE_AT:
+        if self._prune_delivered.due(len(self._delivered), now):
             self._delivered = {k: v for k, v in self._delivered.items() if v >= now - followup}
-        if len(self._seen) > PRUNE_AT:
+            self._prune_delivered.done(len(self._delivered), now)
+        if self._prune_seen.due(len(self._seen), now):
             window = self._window
             self._seen = {
-                k: v for k, v in self._seen.items() if v and (<_Lookup>v[-1]).time >= now - window
+                k: v for k, v in self._seen.items() if (<_Recent>v).last_time() >= now - window
             }
-        if len(self._probing) > PRUNE_AT:
+            self._prune_seen.done(len(self._seen), now)
+        if self._prune_probing.due(len(self._probing), now):
             self._probing = {k: v for k, v in self._probing.items() if v >= now}
+            self._prune_probing.done(len(self._probing), now)
         return out
 
     def sizes(self):
