@@ -17,7 +17,8 @@ from telsec.signalling.findings import RULES
 from telsec.signalling.generate import HOME, LEASED, PARTNERS, ROGUE, demo_policy, write_capture
 from telsec.signalling.pipeline import Scan
 from telsec.signalling.policy import parse_policy
-from telsec.signalling.report import Tally, blocklist_rows, stix_bundle, summarise
+from telsec.signalling.report import blocklist_rows, stix_bundle, summarise
+from telsec.signalling.rules import Tally
 from telsec.stix.techniques import technique_by_external_id
 from telsec.stix.tlp import Tlp
 from telsec.stix.validate import validate
@@ -36,10 +37,11 @@ def scanned(tmp_path_factory: pytest.TempPathFactory):
         write_capture(out, labels, "all", 8000, seed=5)
     (folder / "policy.toml").write_text(demo_policy())
     scan = Scan(POLICY, KEY)
-    tally = Tally()
     findings = list(scan.findings([pcap]))
+    tally = Tally()
     tally.add_all(findings)
-    return folder, pcap, findings, summarise(scan.activity, tally, POLICY)
+    assert scan.tally == tally  # the scan counts every finding it hands out
+    return folder, pcap, findings, summarise(scan.activity, scan.tally, POLICY)
 
 
 def test_every_rule_points_at_techniques_that_exist() -> None:
@@ -241,9 +243,55 @@ def test_operators_come_from_the_policy_then_from_numbering_data(scanned) -> Non
     assert by_source[PARTNERS[0].hlr].operator == PARTNERS[0].name
     assert by_source[ROGUE.gt(7)].operator == "Cellcard"
     scan = Scan(POLICY, KEY)
-    tally = Tally()
-    tally.add_all(scan.findings([pcap]))
-    bare = {s.source: s for s in summarise(scan.activity, tally, POLICY, carriers=False)}
+    list(scan.findings([pcap]))
+    bare = {s.source: s for s in summarise(scan.activity, scan.tally, POLICY, carriers=False)}
     assert bare[PARTNERS[0].hlr].operator == PARTNERS[0].name
     assert bare[ROGUE.gt(7)].operator is None
     assert [s.verdict for s in bare.values()] == [s.verdict for s in summaries]
+
+
+def test_the_per_source_summary_is_bounded_and_keeps_sources_with_findings(
+    scanned, monkeypatch
+) -> None:
+    """A capture of more sources than the summary keeps (spoofed calling GTs, one
+    per message, would make one per message): those without findings go first,
+    and what they sent is still counted."""
+    from telsec.signalling import rules
+
+    _, pcap, findings, summaries = scanned
+    flagged = [s for s in summaries if s.findings]
+    bound = len(flagged) + 4
+    assert len(summaries) > bound + 10  # the capture has more sources than that
+    monkeypatch.setattr(rules, "MAX_SOURCES", bound)
+    scan = Scan(POLICY, KEY)
+    assert len(list(scan.findings([pcap]))) == len(findings)
+    assert len(scan.activity) <= bound
+    assert scan.tally.sources.keys() <= scan.activity.keys()
+    assert {s.source for s in flagged} <= scan.activity.keys()  # none with findings dropped
+    assert len(scan.activity) + scan.untracked.sources == len(summaries)
+    everything = sum(s.messages for s in summaries)
+    kept = sum(a.messages for a in scan.activity.values())
+    assert kept + scan.untracked.messages == everything
+    assert scan.tally.total == len(findings)
+    again = {s.source: s for s in summarise(scan.activity, scan.tally, POLICY)}
+    for s in flagged:
+        assert (again[s.source].findings, again[s.source].verdict) == (s.findings, s.verdict)
+
+
+def test_sources_with_findings_go_only_when_they_alone_pass_the_bound(monkeypatch) -> None:
+    from telsec.signalling import rules
+    from telsec.signalling.findings import Evidence, finding
+
+    monkeypatch.setattr(rules, "MAX_SOURCES", 6)
+    activity = {f"gt{n:02d}": rules.Activity(f"gt{n:02d}", "gt", 0.0, 0.0, 100 - n)
+                for n in range(15)}  # fmt: skip
+    tally = Tally()
+    for n in range(10):  # gt00 ... gt09 have findings
+        tally.add(finding("SIG-CAT1", Evidence(n, 0.0, f"gt{n:02d}", None, "op", None), "d"))
+    untracked = rules.Untracked()
+    assert rules.bound_sources(activity, tally, untracked)
+    # none without findings is left; of those with, the 5 (9/10 of 6) that sent most
+    assert sorted(activity) == ["gt00", "gt01", "gt02", "gt03", "gt04"]
+    assert sorted(tally.sources) == sorted(activity) and tally.total == 10
+    assert (untracked.sources, untracked.messages) == (10, sum(100 - n for n in range(5, 15)))
+    assert not rules.bound_sources(activity, tally, untracked)  # within the bound: nothing

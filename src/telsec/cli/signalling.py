@@ -213,13 +213,27 @@ class _Screening:
             err_console.print(
                 f"{self.scan.undecided:,} SRI-SM too close to the end of the capture to judge"
             )
+        from telsec.signalling.rules import MAX_SOURCES
+
+        untracked = self.scan.untracked
+        if untracked.sources:
+            err_console.print(
+                f"{untracked.sources:,} sources ({untracked.messages:,} messages) left out of the "
+                f"per-source summary, which keeps {MAX_SOURCES:,}, those with findings first"
+            )
         if self.scan.stats.file_errors and not self.scan.stats.frames:
             raise typer.Exit(1)
 
-    def summaries(self, tally: Any, *, carriers: bool = True) -> list[Any]:
+    @property
+    def total(self) -> int:
+        """Findings so far."""
+        return self.scan.tally.total
+
+    def summaries(self, *, carriers: bool = True) -> list[Any]:
         from telsec.signalling.report import summarise
 
-        return summarise(self.scan.activity, tally, self.policy, carriers=carriers)
+        scan = self.scan
+        return summarise(scan.activity, scan.tally, self.policy, carriers=carriers)
 
 
 _SOURCE_COLUMNS = [
@@ -251,11 +265,10 @@ def scan(
 ) -> None:
     """Screen captures with the FS.11/FS.19 and GT-misuse rules: findings, a summary per
     GT, and optionally a STIX report published to a hub."""
-    from telsec.signalling.report import Tally, stix_bundle
+    from telsec.signalling.report import stix_bundle
 
     level = share_level(publish, bundle, tlp)
     screening = _Screening(files, policy, workers, dask)
-    tally = Tally()
     shown: list[dict[str, Any]] = []
     handle = out.open("wb") if out and fmt == OutputFormat.jsonl else None
     if fmt == OutputFormat.jsonl and handle is None:
@@ -263,7 +276,6 @@ def scan(
     lines = handle or sys.stdout.buffer
     try:
         for batch in screening.batches():
-            tally.add_all(batch)
             if view == View.sources:
                 continue
             if fmt == OutputFormat.jsonl:
@@ -282,7 +294,7 @@ def scan(
             sys.stdout.buffer.flush()
     # the sources' operator names are written only with the sources or a report
     shown_sources = view != View.findings
-    summaries = screening.summaries(tally, carriers=shown_sources or level is not None)
+    summaries = screening.summaries(carriers=shown_sources or level is not None)
     listed = [s for s in summaries if s.findings or fmt != OutputFormat.table]
     sources = [s.as_dict() for s in listed] if shown_sources else []
     if fmt == OutputFormat.jsonl:
@@ -301,11 +313,11 @@ def scan(
         else:
             sys.stdout.write(text)
     else:
-        _tables(shown, sources, tally.total, view, out)
+        _tables(shown, sources, screening.total, view, out)
     screening.report()
     verdicts = Counter(s.verdict for s in summaries)
     err_console.print(
-        f"{tally.total:,} findings; sources: "
+        f"{screening.total:,} findings; sources: "
         + ", ".join(f"{verdicts.get(v, 0):,} {v}" for v in ("block", "investigate", "watch", "ok"))
     )
     if level is not None:
@@ -358,13 +370,13 @@ def blocklist(
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
 ) -> None:
     """The GTs (and Diameter realms) to deny, as CSV for SS7/Diameter firewalls."""
-    from telsec.signalling.report import BLOCKLIST_COLUMNS, Tally, blocklist_rows
+    from telsec.signalling.report import BLOCKLIST_COLUMNS, blocklist_rows
 
     screening = _Screening(files, policy, workers, dask)
-    tally = Tally()
-    tally.add_all(screening.findings())
+    for _ in screening.batches():
+        pass  # the scan keeps what the blocklist is made of
     verdicts = ("block", "investigate") if investigate else ("block",)
-    rows = blocklist_rows(screening.summaries(tally), verdicts)
+    rows = blocklist_rows(screening.summaries(), verdicts)
     write_list(rows, BLOCKLIST_COLUMNS, fmt, out)
     screening.report()
     err_console.print(f"{len(rows):,} sources listed")

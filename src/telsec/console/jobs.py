@@ -349,7 +349,7 @@ class Jobs:
         from telsec.privacy import Pseudonymiser, pseudonym_key
         from telsec.signalling.pipeline import Scan
         from telsec.signalling.policy import PolicyError, load_policy
-        from telsec.signalling.report import Tally, stix_bundle, summarise
+        from telsec.signalling.report import stix_bundle, summarise
 
         source = helper or self.settings.signalling_policy
         if source is None:
@@ -364,12 +364,11 @@ class Jobs:
         scan = Scan(policy, Pseudonymiser(pseudonym_key(self.settings.data_dir)))
         size = max(job.size, 1)
         scan.on_progress = lambda done: setattr(job, "progress", min(done / size, 0.99))
-        tally = Tally()
-        for finding in scan.findings([path]):
-            tally.add(finding)
-        summaries = summarise(scan.activity, tally, policy)
+        for _ in scan.batches([path]):
+            pass  # the scan keeps the per-source counts
+        summaries = summarise(scan.activity, scan.tally, policy)
         job.message = (
-            f"{scan.stats.frames:,} frames, {tally.total:,} findings, "
+            f"{scan.stats.frames:,} frames, {scan.tally.total:,} findings, "
             f"{sum(1 for s in summaries if s.verdict == 'block')} Global Titles to block"
         )
         if scan.stats.file_errors and not scan.stats.frames:

@@ -16,7 +16,7 @@ from telsec.privacy import Pseudonymiser
 from telsec.signalling.generate import HOME, demo_policy, write_capture
 from telsec.signalling.pipeline import Scan
 from telsec.signalling.policy import parse_policy
-from telsec.signalling.report import SourceSummary, Tally, stix_bundle, summarise
+from telsec.signalling.report import SourceSummary, stix_bundle, summarise
 from telsec.stix.tlp import Tlp
 
 PRODUCER = HOME.name
@@ -35,9 +35,9 @@ def signalling_sources(anchor_us: int) -> list[SourceSummary]:
         with capture.open("wb") as out, (Path(folder) / "labels.jsonl").open("wb") as labels:
             write_capture(out, labels, "all", MESSAGES, seed=2025, start=start)
         scan = Scan(policy, Pseudonymiser(DEMO_KEY))
-        tally = Tally()
-        tally.add_all(scan.findings([capture]))
-    return summarise(scan.activity, tally, policy)
+        for _ in scan.batches([capture]):
+            pass  # the scan keeps the per-source counts
+    return summarise(scan.activity, scan.tally, policy)
 
 
 def signalling_report(anchor_us: int, sources: list[SourceSummary]) -> list[dict[str, Any]]:

@@ -41,7 +41,14 @@ from telsec.signalling.batch import decode_chunk
 from telsec.signalling.decoder import DecodeStats
 from telsec.signalling.findings import Events, Finding
 from telsec.signalling.policy import Policy
-from telsec.signalling.rules import Activity, Inspector, merge_activity
+from telsec.signalling.rules import (
+    Activity,
+    Inspector,
+    Tally,
+    Untracked,
+    bound_sources,
+    merge_activity,
+)
 
 #: Bytes of capture per chunk: big enough to amortise the hand-over, small
 #: enough that a few chunks' results fit in memory.
@@ -240,6 +247,10 @@ class Scan:
     dask: str | None = None
     stats: DecodeStats = field(default_factory=DecodeStats)
     activity: dict[str, Activity] = field(default_factory=dict)
+    #: Findings per source (the sources of :attr:`activity`), and in all.
+    tally: Tally = field(default_factory=Tally)
+    #: Sources beyond ``MAX_SOURCES`` left out of :attr:`activity` and :attr:`tally`.
+    untracked: Untracked = field(default_factory=Untracked)
     undecided: int = 0
     #: Called with the bytes of capture done so far.
     on_progress: Callable[[int], None] | None = None
@@ -271,12 +282,17 @@ class Scan:
             found = result.findings
             found.extend(tracker.apply(result.events))
             merge_activity(self.activity, result.activity)
+            self.tally.add_all(found)
+            bound_sources(self.activity, self.tally, self.untracked)
             self.stats.merge(result.stats)
             done += next(sizes, 0)
             if self.on_progress:
                 self.on_progress(done)
             yield found
-        yield tracker.finish()
+        found = tracker.finish()
+        self.tally.add_all(found)
+        bound_sources(self.activity, self.tally, self.untracked)
+        yield found
         self.undecided = tracker.undecided
 
     def _parallel(self, paths: list[Path]) -> Iterator[list[Finding]]:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,17 +19,16 @@ from typing import Any
 
 import phonenumbers
 
-from telsec.signalling.findings import RULES, Finding
+from telsec.signalling.findings import RULES
 from telsec.signalling.geo import country_of, country_of_mcc
 from telsec.signalling.policy import Policy
-from telsec.signalling.rules import Activity, realm_plmn
+from telsec.signalling.rules import SEVERITY_ORDER, Activity, Tally, realm_plmn
 from telsec.stix.build import Builder
 from telsec.stix.ids import value_sco
 from telsec.stix.telecom import global_title
 from telsec.stix.timestamps import format_timestamp
 from telsec.stix.tlp import Tlp
 
-SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 #: Verdicts, most serious first.
 VERDICTS = ("block", "investigate", "watch", "ok")
 #: Rules whose finding alone makes a source one to block.
@@ -129,44 +127,6 @@ def _verdict(summary: SourceSummary, policy: Policy) -> str:
         # a partner's address may be spoofed: block the operations, not the partner
         return "investigate" if known else "block"
     return "watch"
-
-
-#: Distinct flagged frames remembered per source; beyond it, frames are added up.
-MAX_FLAGGED_FRAMES = 100_000
-
-
-@dataclass
-class _SourceTally:
-    rules: Counter[str] = field(default_factory=Counter)
-    findings: int = 0
-    frames: set[int] = field(default_factory=set)
-    overflow: int = 0
-    severity: int = 0
-
-
-@dataclass
-class Tally:
-    """Findings counted per source as they stream past (memory bounded)."""
-
-    sources: dict[str, _SourceTally] = field(default_factory=lambda: defaultdict(_SourceTally))
-    total: int = 0
-
-    def add(self, item: Finding) -> None:
-        self.total += 1
-        if not item.source:
-            return
-        tally = self.sources[item.source]
-        tally.findings += 1
-        tally.rules[item.rule] += 1
-        tally.severity = max(tally.severity, SEVERITY_ORDER[item.severity])
-        if len(tally.frames) < MAX_FLAGGED_FRAMES:
-            tally.frames.update(item.frames)
-        else:
-            tally.overflow += len(item.frames)
-
-    def add_all(self, items: Iterable[Finding]) -> None:
-        for item in items:
-            self.add(item)
 
 
 _SEVERITY_NAMES = {rank: name for name, rank in SEVERITY_ORDER.items()}

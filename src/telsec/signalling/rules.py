@@ -23,7 +23,7 @@ screened.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -102,7 +102,9 @@ def imsi_in_plmn(imsi: str, plmn: str) -> bool:
     return imsi.startswith(mcc + mnc) or (len(mnc) == 2 and imsi.startswith(mcc + "0" + mnc))
 
 
-# -- per-source activity -----------------------------------------------------------
+# -- per-source activity and findings ----------------------------------------------
+
+SEVERITY_ORDER = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 #: Beyond this many distinct subscribers per source, counting stops (``subscribers_capped``).
 MAX_SUBSCRIBERS_PER_SOURCE = 10_000
@@ -158,6 +160,80 @@ class Activity:
         self.operations.update(other.operations)
         self.point_codes |= other.point_codes
         self.add_subscribers(other.subscribers)
+
+
+#: Distinct flagged frames remembered per source; beyond it, frames are added up.
+MAX_FLAGGED_FRAMES = 100_000
+
+
+@dataclass
+class _SourceTally:
+    rules: Counter[str] = field(default_factory=Counter)
+    findings: int = 0
+    frames: set[int] = field(default_factory=set)
+    overflow: int = 0
+    severity: int = 0
+
+
+@dataclass
+class Tally:
+    """Findings counted per source as they stream past (memory bounded)."""
+
+    sources: dict[str, _SourceTally] = field(default_factory=lambda: defaultdict(_SourceTally))
+    total: int = 0
+
+    def add(self, item: Finding) -> None:
+        self.total += 1
+        if not item.source:
+            return
+        tally = self.sources[item.source]
+        tally.findings += 1
+        tally.rules[item.rule] += 1
+        tally.severity = max(tally.severity, SEVERITY_ORDER[item.severity])
+        if len(tally.frames) < MAX_FLAGGED_FRAMES:
+            tally.frames.update(item.frames)
+        else:
+            tally.overflow += len(item.frames)
+
+    def add_all(self, items: Iterable[Finding]) -> None:
+        for item in items:
+            self.add(item)
+
+
+#: Sources summarised one by one (about 1 KB each); a capture of more (spoofed
+#: calling GTs, one per message) keeps those with findings first.
+MAX_SOURCES = 100_000
+
+
+@dataclass
+class Untracked:
+    """What the sources dropped from the per-source summary sent, in all."""
+
+    sources: int = 0
+    messages: int = 0
+
+
+def bound_sources(activity: dict[str, Activity], tally: Tally, untracked: Untracked) -> bool:
+    """Keep at most ``MAX_SOURCES`` sources.  Past it, sources without findings go,
+    the fewest messages first, down to nine tenths of the bound (so that this runs
+    once in a while, not for every new source); sources with findings go only if
+    they alone are more than the bound, with their findings counts (``tally.total``
+    keeps counting them).  True if any was dropped."""
+    if len(activity) <= MAX_SOURCES and len(tally.sources) <= MAX_SOURCES:
+        return False
+    keep = MAX_SOURCES * 9 // 10
+    flagged = tally.sources
+    order = sorted(activity.values(), key=lambda a: (a.source in flagged, a.messages, a.source))
+    too_many_flagged = sum(1 for source in flagged if source in activity) > MAX_SOURCES
+    for dropped in order:
+        if len(activity) <= keep or (dropped.source in flagged and not too_many_flagged):
+            break
+        del activity[dropped.source]
+        untracked.sources += 1
+        untracked.messages += dropped.messages
+    for source in [s for s in flagged if s not in activity]:
+        del flagged[source]  # findings of a source no longer summarised
+    return True
 
 
 def merge_activity(into: dict[str, Activity], more: dict[str, Activity]) -> None:
