@@ -295,3 +295,21 @@ def test_sources_with_findings_go_only_when_they_alone_pass_the_bound(monkeypatc
     assert sorted(tally.sources) == sorted(activity) and tally.total == 10
     assert (untracked.sources, untracked.messages) == (10, sum(100 - n for n in range(5, 15)))
     assert not rules.bound_sources(activity, tally, untracked)  # within the bound: nothing
+
+
+def test_flagged_frames_are_remembered_up_to_a_bound_then_added_up(monkeypatch) -> None:
+    """Distinct flagged frames per source, exactly while the tally holds fewer than
+    its bound in all; past it each finding's frames are added up instead."""
+    from telsec.signalling import rules
+    from telsec.signalling.findings import Evidence, finding
+
+    monkeypatch.setattr(rules, "MAX_TALLIED_FRAMES", 4)
+    tally = Tally()
+    for frame, gt in [(1, "a"), (1, "a"), (2, "b"), (3, "a"), (4, "b"), (5, "a"), (5, "a")]:
+        tally.add(finding("SIG-CAT1", Evidence(frame, 0.0, gt, None, "op", None), "d"))
+    a, b = tally.sources["a"], tally.sources["b"]
+    assert (sorted(a.frames), a.overflow, sorted(b.frames), b.overflow) == ([1, 3], 2, [2, 4], 0)
+    assert tally.frames == 4
+    summary = {s.source: s for s in summarise(
+        {g: rules.Activity(g, "gt", 0.0, 0.0, 9) for g in "ab"}, tally, POLICY)}  # fmt: skip
+    assert (summary["a"].flagged_messages, summary["b"].flagged_messages) == (4, 2)

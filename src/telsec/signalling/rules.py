@@ -164,6 +164,8 @@ class Activity:
 
 #: Distinct flagged frames remembered per source; beyond it, frames are added up.
 MAX_FLAGGED_FRAMES = 100_000
+#: ... and in all (about 60 bytes each).
+MAX_TALLIED_FRAMES = 2_000_000
 
 
 @dataclass
@@ -181,6 +183,8 @@ class Tally:
 
     sources: dict[str, _SourceTally] = field(default_factory=lambda: defaultdict(_SourceTally))
     total: int = 0
+    #: distinct frames remembered, over all sources
+    frames: int = 0
 
     def add(self, item: Finding) -> None:
         self.total += 1
@@ -190,8 +194,10 @@ class Tally:
         tally.findings += 1
         tally.rules[item.rule] += 1
         tally.severity = max(tally.severity, SEVERITY_ORDER[item.severity])
-        if len(tally.frames) < MAX_FLAGGED_FRAMES:
+        held = len(tally.frames)
+        if held < MAX_FLAGGED_FRAMES and self.frames < MAX_TALLIED_FRAMES:
             tally.frames.update(item.frames)
+            self.frames += len(tally.frames) - held
         else:
             tally.overflow += len(item.frames)
 
@@ -232,7 +238,7 @@ def bound_sources(activity: dict[str, Activity], tally: Tally, untracked: Untrac
         untracked.sources += 1
         untracked.messages += dropped.messages
     for source in [s for s in flagged if s not in activity]:
-        del flagged[source]  # findings of a source no longer summarised
+        tally.frames -= len(flagged.pop(source).frames)  # no longer summarised
     return True
 
 
