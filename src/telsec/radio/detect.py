@@ -26,7 +26,7 @@ from telsec.geo import haversine_m
 from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
-from telsec.radio.store import ObservationStore
+from telsec.radio.store import FIX_COLUMNS, ObservationStore
 
 
 @dataclass(frozen=True)
@@ -449,7 +449,12 @@ def detect(
     devices = _device_evidence(device_events)
     if store.height == 0 and not devices:
         return Detection([], 0, 0)
-    airborne = airborne_fixes(store.fixes(), config.max_ground_speed)
+    fixes = store.fixes()
+    airborne = airborne_fixes(fixes, config.max_ground_speed)
+    # where ground observers listened, and the weakest cell each reported there
+    listened = fixes.join(airborne, on=list(FIX_COLUMNS), how="anti").filter(
+        pl.col("floor").is_not_null()
+    )
     done = 0
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -524,7 +529,7 @@ def detect(
                 _windows(session, cell, config, region=True), solid=False
             )
             moved = max(moved, shift)
-            track += _track(session, cell, config, moving=shift > 0)
+            track += _track(session, cell, config, moving=shift > 0, listened=listened)
         if moved > 0:
             evidence.append(
                 {
@@ -633,17 +638,48 @@ def _windows(
     return out
 
 
+def _silent(
+    listened: pl.DataFrame, flagged: pl.DataFrame, mine: pl.DataFrame, window_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(times, latitudes, longitudes, floors) of the fixes where observers listened
+    while the transmitter was heard (from its first located reading to the end of
+    its last one's window) and reported nothing under its identity (``flagged``:
+    all the cell's rows, a clone's real cell's too)."""
+    times = mine["time"].to_numpy()
+    first, last = float(times.min()), float(times.max())
+    quiet = listened.filter(pl.col("time").is_between(first, last + window_s)).join(
+        flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti"
+    )
+    return (
+        quiet["time"].to_numpy(),
+        quiet["lat"].to_numpy(),
+        quiet["lon"].to_numpy(),
+        quiet["floor"].to_numpy(),
+    )
+
+
 def _track(
-    flagged: pl.DataFrame, cell: dict[str, Any], config: RadioConfig, *, moving: bool
+    flagged: pl.DataFrame,
+    cell: dict[str, Any],
+    config: RadioConfig,
+    *,
+    moving: bool,
+    listened: pl.DataFrame | None = None,
 ) -> list[Estimate]:
+    """The transmitter's windows: a moving one's fitted alone, a fixed one's from
+    every reading so far and the places ``listened`` (fixes with their floors)
+    where it was not heard."""
     mine = _observations_of(flagged, cell)
     if mine.is_empty():
         return []
-    follow = track_moving if moving else track_fixed
-    return follow(
+    args = (
         mine["lat"].to_numpy(),
         mine["lon"].to_numpy(),
         mine["signal"].to_numpy(),
         mine["time"].to_numpy(),
         config.window_s,
     )
+    if moving:
+        return track_moving(*args)
+    silent = None if listened is None else _silent(listened, flagged, mine, config.window_s)
+    return track_fixed(*args, silent)

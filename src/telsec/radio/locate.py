@@ -140,6 +140,68 @@ def profile(
     return rss, power, exponent
 
 
+#: How much a place where an observer listened and did not report the transmitter
+#: weighs against a reading of it (each dB the model says it would have been
+#: above the weakest cell reported there counts as half a dB of residual).
+SILENCE_WEIGHT = 0.5
+#: Silences count within this distance of the readings' area (metres).
+SILENCE_REACH_M = 2000.0
+#: At most this many silences in the first grid (every k-th one beyond).
+COARSE_SILENCES = 2000
+
+
+@dataclass(frozen=True)
+class Silences:
+    """Where observers listened while a transmitter was on the air and did not
+    report it (local metres): each fix, and the weakest signal reported there.
+    An observer reports its loudest cells, so a transmitter louder than the
+    weakest of them would have been among them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    floor: np.ndarray
+
+    def every(self, k: int) -> Silences:
+        return Silences(self.x[::k], self.y[::k], self.floor[::k])
+
+
+def silence_penalty(
+    silences: Silences, cx: np.ndarray, cy: np.ndarray, power: np.ndarray, exponent: np.ndarray
+) -> np.ndarray:
+    """For each candidate (position, power, exponent): the sum of squares of how
+    far (dB) the model puts the transmitter above the floor of each silence, times
+    ``SILENCE_WEIGHT`` (one-sided: a silence where the model is quiet costs nothing)."""
+    out = np.zeros(cx.size)
+    if silences.x.size == 0:
+        return out
+    step = max(1, BLOCK // silences.x.size)
+    for lo in range(0, cx.size, step):
+        hi = min(lo + step, cx.size)
+        d2 = (cx[lo:hi, None] - silences.x) ** 2 + (cy[lo:hi, None] - silences.y) ** 2
+        above = power[lo:hi, None] - exponent[lo:hi, None] * 5.0 * np.log10(np.maximum(d2, 1.0))
+        above -= silences.floor
+        np.maximum(above, 0.0, out=above)
+        out[lo:hi] = np.einsum("ij,ij->i", above, above)
+    return SILENCE_WEIGHT * out
+
+
+def _objective(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    silences: Silences | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`profile`, with the silences' penalty added to the residual sum of
+    squares (the power and exponent are the readings' own)."""
+    rss, power, exponent = profile(x, y, signal, weights, cx, cy)
+    if silences is not None:
+        rss += silence_penalty(silences, cx, cy, power, exponent)
+    return rss, power, exponent
+
+
 def _unit_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
     ux, uy = np.meshgrid(np.linspace(-1, 1, side), np.linspace(-1, 1, side))
     return ux.ravel(), uy.ravel()
@@ -156,6 +218,7 @@ def _refine(
     start: tuple[float, float, float, float, float],
     half: float,
     until: float = FINEST_M,
+    silences: Silences | None = None,
 ) -> tuple[float, float, float, float, float]:
     """Grids of ``FINE`` points per side around ``start`` (rss, x, y, power,
     exponent), each spanning one and a half of the last one's steps either side,
@@ -163,7 +226,7 @@ def _refine(
     best = start
     while True:
         gx, gy = best[1] + half * _FINE_GRID[0], best[2] + half * _FINE_GRID[1]
-        rss, power, exponent = profile(x, y, signal, weights, gx, gy)
+        rss, power, exponent = _objective(x, y, signal, weights, gx, gy, silences)
         i = int(np.argmin(rss))
         if rss[i] <= best[0]:
             best = (float(rss[i]), float(gx[i]), float(gy[i]), float(power[i]), float(exponent[i]))
@@ -174,7 +237,11 @@ def _refine(
 
 
 def _search(
-    x: np.ndarray, y: np.ndarray, signal: np.ndarray, weights: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    silences: Silences | None = None,
 ) -> tuple[float, float, float, float, float]:
     """The best position over the observations' area and ``MARGIN_M`` beyond:
     (rss, x, y, power, exponent)."""
@@ -184,29 +251,46 @@ def _search(
     gx = (x_lo + x_hi) / 2 + half_x * _COARSE_GRID[0]
     gy = (y_lo + y_hi) / 2 + half_y * _COARSE_GRID[1]
     every = max(1, x.size // COARSE_OBSERVATIONS)
-    rss, _, _ = profile(x[::every], y[::every], signal[::every], weights[::every], gx, gy)
+    coarse = None
+    if silences is not None:
+        coarse = silences.every(max(1, silences.x.size // COARSE_SILENCES))
+    rss, _, _ = _objective(
+        x[::every], y[::every], signal[::every], weights[::every], gx, gy, coarse
+    )
     step = 2 * max(half_x, half_y) / (COARSE - 1)
     # the best few cells of the first grid, each refined to tens of metres, then
     # the best of them to the end: one coarse cell can hide a narrow valley next
     # to a broad one
     finalists = [
-        _refine(x, y, signal, weights, (np.inf, float(gx[i]), float(gy[i]), 0.0, 0.0), step, 30.0)
+        _refine(
+            x,
+            y,
+            signal,
+            weights,
+            (np.inf, float(gx[i]), float(gy[i]), 0.0, 0.0),
+            step,
+            30.0,
+            silences,
+        )
         for i in np.argsort(rss)[:KEEP]
     ]
     best = min(finalists)
-    return _refine(x, y, signal, weights, best, 30.0)
+    return _refine(x, y, signal, weights, best, 30.0, FINEST_M, silences)
 
 
-def _fit_fixed(x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fit_fixed(
+    x: np.ndarray, y: np.ndarray, signal: np.ndarray, silences: Silences | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(x, y, power, exponent) of a fixed transmitter, and the final weights:
-    the least-squares answer, then twice re-weighted for outliers (soft L1)."""
+    the least-squares answer, then twice re-weighted for outliers (soft L1);
+    with ``silences``, penalised where observers would have heard it and did not."""
     weights = np.ones(x.size)
-    _, bx, by, power, exponent = _search(x, y, signal, weights)
+    _, bx, by, power, exponent = _search(x, y, signal, weights, silences)
     for _ in range(2):
         residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal, None)
         weights = _soft_l1_weights(residual)
         _, bx, by, power, exponent = _refine(
-            x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0
+            x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0, FINEST_M, silences
         )
     return np.array([bx, by, power, exponent]), weights
 
@@ -280,6 +364,7 @@ def _region_radius(
     p: np.ndarray,
     sigma2: float,
     start: float,
+    silences: Silences | None = None,
 ) -> float:
     """How far from the fitted position the transmitter may be: the farthest
     point whose best fit (power and exponent profiled out) is worse by less than
@@ -287,11 +372,11 @@ def _region_radius(
     region fits inside one (``MAX_RADIUS_M`` if it never does); the first grid
     reaches twice ``start`` (the covariance's radius)."""
     bx, by = float(p[0]), float(p[1])
-    best = float(profile(x, y, signal, weights, np.array([bx]), np.array([by]))[0][0])
+    best = float(_objective(x, y, signal, weights, np.array([bx]), np.array([by]), silences)[0][0])
     half = max(100.0, 2 * start)
     while half <= MAX_RADIUS_M:
         gx, gy = bx + half * _REGION_GRID[0], by + half * _REGION_GRID[1]
-        rss = profile(x, y, signal, weights, gx, gy)[0]
+        rss = _objective(x, y, signal, weights, gx, gy, silences)[0]
         inside = rss <= best + CHI2_2DOF_2SIGMA * sigma2
         reach = float(np.hypot(gx - bx, gy - by)[inside].max(initial=0.0))
         if reach < 0.9 * half:
@@ -309,8 +394,14 @@ def estimate(
     times: np.ndarray | None = None,
     *,
     region: bool = True,
+    silent: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Estimate | None:
     """The transmitter's position from one window's observations (None: no signal).
+
+    ``silent`` (latitudes, longitudes, floors) are places where observers listened
+    while the transmitter was on the air and did not report it, with the weakest
+    signal each reported there: a fixed fit is kept away from where it would
+    have been heard (see :func:`silence_penalty`).
 
     With ``times`` the transmitter is taken to move at a constant velocity (up to
     40 m/s) through the window, fitted with the rest; the position returned is
@@ -342,29 +433,25 @@ def estimate(
     unknowns = 6 if moving else 4
     if lat.size < MIN_FIT + unknowns - 4 or extent < 30:
         return result
-    p, weights = _fit_fixed(x, y, signal)
-    dt = None
-    if times is not None:
-        dt = np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
-        moved = _fit_moving(x, y, signal, dt, p)
-        if moved is None:
-            return result
-        p, weights = moved
-    residual = _residuals(p, x, y, signal, dt)
-    dof = max(lat.size - unknowns, 1)
-    sigma2 = float(np.sum(weights * residual**2) / dof)
-    jac = _jacobian(p, x, y, dt)
-    try:
-        covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
-        radius = 2 * float(np.sqrt(max(covariance[0, 0] + covariance[1, 1], 0.0)))
-    except np.linalg.LinAlgError:
-        return result
-    if not np.isfinite(radius) or radius > max(3 * spread, 1000.0):
+    dt = None if times is None else np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
+    fitted = _fit(x, y, signal, dt, None)
+    silences = None
+    if (
+        (fitted is None or fitted[3] > max(3 * spread, 1000.0))
+        and silent is not None
+        and not moving
+    ):
+        # the readings alone do not place it (heard from one side): where it
+        # was not heard bounds the other
+        silences = _silences(x, y, silent, lat0, lon0)
+        fitted = _fit(x, y, signal, None, silences)
+    if fitted is None or fitted[3] > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
+    p, weights, sigma2, radius = fitted
     if dt is None and region:
         # the linearised covariance is too sure where the power and exponent trade
         # off against distance: the region the data allow says more
-        radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2, radius))
+        radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2, radius, silences))
     flat, flon = from_local(p[0], p[1], lat0, lon0)
     return Estimate(
         start,
@@ -376,6 +463,56 @@ def estimate(
         "multilateration",
         float(p[3]),
     )
+
+
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    dt: np.ndarray | None,
+    silences: Silences | None,
+) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """A fixed fit (moving through the window with ``dt``, the times from its
+    middle): the parameters, the weights, the residual variance and the
+    covariance's radius (two standard deviations; infinite if it has none);
+    None if the moving fit fails."""
+    p, weights = _fit_fixed(x, y, signal, silences)
+    if dt is not None:
+        moved = _fit_moving(x, y, signal, dt, p)
+        if moved is None:
+            return None
+        p, weights = moved
+    residual = _residuals(p, x, y, signal, dt)
+    dof = max(x.size - p.size, 1)
+    sigma2 = float(np.sum(weights * residual**2) / dof)
+    jac = _jacobian(p, x, y, dt)
+    try:
+        covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
+    except np.linalg.LinAlgError:
+        return None
+    radius = 2 * float(np.sqrt(max(covariance[0, 0] + covariance[1, 1], 0.0)))
+    return p, weights, sigma2, radius if np.isfinite(radius) else np.inf
+
+
+def _silences(
+    x: np.ndarray,
+    y: np.ndarray,
+    silent: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lat0: float,
+    lon0: float,
+) -> Silences:
+    """The silences within ``SILENCE_REACH_M`` of the readings' area, in the
+    readings' local metres."""
+    lat, lon, floor = silent
+    sx, sy = to_local(lat, lon, lat0, lon0)
+    near = (
+        np.isfinite(floor)
+        & (sx >= x.min() - SILENCE_REACH_M)
+        & (sx <= x.max() + SILENCE_REACH_M)
+        & (sy >= y.min() - SILENCE_REACH_M)
+        & (sy <= y.max() + SILENCE_REACH_M)
+    )
+    return Silences(sx[near], sy[near], np.asarray(floor, dtype=np.float64)[near])
 
 
 def displacement_m(track: list[Estimate]) -> float:
@@ -426,20 +563,36 @@ def _windows(time: np.ndarray, window_s: float) -> np.ndarray:
 
 
 def track_fixed(
-    lat: np.ndarray, lon: np.ndarray, signal: np.ndarray, time: np.ndarray, window_s: float
+    lat: np.ndarray,
+    lon: np.ndarray,
+    signal: np.ndarray,
+    time: np.ndarray,
+    window_s: float,
+    silent: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Estimate]:
     """A transmitter that stays put: in each window, the estimate from every
-    observation made up to the window's end (the error shrinks as data comes in)."""
+    observation made up to the window's end (the error shrinks as data comes in).
+
+    ``silent`` (times, latitudes, longitudes, floors): where observers listened
+    and did not report it; those from its first reading to the window's end
+    count (before its first reading it may not have been on the air)."""
     windows = _windows(time, window_s)
+    first = float(time.min()) if time.size else 0.0
     out = []
     for window in np.unique(windows):
         upto = windows <= window
+        end = float((window + 1) * window_s)
+        quiet = None
+        if silent is not None:
+            when = (silent[0] >= first) & (silent[0] < end)
+            quiet = (silent[1][when], silent[2][when], silent[3][when])
         found = estimate(
             lat[upto],
             lon[upto],
             signal[upto],
             float(window * window_s),
-            float((window + 1) * window_s),
+            end,
+            silent=quiet,
         )
         if found is not None and found.observations >= 3:
             out.append(found)

@@ -138,12 +138,18 @@ class ObservationStore:
                 yield frame.slice(start, rows)
 
     def fixes(self) -> pl.DataFrame:
-        """Every distinct observer fix (source, time, lat, lon): a fix is shared by
-        all the cells heard at it, so there are several times fewer than rows."""
-        parts = [chunk.select(FIX_COLUMNS).unique() for chunk in self.chunks(1_000_000)]
+        """Every distinct observer fix (source, time, lat, lon) and the weakest
+        signal reported at it (``floor``; null if none has one): a fix is shared
+        by all the cells heard at it, so there are several times fewer than rows."""
+        parts = [
+            chunk.group_by(FIX_COLUMNS).agg(pl.col("signal").min().alias("floor"))
+            for chunk in self.chunks(1_000_000)
+        ]
         if not parts:
-            return pl.DataFrame(schema={k: OBSERVATION_SCHEMA[k] for k in FIX_COLUMNS})
-        return pl.concat(parts).unique()
+            return pl.DataFrame(
+                schema={**{k: OBSERVATION_SCHEMA[k] for k in FIX_COLUMNS}, "floor": pl.Float64}
+            )
+        return pl.concat(parts).group_by(FIX_COLUMNS).agg(pl.col("floor").min())
 
     def frame(self) -> pl.DataFrame:
         """Every observation in one frame (reads the spilled ones back)."""
