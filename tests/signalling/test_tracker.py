@@ -13,6 +13,7 @@ from telsec.signalling._tracker import Tracker
 from telsec.signalling.findings import (
     CHECK,
     DELIVER,
+    FROM_PARTNER,
     LOCATE,
     LOOKUP,
     SRI_SM_QUERY,
@@ -276,3 +277,39 @@ def test_more_gts_active_at_once_than_the_pruning_bound() -> None:
     assert tracker.sizes()["delivered"] == count
     tracker.apply(_events((DELIVER, 3600.0, None, "gt-late", 0, False)))
     assert tracker.sizes()["delivered"] == 1
+
+
+def _sri_sms(count: int, time: float, gt: str = "gt1") -> Events:
+    """``count`` SRI-SMs of distinct subscribers from ``gt`` at one ``time``."""
+    parts = EventParts()
+    rows = np.arange(count)
+    proof = EvidenceColumns(rows + 1, *(np.full(count, -1) for _ in range(5)))
+    parts.add(rows, LOOKUP, np.full(count, time), rows + 1, np.full(count, parts.name(gt)),
+              SRI_SM_QUERY | FROM_PARTNER, proof)  # fmt: skip
+    return parts.events()
+
+
+def test_time_that_does_not_advance_leaves_old_sri_sm_undecided_not_held() -> None:
+    """Zeroed timestamps: no SRI-SM's follow-up window ever ends. Past the bound the
+    oldest are left undecided (as at a capture's end), and deliveries at one
+    time are remembered once."""
+    tracker = Tracker(POLICY, max_pending=100)
+    assert tracker.apply(_sri_sms(250, 0.0)) == []
+    assert tracker.sizes()["pending"] == 100 and tracker.undecided == 150
+    deliveries = [(DELIVER, 0.0, None, "gt1", 0, False)] * 1000
+    tracker.apply(_events(*deliveries))
+    assert tracker.sizes()["delivery times"] == 1
+    found = tracker.apply(_events((DELIVER, 1e6, None, "gt-late", 0, False)))
+    assert found == []  # gt1 delivered within their window: no SRI-SM without one
+    assert tracker.sizes()["pending"] == 0 and tracker.undecided == 150
+
+
+def test_a_gts_lookups_kept_for_fan_out_are_bounded() -> None:
+    # the same subscriber again and again: the oldest lookups go beyond the bound
+    repeated = [(n * 0.001, "gt1", 7) for n in range(500)]
+    tracker = Tracker(POLICY, max_recent=50)
+    assert tracker.apply(_lookups(repeated)) == []
+    assert tracker.sizes()["recent lookups"] == 50
+    more = [(1.0 + n, "gt1", 100 + n) for n in range(4)]
+    found = tracker.apply(_lookups(more))
+    assert [len(f.frames) for f in found] == [50]  # a burst of 5 distinct, the last 50 kept

@@ -6,8 +6,16 @@ from telsec.signalling.policy import Policy
 class Tracker:
     policy: Policy
     max_subscribers: int
+    max_pending: int
+    max_recent: int
     undecided: int
-    def __init__(self, policy: Policy, max_subscribers: int = ...) -> None: ...
+    def __init__(
+        self,
+        policy: Policy,
+        max_subscribers: int = ...,
+        max_pending: int = ...,
+        max_recent: int = ...,
+    ) -> None: ...
     def apply(self, events: Events) -> list[Finding]: ...
     def expire(self, now: float) -> list[Finding]: ...
     def sizes(self) -> dict[str, int]: ...

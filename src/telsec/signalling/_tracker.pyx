@@ -32,6 +32,12 @@ from telsec.signalling.geo import distance_km
 
 #: Beyond this many GTs, the tables of deliveries, lookups and probes drop what has expired.
 cdef Py_ssize_t PRUNE_AT = 100_000
+#: SRI-SMs awaiting judgement at most; beyond, the oldest is left undecided, as at
+#: the end of a capture (time that does not advance, zeroed timestamps, would
+#: otherwise keep every SRI-SM of the capture waiting).
+cdef Py_ssize_t MAX_PENDING = 1_000_000
+#: A GT's lookups kept for the fan-out rule at most (the oldest go first).
+cdef Py_ssize_t MAX_RECENT = 100_000
 
 
 cdef class _Pruning:
@@ -266,19 +272,23 @@ cdef class _Recent:
         self.lookups = deque()
         self.per_subscriber = {}
 
-    cdef void add(self, _Lookup lookup) except *:
+    cdef void add(self, _Lookup lookup, Py_ssize_t most) except *:
         self.lookups.append(lookup)
         self.per_subscriber[lookup.subscriber] = self.per_subscriber.get(lookup.subscriber, 0) + 1
+        if len(self.lookups) > most:
+            self._drop_first()
 
     cdef void drop_before(self, double start) except *:
-        cdef _Lookup first
         while self.lookups and (<_Lookup>self.lookups[0]).time < start:
-            first = self.lookups.popleft()
-            left = self.per_subscriber[first.subscriber] - 1
-            if left:
-                self.per_subscriber[first.subscriber] = left
-            else:
-                del self.per_subscriber[first.subscriber]
+            self._drop_first()
+
+    cdef void _drop_first(self) except *:
+        cdef _Lookup first = self.lookups.popleft()
+        left = self.per_subscriber[first.subscriber] - 1
+        if left:
+            self.per_subscriber[first.subscriber] = left
+        else:
+            del self.per_subscriber[first.subscriber]
 
     cdef double last_time(self):
         return (<_Lookup>self.lookups[-1]).time if self.lookups else float("-inf")
@@ -304,6 +314,8 @@ cdef class Tracker:
 
     cdef readonly object policy
     cdef readonly Py_ssize_t max_subscribers
+    cdef readonly Py_ssize_t max_pending
+    cdef readonly Py_ssize_t max_recent
     #: SRI-SMs whose follow-up window had not passed when the input ended.
     cdef public Py_ssize_t undecided
     #: subscriber key -> (time, country) of the last trusted location
@@ -331,10 +343,13 @@ cdef class Tracker:
     cdef double _max_speed
     cdef Py_ssize_t _fan_out
 
-    def __init__(self, policy, Py_ssize_t max_subscribers=1_000_000):
+    def __init__(self, policy, Py_ssize_t max_subscribers=1_000_000,
+                 Py_ssize_t max_pending=MAX_PENDING, Py_ssize_t max_recent=MAX_RECENT):
         thresholds = policy.thresholds
         self.policy = policy
         self.max_subscribers = max_subscribers
+        self.max_pending = max_pending
+        self.max_recent = max_recent
         self.undecided = 0
         self._location = _Locations(max_subscribers)
         self._country_ids = {}
@@ -453,10 +468,23 @@ cdef class Tracker:
         if same_gt is None:
             same_gt = self._pending_by_gt[lookup.gt] = deque()
         same_gt.append(pending)
+        if len(self._pending) > self.max_pending:
+            self._give_up_oldest()
         # ... but a GT of no partner that has never delivered a message counts now
         if not lookup.from_partner and lookup.gt not in self._delivered:
             pending.counted = True
             self._count(lookup, out)
+
+    cdef void _give_up_oldest(self) except *:
+        """The oldest SRI-SM awaiting judgement, left undecided."""
+        cdef _Pending pending = self._pending.popleft()
+        gt = pending.lookup.gt
+        same_gt = self._pending_by_gt[gt]
+        same_gt.popleft()
+        if not same_gt:
+            del self._pending_by_gt[gt]
+            self._deliveries.pop(gt, None)
+        self.undecided += 1
 
     cdef void _deliver(self, double time, str gt) except *:
         self._delivered[gt] = time
@@ -464,7 +492,8 @@ cdef class Tracker:
             times = self._deliveries.get(gt)
             if times is None:
                 times = self._deliveries[gt] = deque()
-            times.append(time)
+            if not times or times[-1] != time:  # a time again tells nothing more
+                times.append(time)
 
     cdef bint _was_delivered(self, _Lookup lookup) except -1:
         """Did the GT deliver a message within the follow-up window of ``lookup``?
@@ -490,7 +519,7 @@ cdef class Tracker:
         cdef Py_ssize_t distinct
         if seen is None:
             seen = self._seen[lookup.gt] = _Recent()
-        seen.add(lookup)
+        seen.add(lookup, self.max_recent)
         seen.drop_before(lookup.time - window)
         distinct = len(seen.per_subscriber)
         if distinct < self._fan_out:
@@ -554,6 +583,8 @@ cdef class Tracker:
             "delivered": len(self._delivered),
             "seen": len(self._seen),
             "probing": len(self._probing),
+            "delivery times": sum(len(times) for times in self._deliveries.values()),
+            "recent lookups": sum(len((<_Recent>recent).lookups) for recent in self._seen.values()),
         }
 
     def finish(self):
