@@ -313,3 +313,22 @@ def test_a_gts_lookups_kept_for_fan_out_are_bounded() -> None:
     more = [(1.0 + n, "gt1", 100 + n) for n in range(4)]
     found = tracker.apply(_lookups(more))
     assert [len(f.frames) for f in found] == [50]  # a burst of 5 distinct, the last 50 kept
+
+
+def test_gts_live_at_once_are_bounded_when_time_stands_still() -> None:
+    """5,000 GTs deliver and look up at one time: each table keeps at most the
+    bound, the most recently active; the rules go on working on what is kept."""
+    count, bound = 5_000, 1_000
+    parts = EventParts()
+    rows = np.arange(count)
+    places = np.array([parts.name(f"gt{n}") for n in range(count)])
+    parts.add(rows, DELIVER, np.zeros(count), np.zeros(count, dtype=np.int64), places, 0)
+    tracker = Tracker(POLICY, max_gts=bound)
+    tracker.apply(parts.events())
+    assert 0 < tracker.sizes()["delivered"] <= bound
+    lookups = [(0.0, f"gt{n}", n + 1) for n in range(count)]
+    tracker.apply(_lookups(lookups))
+    assert 0 < tracker.sizes()["seen"] <= bound
+    # one GT probing five subscribers is still found
+    found = tracker.apply(_lookups([(0.0, "gt-probe", key) for key in range(1, 6)]))
+    assert [f.rule for f in found] == ["SIG-FAN-OUT"]

@@ -8,6 +8,7 @@ class Tracker:
     max_subscribers: int
     max_pending: int
     max_recent: int
+    max_gts: int
     undecided: int
     def __init__(
         self,
@@ -15,6 +16,7 @@ class Tracker:
         max_subscribers: int = ...,
         max_pending: int = ...,
         max_recent: int = ...,
+        max_gts: int = ...,
     ) -> None: ...
     def apply(self, events: Events) -> list[Finding]: ...
     def expire(self, now: float) -> list[Finding]: ...

@@ -38,30 +38,46 @@ cdef Py_ssize_t PRUNE_AT = 100_000
 cdef Py_ssize_t MAX_PENDING = 1_000_000
 #: A GT's lookups kept for the fan-out rule at most (the oldest go first).
 cdef Py_ssize_t MAX_RECENT = 100_000
+#: GTs each table keeps at most, live or not (the least recently active go first).
+cdef Py_ssize_t MAX_GTS = 1_000_000
 
 
 cdef class _Pruning:
-    """When a table of GTs is pruned: past ``PRUNE_AT`` entries, once it has doubled
-    since it was last pruned or ``horizon`` seconds of capture have passed (entries
-    may have expired since).  Pruning whenever it was past the bound rebuilt a
-    table of live entries at every event: a capture with more GTs active at once
-    than the bound made the screen quadratic."""
+    """When a table of GTs is pruned: past ``PRUNE_AT`` entries (or ``most``, if
+    lower), once it has doubled since it was last pruned or ``horizon`` seconds of
+    capture have passed (entries may have expired since), and whenever it holds
+    more than ``most``.  Pruning whenever it was past the bound rebuilt a table of
+    live entries at every event: a capture with more GTs active at once than the
+    bound made the screen quadratic."""
 
+    cdef Py_ssize_t floor
+    cdef Py_ssize_t most
     cdef Py_ssize_t size
     cdef double time
     cdef double horizon
 
-    def __cinit__(self, double horizon):
-        self.size = PRUNE_AT
+    def __cinit__(self, double horizon, Py_ssize_t most):
+        self.floor = min(PRUNE_AT, most)
+        self.most = most
+        self.size = self.floor
         self.time = float("-inf")
         self.horizon = horizon
 
     cdef inline bint due(self, Py_ssize_t length, double now):
-        return length > PRUNE_AT and (length > self.size or now >= self.time)
+        return length > self.size or (length > self.floor and now >= self.time)
 
     cdef inline void done(self, Py_ssize_t length, double now):
-        self.size = max(PRUNE_AT, 2 * length)
+        self.size = min(max(self.floor, 2 * length), self.most)
         self.time = now + self.horizon
+
+
+cdef dict _newest(dict table, Py_ssize_t most, object when):
+    """``table`` itself if it holds at most ``most`` entries; else nine tenths of
+    that many, those whose ``when(value)`` is latest (what was active last)."""
+    if len(table) <= most:
+        return table
+    keep = sorted(table.items(), key=lambda item: when(item[1]), reverse=True)
+    return dict(keep[: most * 9 // 10])
 
 
 cdef inline object _name(list names, int at):
@@ -293,6 +309,10 @@ cdef class _Recent:
     cdef double last_time(self):
         return (<_Lookup>self.lookups[-1]).time if self.lookups else float("-inf")
 
+    def newest(self):
+        """The time of the latest lookup kept (for ordering GTs by activity)."""
+        return self.last_time()
+
     cdef void clear(self):
         self.lookups.clear()
         self.per_subscriber.clear()
@@ -316,6 +336,7 @@ cdef class Tracker:
     cdef readonly Py_ssize_t max_subscribers
     cdef readonly Py_ssize_t max_pending
     cdef readonly Py_ssize_t max_recent
+    cdef readonly Py_ssize_t max_gts
     #: SRI-SMs whose follow-up window had not passed when the input ended.
     cdef public Py_ssize_t undecided
     #: subscriber key -> (time, country) of the last trusted location
@@ -344,12 +365,14 @@ cdef class Tracker:
     cdef Py_ssize_t _fan_out
 
     def __init__(self, policy, Py_ssize_t max_subscribers=1_000_000,
-                 Py_ssize_t max_pending=MAX_PENDING, Py_ssize_t max_recent=MAX_RECENT):
+                 Py_ssize_t max_pending=MAX_PENDING, Py_ssize_t max_recent=MAX_RECENT,
+                 Py_ssize_t max_gts=MAX_GTS):
         thresholds = policy.thresholds
         self.policy = policy
         self.max_subscribers = max_subscribers
         self.max_pending = max_pending
         self.max_recent = max_recent
+        self.max_gts = max_gts
         self.undecided = 0
         self._location = _Locations(max_subscribers)
         self._country_ids = {}
@@ -366,9 +389,9 @@ cdef class Tracker:
         self._window = thresholds.fan_out_window_s
         self._max_speed = thresholds.max_speed_kmh
         self._fan_out = thresholds.fan_out_subscribers
-        self._prune_delivered = _Pruning(self._followup)
-        self._prune_seen = _Pruning(self._window)
-        self._prune_probing = _Pruning(self._window)
+        self._prune_delivered = _Pruning(self._followup, max_gts)
+        self._prune_seen = _Pruning(self._window, max_gts)
+        self._prune_probing = _Pruning(self._window, max_gts)
 
     def apply(self, events):
         """Findings these events complete (including older ones now resolved)."""
@@ -561,17 +584,26 @@ cdef class Tracker:
             )
             if not pending.counted:
                 self._count(lookup, out)
+        # expired entries go; past max_gts live ones too, the least recently active
+        # first (only when capture time stands still or a flood of GTs is live)
+        cdef Py_ssize_t most = self.max_gts
         if self._prune_delivered.due(len(self._delivered), now):
-            self._delivered = {k: v for k, v in self._delivered.items() if v >= now - followup}
+            self._delivered = _newest(
+                {k: v for k, v in self._delivered.items() if v >= now - followup}, most, float
+            )
             self._prune_delivered.done(len(self._delivered), now)
         if self._prune_seen.due(len(self._seen), now):
             window = self._window
-            self._seen = {
-                k: v for k, v in self._seen.items() if (<_Recent>v).last_time() >= now - window
-            }
+            self._seen = _newest(
+                {k: v for k, v in self._seen.items() if (<_Recent>v).last_time() >= now - window},
+                most,
+                _Recent.newest,
+            )
             self._prune_seen.done(len(self._seen), now)
         if self._prune_probing.due(len(self._probing), now):
-            self._probing = {k: v for k, v in self._probing.items() if v >= now}
+            self._probing = _newest(
+                {k: v for k, v in self._probing.items() if v >= now}, most, float
+            )
             self._prune_probing.done(len(self._probing), now)
         return out
 
