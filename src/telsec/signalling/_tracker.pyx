@@ -531,7 +531,6 @@ cdef class Tracker:
         return bool(times) and times[0] <= lookup.time + self._followup
 
     cdef void _count(self, _Lookup lookup, list out) except *:
-        cdef _Lookup item
         cdef double window = self._window
         until = self._probing.get(lookup.gt)
         if until is not None and lookup.time <= until:
