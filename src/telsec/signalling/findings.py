@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -233,7 +234,7 @@ class EventParts:
             self.names.append(text)
         return found
 
-    def extend(self, texts: list[str | None]) -> np.ndarray:
+    def extend(self, texts: Sequence[str | None]) -> np.ndarray:
         """Ids of ``texts`` (-1 for None) added to :attr:`names` as they are: for
         texts that are new (pseudonyms), without looking for them first."""
         first = len(self.names)

@@ -302,14 +302,22 @@ def _factorize(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return slots - 1, rank[shifted]
 
 
+#: Codes below this are told apart by counting, not sorting.
+_SMALL_CODES = 1 << 16
+
+
 class _Distinct:
     """A column's distinct values, so that anything of a value is computed once per
     batch: the distinct strings of a column of string ids (None for -1), or the
     distinct codes of a column of codes."""
 
     def __init__(self, column: np.ndarray, strings: list[str] | None = None) -> None:
+        self._inverse: np.ndarray
         if strings is None:
-            distinct, self._inverse = np.unique(column, return_inverse=True)
+            if len(column) and column.min() >= -1 and column.max() < _SMALL_CODES:
+                distinct, self._inverse = _factorize(column, int(column.max()) + 1)
+            else:
+                distinct, self._inverse = np.unique(column, return_inverse=True)
             self.values: list[Any] = distinct.tolist()
         else:
             distinct, self._inverse = _factorize(column, len(strings))
@@ -323,7 +331,8 @@ class _Distinct:
         """Each row's entry of ``results`` (one per distinct value, in :attr:`values` order)."""
         table = np.empty(len(self.values), dtype=dtype)
         table[:] = results
-        return table[self._inverse]
+        spread: np.ndarray = table[self._inverse]
+        return spread
 
 
 def _first_seen(group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -339,6 +348,24 @@ def _first_seen(group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.nd
     first = order[at]
     by_row = np.argsort(first, kind="stable")
     return first[by_row], counts[by_row]
+
+
+class _Rows:
+    """Some rows of a batch, read a column at a time: indexing the structured
+    array itself would copy every field of every row."""
+
+    def __init__(self, rows: np.ndarray, index: np.ndarray) -> None:
+        self._rows, self._index = rows, index
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = self._rows[name][self._index]
+        return column
 
 
 @dataclass
@@ -372,6 +399,13 @@ class Inspector:
             plmn_operator(imsi[:6]) if imsi else -1
         )
 
+        # the point codes each operator's GTs may come from, as (operator << 32 | code)
+        self._lists_point_codes = np.array([bool(op.point_codes) for op in self._operators])
+        self._point_codes = np.array(
+            sorted(number << 32 | code for number, op in enumerate(self._operators)
+                   for code in op.point_codes), dtype=np.int64,
+        )  # fmt: skip
+
     def _operator(self, number: int) -> Operator | None:
         return None if number < 0 else self._operators[number]
 
@@ -400,14 +434,14 @@ class Inspector:
                 found.sort(key=itemgetter(0))
         return [f for _, f in found], events.events()
 
-    def _pseudonym_ids(self, kind: str, strings: list[str], identity: np.ndarray,
-                       events: EventParts) -> np.ndarray:  # fmt: skip
-        """The ids in ``events.names`` of the pseudonyms of some identities (-1: none)."""
-        if not len(identity):
-            return np.empty(0, dtype=np.int32)
-        identities = _Distinct(identity, strings)
-        pseudonyms = self.pseudonym.pseudonyms(kind, identities.values)
-        return identities.spread(events.extend(pseudonyms).tolist(), np.int32)
+    def _pseudonym_ids(self, kind: str, keys: np.ndarray, strings: list[str],
+                       identity: np.ndarray, events: EventParts) -> np.ndarray:  # fmt: skip
+        """The ids in ``events.names`` of the pseudonyms of some identities (their
+        match ``keys``; -1: none)."""
+        pseudonyms, index = self.pseudonym.pseudonyms_of_keys(kind, keys, strings, identity)
+        ids: np.ndarray = np.append(events.extend(pseudonyms), np.int32(-1))  # -1: none
+        each: np.ndarray = ids[index]
+        return each
 
     # -- activity ---------------------------------------------------------------------
 
@@ -456,7 +490,7 @@ class Inspector:
 
     def _map(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
              events: EventParts) -> None:  # fmt: skip
-        rows = batch.rows[index]
+        rows = _Rows(batch.rows, index)
         strings = batch.strings
         calling = rows["calling_gt"]
         opcode = rows["opcode"]
@@ -523,8 +557,10 @@ class Inspector:
         pseudonym = np.full(len(rows), -1, dtype=np.int32)
         by_imsi = proven[imsi_key[proven] != 0]
         by_msisdn = proven[imsi_key[proven] == 0]
-        pseudonym[by_imsi] = self._pseudonym_ids("imsi", strings, imsi[by_imsi], events)
-        pseudonym[by_msisdn] = self._pseudonym_ids("msisdn", strings, msisdn[by_msisdn], events)
+        pseudonym[by_imsi] = self._pseudonym_ids("imsi", imsi_key[by_imsi], strings, imsi[by_imsi],
+                                                 events)  # fmt: skip
+        pseudonym[by_msisdn] = self._pseudonym_ids("msisdn", msisdn_key[by_msisdn], strings,
+                                                   msisdn[by_msisdn], events)  # fmt: skip
         calling_name = callings.map(events.name, np.int32)
         called_name = np.full(len(rows), -1, dtype=np.int32)
         called_name[proven] = _Distinct(rows["called_gt"][proven], strings).map(
@@ -542,7 +578,7 @@ class Inspector:
             operator, home_operator, opc, node,
         )  # fmt: skip
         rules = (denied, leased, point_code, category == 1, cat2, no_agreement, mismatch)
-        hits = np.stack(rules, axis=1)[work].tolist()
+        hits = np.stack([hit[work] for hit in rules], axis=1).tolist()
         names = events.names
         for (at, frame, when, gt_id, called_id, name, who, op_number, home_number, code,
              node_id), row_hits in zip(
@@ -604,10 +640,10 @@ class Inspector:
     def _unexpected_point_code(self, operator: np.ndarray, opc: np.ndarray) -> np.ndarray:
         """The GT's operator lists its point codes, and the message came from another."""
         out = np.zeros(len(opc), dtype=bool)
-        for number, op in enumerate(self._operators):
-            if op.point_codes:
-                mine = operator == number
-                out[mine] = ~np.isin(opc[mine], np.array(op.point_codes, dtype=np.int64))
+        known = np.flatnonzero(operator >= 0)
+        rows = known[self._lists_point_codes[operator[known]]]
+        pairs = operator[rows] << 32 | (opc[rows] & 0xFFFFFFFF)  # opc -1: none, listed by nobody
+        out[rows] = ~np.isin(pairs, self._point_codes)
         return out
 
     def _node_mismatch(self, strings: list[str], node: np.ndarray, calling: np.ndarray,
@@ -635,7 +671,7 @@ class Inspector:
 
     def _diameter(self, batch: Batch, index: np.ndarray, found: list[tuple[int, Finding]],
                   events: EventParts) -> None:  # fmt: skip
-        rows = batch.rows[index]
+        rows = _Rows(batch.rows, index)
         strings = batch.strings
         realm, imsi, visited = rows["origin_realm"], rows["imsi"], rows["visited_plmn"]
         command, time = rows["command_code"], rows["time"]
@@ -692,7 +728,8 @@ class Inspector:
 
         proven = np.flatnonzero(outside & (raised | located))
         pseudonym = np.full(len(rows), -1, dtype=np.int32)
-        pseudonym[proven] = self._pseudonym_ids("imsi", strings, imsi[proven], events)
+        pseudonym[proven] = self._pseudonym_ids("imsi", imsi_key[proven], strings, imsi[proven],
+                                                events)  # fmt: skip
         names, operation = _names_of(command, _request_name, events)
         realm_name = realms.map(events.name, np.int32)
         none = np.full(len(rows), -1, dtype=np.int32)
