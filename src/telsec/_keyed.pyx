@@ -157,3 +157,80 @@ def hmac_pseudonyms(inner, outer, str kind, list values) -> list:
             text[8 + i] = _BASE32[(low >> (35 - 5 * i)) & 31]
         out.append(head + text[:16].decode("ascii"))
     return out
+
+
+# -- pseudonyms already made, by match key -----------------------------------------
+
+
+cdef class KeyedCache:
+    """Objects by 64-bit key (never 0), at most ``capacity`` of them.
+
+    An open-addressing table (linear probing, at most half full) for keys that
+    are already uniform hashes, such as :func:`keyed_hashes`' (their low bits
+    pick the slot): looking up a batch of keys costs a probe or two each, in C,
+    where a ``dict`` of Python integers costs a memory round trip per key."""
+
+    cdef int64_t[::1] _keys
+    cdef list _values
+    cdef Py_ssize_t _mask
+    cdef readonly Py_ssize_t size
+    cdef readonly Py_ssize_t capacity
+
+    def __init__(self, Py_ssize_t capacity):
+        if capacity < 1:
+            raise ValueError("a cache holds at least one entry")
+        cdef Py_ssize_t slots = 2
+        while slots < 2 * capacity:
+            slots <<= 1
+        self._keys = np.zeros(slots, dtype=np.int64)
+        self._values = [None] * slots
+        self._mask = slots - 1
+        self.capacity = capacity
+        self.size = 0
+
+    def __len__(self):
+        return self.size
+
+    cdef inline Py_ssize_t _slot(self, int64_t key) noexcept:
+        cdef Py_ssize_t at = <Py_ssize_t>(<uint64_t>key & <uint64_t>self._mask)
+        while self._keys[at] != 0 and self._keys[at] != key:
+            at = (at + 1) & self._mask
+        return at
+
+    def get_many(self, const int64_t[::1] keys) -> list:
+        """The object of each key (None where there is none, and for key 0)."""
+        cdef Py_ssize_t i, at, n = keys.shape[0]
+        cdef int64_t key
+        cdef list out = [None] * n
+        for i in range(n):
+            key = keys[i]
+            if key == 0:
+                continue
+            at = self._slot(key)
+            if self._keys[at] == key:
+                out[i] = self._values[at]
+        return out
+
+    def put_many(self, const int64_t[::1] keys, list values) -> None:
+        """Hold ``values[i]`` for ``keys[i]`` (key 0 is refused); ``OverflowError``
+        beyond the capacity, with the entries before it held."""
+        cdef Py_ssize_t i, at, n = keys.shape[0]
+        cdef int64_t key
+        if len(values) != n:
+            raise ValueError("one value per key")
+        for i in range(n):
+            key = keys[i]
+            if key == 0:
+                raise ValueError("key 0 is not a key")
+            at = self._slot(key)
+            if self._keys[at] != key:
+                if self.size >= self.capacity:
+                    raise OverflowError("the cache is full")
+                self._keys[at] = key
+                self.size += 1
+            self._values[at] = values[i]
+
+    def clear(self) -> None:
+        self._keys[:] = 0
+        self._values = [None] * (self._mask + 1)
+        self.size = 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from telsec._keyed import hmac_pseudonyms, keyed_hashes
+from telsec._keyed import KeyedCache, hmac_pseudonyms, keyed_hashes
 
 KEY_ENV = "TELSEC_PSEUDONYM_KEY"
 
@@ -47,9 +47,8 @@ class Pseudonymiser:
         self._known: dict[str, dict[str, str]] = {}
         self._cached = 0
         self._match_keys: dict[str, bytes] = {}
-        #: kind -> match key -> pseudonym (at most _CACHED in all)
-        self._by_key: dict[str, dict[int, str]] = {}
-        self._keyed = 0
+        #: kind -> match key -> pseudonym (at most _CACHED of each kind)
+        self._by_key: dict[str, KeyedCache] = {}
 
     def __reduce__(self) -> tuple[Callable[[bytes], Pseudonymiser], tuple[bytes]]:
         # the cache stays behind; a process that receives the same key again
@@ -92,27 +91,26 @@ class Pseudonymiser:
             return [], np.empty(0, dtype=np.intp)
         distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         inverse = inverse.reshape(-1)
-        if distinct[0] == 0:  # rows without an identity
-            distinct, first = distinct[1:], first[1:]
-            inverse = inverse - 1
+        zero = int(np.searchsorted(distinct, 0))  # rows without an identity
+        if zero < len(distinct) and distinct[zero] == 0:
+            distinct, first = np.delete(distinct, zero), np.delete(first, zero)
+            inverse = np.where(inverse == zero, -1, inverse - (inverse > zero))
         known = self._by_key.get(kind)
         if known is None:
-            known = self._by_key[kind] = {}
-        found = [known.get(key) for key in distinct.tolist()]
+            known = self._by_key[kind] = KeyedCache(_CACHED)
+        found = known.get_many(distinct)
         missing = [number for number, value in enumerate(found) if value is None]
         if missing:
-            where = first[missing]
-            identities = [strings[i] for i in ids[where].tolist()]
+            identities = [strings[i] for i in ids[first[missing]].tolist()]
             made = hmac_pseudonyms(self._inner, self._outer, kind, identities)
-            if self._keyed + len(made) > _CACHED:
-                self._by_key.clear()
-                self._keyed = 0
-                known = self._by_key[kind] = {}
-            self._keyed += len(made)
-            for number, key, pseudonym in zip(missing, distinct[missing].tolist(), made,
-                                              strict=True):  # fmt: skip
-                found[number] = known[key] = pseudonym
-        return found, inverse  # type: ignore[return-value]
+            for number, pseudonym in zip(missing, made, strict=True):
+                found[number] = pseudonym
+            new = np.ascontiguousarray(distinct[missing])
+            if known.size + len(made) > known.capacity:
+                known.clear()
+            if len(made) <= known.capacity:
+                known.put_many(new, made)
+        return found, inverse
 
     def match_keys(self, kind: str, strings: list[str], ids: np.ndarray) -> np.ndarray:
         """A keyed 64-bit hash (SipHash-2-4) of ``strings[id]`` for each id, as

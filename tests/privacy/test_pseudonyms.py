@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from telsec import privacy
-from telsec._keyed import siphash24
+from telsec._keyed import KeyedCache, siphash24
 from telsec.privacy import Pseudonymiser
 
 KEY = b"a shared coalition key, 32 bytes"
@@ -181,3 +181,49 @@ def test_the_processs_pseudonymisers_are_a_handful(monkeypatch: pytest.MonkeyPat
         pickle.loads(pickle.dumps(Pseudonymiser(key)))
     assert 0 < len(privacy._UNPICKLED) <= privacy._UNPICKLED_KEYS
     assert keys[-1] in privacy._UNPICKLED
+
+
+# -- pseudonyms by match key -------------------------------------------------------------
+
+
+@given(
+    st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["", "1", "22", "333", "4444",
+                                                             "55555", "666666"])),
+                      max_size=30), max_size=6),
+    st.integers(min_value=1, max_value=8),
+)  # fmt: skip
+def test_pseudonyms_by_match_key_are_each_rows_pseudonym(
+    batches: list[list[str | None]], cached: int
+) -> None:
+    """Batch after batch, with a cache small enough to empty itself: each row gets
+    its identity's documented pseudonym (none where it has none)."""
+    pseudonymiser = Pseudonymiser(KEY)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(privacy, "_CACHED", cached)
+        for values in batches:
+            strings = sorted({v for v in values if v is not None})
+            ids = np.array([strings.index(v) if v is not None else -1 for v in values], np.int32)
+            keys = pseudonymiser.match_keys("imsi", strings, ids)
+            distinct, index = pseudonymiser.pseudonyms_of_keys("imsi", keys, strings, ids)
+            assert len(set(distinct)) == len(distinct)
+            assert [distinct[i] if i >= 0 else None for i in index.tolist()] == [
+                _documented(KEY, "imsi", v) if v else None for v in values
+            ]
+
+
+def test_the_keyed_cache_holds_what_it_was_given_up_to_its_capacity() -> None:
+    cache = KeyedCache(3)
+    keys = np.array([5, -7, 1 << 40], dtype=np.int64)
+    cache.put_many(keys, ["a", "b", "c"])
+    cache.put_many(keys[:1], ["a2"])  # a key again: replaced, not counted twice
+    assert len(cache) == 3
+    # colliding slots (equal low bits) are probed past
+    assert cache.get_many(np.array([5, 6, -7, 0, 1 << 40, 5 + (1 << 20)], dtype=np.int64)) == [
+        "a2", None, "b", None, "c", None
+    ]  # fmt: skip
+    with pytest.raises(OverflowError):
+        cache.put_many(np.array([9], dtype=np.int64), ["d"])
+    with pytest.raises(ValueError):
+        cache.put_many(np.array([0], dtype=np.int64), ["zero"])
+    cache.clear()
+    assert len(cache) == 0 and cache.get_many(keys) == [None, None, None]
