@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -35,6 +35,9 @@ from telsec.cli.share import (
     share,
     share_level,
 )
+
+if TYPE_CHECKING:
+    from telsec.signalling.findings import Finding
 
 app = typer.Typer(
     help="SS7/SIGTRAN and Diameter captures: decode, screen, generate.", no_args_is_help=True
@@ -326,16 +329,24 @@ def scan(
         share(stix, publish, bundle, url, token)
 
 
-def _finding_row(item: Any) -> dict[str, Any]:
-    row: dict[str, Any] = item.as_dict()
-    row["source"] = item.source
-    return row
+def _finding_row(item: Finding) -> dict[str, Any]:
+    return item.as_dict()
 
 
-def _finding_line(item: Any) -> bytes:
+def _finding_line(item: Finding) -> bytes:
+    """``{"record": "finding", **item.as_dict()}`` as a JSON line, built in one go
+    (merging dicts cost a third of the time of writing the line)."""
     line: bytes = orjson.dumps(
-        {"record": "finding", **_finding_row(item)}, option=orjson.OPT_APPEND_NEWLINE
-    )
+        {
+            "record": "finding", "rule": item.rule, "severity": item.severity,
+            "category": item.category, "frames": item.frames, "time": item.time,
+            "calling_gt": item.calling_gt, "called_gt": item.called_gt,
+            "origin_realm": item.origin_realm, "operation": item.operation,
+            "subscriber": item.subscriber, "detail": item.detail,
+            "techniques": item.techniques, "source": item.calling_gt or item.origin_realm,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )  # fmt: skip
     return line
 
 
