@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -18,18 +18,31 @@ _INTS = {
 }  # fmt: skip
 
 
+def jsonl_line(record: Record) -> bytes:
+    """A record as a JSON line, without its empty fields."""
+    line: bytes = orjson.dumps(
+        {k: v for k, v in record.items() if v is not None}, option=orjson.OPT_APPEND_NEWLINE
+    )
+    return line
+
+
 def write_jsonl(records: Iterable[Record], handle: IO[bytes]) -> int:
     count = 0
     for record in records:
-        handle.write(orjson.dumps({k: v for k, v in record.items() if v is not None}))
-        handle.write(b"\n")
+        handle.write(jsonl_line(record))
         count += 1
     return count
 
 
-def write_csv(records: Iterable[Record], handle: IO[str]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
-    writer.writeheader()
+def csv_writer(handle: IO[str]) -> csv.DictWriter[str]:
+    """A CSV writer of records (one column per field of :data:`FIELDS`), no header yet."""
+    return csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+
+
+def write_csv(records: Iterable[Record], handle: IO[str], header: bool = True) -> int:
+    writer = csv_writer(handle)
+    if header:
+        writer.writeheader()
     count = 0
     for record in records:
         writer.writerow(record)
@@ -52,22 +65,42 @@ def parquet_schema() -> Any:
     return pa.schema([(name, kind(name)) for name in FIELDS])
 
 
+def arrow_table(records: list[Record]) -> Any:
+    """Records as an Arrow table of :func:`parquet_schema`."""
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(records, schema=parquet_schema())
+
+
 def write_parquet(records: Iterable[Record], sink: Any, batch: int = 50_000) -> int:
     """Row groups of ``batch`` records, so memory stays bounded."""
-    import pyarrow as pa
+    return write_parquet_tables(_tables_of(records, batch), sink)
+
+
+def _tables_of(records: Iterable[Record], batch: int) -> Iterator[Any]:
+    rows: list[Record] = []
+    for record in records:
+        rows.append(record)
+        if len(rows) >= batch:
+            yield arrow_table(rows)
+            rows = []
+    if rows:
+        yield arrow_table(rows)
+
+
+def write_parquet_tables(tables: Iterable[Any], sink: Any) -> int:
+    """Arrow tables of :func:`parquet_schema` as the row groups of one Parquet file
+    (one empty row group if there are none)."""
     import pyarrow.parquet as pq
 
-    schema = parquet_schema()
     count = 0
-    rows: list[Record] = []
-    with pq.ParquetWriter(sink, schema) as writer:
-        for record in records:
-            rows.append(record)
-            if len(rows) >= batch:
-                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-                count += len(rows)
-                rows = []
-        if rows or not count:
-            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-            count += len(rows)
+    written = False
+    with pq.ParquetWriter(sink, parquet_schema()) as writer:
+        for table in tables:
+            if table.num_rows or not written:
+                writer.write_table(table)
+                written = True
+            count += table.num_rows
+        if not written:
+            writer.write_table(arrow_table([]))
     return count

@@ -17,15 +17,17 @@ and those carry pseudonyms and keyed hashes, not subscriber identities.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 from telsec.packets.capture import (
     MAX_FRAME,
@@ -33,12 +35,14 @@ from telsec.packets.capture import (
     PCAP_MAGIC_US,
     PCAPNG_BYTE_ORDER,
     PCAPNG_SHB,
+    CaptureError,
+    read_capture,
 )
 from telsec.privacy import Pseudonymiser
 from telsec.signalling._fastpath import PCAPNG_DAMAGED, PCAPNG_HEADER, pcap_walk, pcapng_walk
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
-from telsec.signalling.decoder import DecodeStats
+from telsec.signalling.decoder import DecodeStats, Record, decode_packets
 from telsec.signalling.findings import Events, Finding
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import (
@@ -214,7 +218,7 @@ class _Future(Protocol):
 
 def _in_order(
     submit: Callable[[Chunk], _Future], work: Iterable[Chunk], window: int
-) -> Iterator[ChunkResult]:
+) -> Iterator[Any]:
     """Results in submission order, with at most ``window`` chunks in flight."""
     pending: deque[_Future] = deque()
     for chunk in work:
@@ -236,6 +240,20 @@ def _worker_context() -> BaseContext:
         context.set_forkserver_preload([__name__])
         return context
     return multiprocessing.get_context("spawn")
+
+
+_T = TypeVar("_T")
+
+
+def in_parallel(
+    function: Callable[[Chunk], _T], work: Iterable[Chunk], workers: int
+) -> Iterator[_T]:
+    """``function`` of each chunk, on ``workers`` processes, results in chunk order
+    (at most ``2 x workers`` chunks in flight)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
+        yield from _in_order(lambda chunk: pool.submit(function, chunk), work, 2 * workers)
 
 
 @dataclass
@@ -297,16 +315,9 @@ class Scan:
         self.undecided = tracker.undecided
 
     def _parallel(self, paths: list[Path]) -> Iterator[list[Finding]]:
-        from concurrent.futures import ProcessPoolExecutor
-
         work, sizes = _sized(chunks(paths))
-        with ProcessPoolExecutor(self.workers, mp_context=_worker_context()) as pool:
-            results = _in_order(
-                lambda c: pool.submit(inspect_chunk, c, self.policy, self.pseudonym),
-                work,
-                2 * self.workers,
-            )
-            yield from self._merge(results, sizes)
+        inspect = partial(inspect_chunk, policy=self.policy, pseudonym=self.pseudonym)
+        yield from self._merge(in_parallel(inspect, work, self.workers), sizes)
 
     def _distributed(self, paths: list[Path]) -> Iterator[list[Finding]]:
         from distributed import Client
@@ -321,3 +332,53 @@ class Scan:
                 window,
             )
             yield from self._merge(results, sizes)
+
+
+# -- decoding to records on all cores (``telsec signalling decode --workers``) ---------
+
+RecordFormat = Literal["jsonl", "csv", "parquet"]
+
+
+def chunk_records(chunk: Chunk) -> tuple[list[Record], DecodeStats]:
+    """The reference decoder's records of one chunk, and what it saw."""
+    stats = DecodeStats()
+    records: list[Record] = []
+    try:
+        with open(chunk.path, "rb") as handle:
+            handle.seek(chunk.start)
+            body = handle.read(chunk.end - chunk.start)
+        packets = read_capture(io.BytesIO(chunk.header + body), chunk.first_frame)
+        records.extend(decode_packets(packets, stats))
+    except CaptureError as exc:
+        stats.file_errors.append(f"{chunk.path}: {exc}")
+    except OSError as exc:
+        stats.file_errors.append(f"{chunk.path}: {exc.strerror or exc}")
+    return records, stats
+
+
+def encoded_chunk(chunk: Chunk, fmt: RecordFormat) -> tuple[Any, DecodeStats]:
+    """A chunk's records written as ``fmt`` by the worker that decoded them: JSON
+    lines (bytes), CSV rows without the header (text), or an Arrow table."""
+    from telsec.signalling.output import arrow_table, jsonl_line, write_csv
+
+    records, stats = chunk_records(chunk)
+    if fmt == "jsonl":
+        return b"".join(map(jsonl_line, records)), stats
+    if fmt == "csv":
+        text = io.StringIO(newline="")
+        write_csv(records, text, header=False)
+        return text.getvalue(), stats
+    return arrow_table(records), stats
+
+
+def decode_in_parallel(
+    paths: list[Path], fmt: RecordFormat, workers: int, on_progress: Callable[[int], None]
+) -> Iterator[tuple[Any, DecodeStats]]:
+    """Each chunk of the captures decoded and written as ``fmt`` (:func:`encoded_chunk`)
+    on ``workers`` processes, in file order; ``on_progress`` gets the bytes done."""
+    work, sizes = _sized(chunks(paths))
+    done = 0
+    for result in in_parallel(partial(encoded_chunk, fmt=fmt), work, workers):
+        done += next(sizes, 0)
+        on_progress(done)
+        yield result
