@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +170,31 @@ def test_decode_on_workers_writes_the_files_one_process_writes(capture: Path, tm
             assert one.num_rows == 24_000 and one.equals(two)
         else:
             assert outputs[0].read_bytes() == outputs[1].read_bytes()
+
+
+def test_scan_on_forked_workers_writes_what_one_process_writes(capture: Path, tmp_path) -> None:
+    """The command forks its workers (it runs no other thread then): same output."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(demo_policy())
+    outputs = []
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "telsec.cli.main", "signalling", "scan", str(capture),
+             "--policy", str(policy), "-f", "jsonl", "-w", workers],
+            capture_output=True, env={**os.environ, "TELSEC_PSEUDONYM_KEY": "k" * 32},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count(b'"record":"source"') > 10
+
+
+def test_workers_are_forked_only_from_a_process_without_threads() -> None:
+    check = (
+        "import threading, time\n"
+        "from telsec.signalling.pipeline import _worker_context\n"
+        "alone = _worker_context().get_start_method()\n"
+        "threading.Thread(target=time.sleep, args=(1,), daemon=True).start()\n"
+        "print(alone, _worker_context().get_start_method())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.stdout.split() == ["fork", "forkserver"], done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections import Counter
@@ -90,12 +91,13 @@ def _blocks(files: list[Path], fmt: RecordFormat, workers: int, stats: Any) -> I
     from telsec.signalling.pipeline import decode_in_parallel
 
     total = sum(f.stat().st_size for f in files if f.exists())
-    with _progress() as progress:
-        task = progress.add_task("decoding", total=max(total, 1), n="")
-        done = partial(progress.update, task)  # completed=bytes
-        for block, seen in decode_in_parallel(
-            files, fmt.value, workers, lambda size: done(completed=size)
-        ):
+    progress = _progress()
+    task = progress.add_task("decoding", total=max(total, 1), n="")
+    done = partial(progress.update, task)  # completed=bytes
+    blocks = decode_in_parallel(files, fmt.value, workers, lambda size: done(completed=size))
+    first = next(blocks, None)  # the workers start before the display's thread (see scan)
+    with progress:
+        for block, seen in itertools.chain([first] if first else [], blocks):
             stats.merge(seen)
             progress.update(task, n=f"{stats.frames:,} frames")
             yield block
@@ -247,13 +249,19 @@ class _Screening:
             console=err_console,
             transient=True,
         )
-        with progress:
-            task = progress.add_task("screening", total=max(total, 1))
-            self.scan.on_progress = lambda done: progress.update(task, completed=done)
-            try:
-                yield from self.scan.batches(self.files)
-            except OSError as exc:
-                fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
+        task = progress.add_task("screening", total=max(total, 1))
+        self.scan.on_progress = lambda done: progress.update(task, completed=done)
+        try:
+            # the first batch before the display's thread starts: the workers are
+            # forked, and fork only a process without threads (pipeline._worker_context)
+            batches = self.scan.batches(self.files)
+            first = next(batches, None)
+            with progress:
+                if first is not None:
+                    yield first
+                    yield from batches
+        except OSError as exc:
+            fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
 
     def report(self) -> None:
         _report(self.scan.stats)
