@@ -173,14 +173,15 @@ def test_decode_on_workers_writes_the_files_one_process_writes(capture: Path, tm
 
 
 def test_scan_on_forked_workers_writes_what_one_process_writes(capture: Path, tmp_path) -> None:
-    """The command forks its workers (it runs no other thread then): same output."""
+    """The command forks its workers (it runs no other thread then): same output
+    (the capture twice: a chunk or more each)."""
     policy = tmp_path / "policy.toml"
     policy.write_text(demo_policy())
     outputs = []
     for workers in ("1", "2"):
         done = subprocess.run(
             [sys.executable, "-m", "telsec.cli.main", "signalling", "scan", str(capture),
-             "--policy", str(policy), "-f", "jsonl", "-w", workers],
+             str(capture), "--policy", str(policy), "-f", "jsonl", "-w", workers],
             capture_output=True, env={**os.environ, "TELSEC_PSEUDONYM_KEY": "k" * 32},
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

@@ -58,7 +58,7 @@ from telsec.signalling.rules import (
 
 #: Bytes of capture per chunk: big enough to amortise the hand-over, small
 #: enough that a few chunks' results fit in memory.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
