@@ -13,7 +13,8 @@ the median of ``--repeat`` runs, 3 by default, and the best of them):
   carry (point codes, GTs, SSNs, transaction ids, opcode, IMSI, MSISDN, node
   addresses, Diameter hosts/realms/user), output to /dev/null, pinned to one
   core with taskset;
-* ``telsec signalling decode FILE -o /dev/null`` (records as JSON lines), one core;
+* ``telsec signalling decode FILE -o /dev/null`` (records as JSON lines), one core,
+  then with ``--workers N`` unpinned;
 * ``telsec signalling scan FILE --policy P -f jsonl --view findings -o /dev/null``
   (decode + every rule), pinned to one core, then with ``--workers N`` unpinned.
 
@@ -187,8 +188,10 @@ def main() -> None:
         row("tshark -T fields, 1 core", ["tshark", "-n", "-r", str(pcap), "-T", "fields", *fields],
             core=0)  # fmt: skip
     if not args.skip_decode:
-        row("telsec decode (jsonl), 1 core",
-            [*TELSEC, "signalling", "decode", str(pcap), "-o", os.devnull], core=0)  # fmt: skip
+        decode = [*TELSEC, "signalling", "decode", str(pcap), "-o", os.devnull]
+        row("telsec decode (jsonl), 1 core", decode, core=0)
+        for workers in [int(w) for w in args.workers.split(",") if w]:
+            row(f"telsec decode --workers {workers}", [*decode, "--workers", str(workers)])
     scan = [*TELSEC, "signalling", "scan", str(pcap), "--policy", str(policy), "-f", "jsonl",
             "--view", "findings", "-o", os.devnull]  # fmt: skip
     row("telsec scan (decode + rules), 1 core", scan, core=0)
