@@ -622,6 +622,27 @@ def test_real_process_failure_exits_1_without_traceback(upgraded_sqlite: Node) -
     assert result.stderr.strip().splitlines()[-1] == errors[0]
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_output_that_cannot_be_written_is_an_error_not_a_bug(
+    tmp_path: Path, workers: str
+) -> None:
+    """An output directory that does not exist: one line saying so, exit 1."""
+    from telsec.signalling.generate import write_capture
+
+    capture = tmp_path / "a.pcap"
+    with capture.open("wb") as out, open(tmp_path / "labels.jsonl", "wb") as labels:
+        write_capture(out, labels, "all", 200, seed=3)
+    missing = tmp_path / "no such directory" / "out.jsonl"
+    result = _subprocess(
+        clean_env(), "signalling", "decode", str(capture), "-w", workers, "-o", str(missing)
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "bug" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: [Errno 2] No such file or directory: '{missing}'"
+    ]
+
+
 # -------------------------------------------------------------------- demo
 
 

@@ -623,9 +623,15 @@ def audit(
 
 def run() -> None:
     """The ``telsec`` command: a bug is reported in one line, not as a stack trace
-    (``TELSEC_DEBUG=1`` shows the trace)."""
+    (``TELSEC_DEBUG=1`` shows the trace), and so is an operating-system error the
+    user can act on (an output directory that does not exist, a full disk)."""
     try:
         app()
+    except OSError as exc:  # a file, a disk, a connection: the machine's answer, not a bug
+        if os.environ.get("TELSEC_DEBUG"):
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
     except Exception as exc:
         if os.environ.get("TELSEC_DEBUG"):
             raise
