@@ -187,23 +187,27 @@ class Tally:
     frames: int = 0
 
     def add(self, item: Finding) -> None:
-        self.total += 1
-        if not item.source:
-            return
-        tally = self.sources[item.source]
-        tally.findings += 1
-        tally.rules[item.rule] += 1
-        tally.severity = max(tally.severity, SEVERITY_ORDER[item.severity])
-        held = len(tally.frames)
-        if held < MAX_FLAGGED_FRAMES and self.frames < MAX_TALLIED_FRAMES:
-            tally.frames.update(item.frames)
-            self.frames += len(tally.frames) - held
-        else:
-            tally.overflow += len(item.frames)
+        self.add_all((item,))
 
     def add_all(self, items: Iterable[Finding]) -> None:
+        sources, severity_of = self.sources, SEVERITY_ORDER  # read once, not per finding
         for item in items:
-            self.add(item)
+            self.total += 1
+            source = item.calling_gt or item.origin_realm  # item.source, without the call
+            if not source:
+                continue
+            tally = sources[source]
+            tally.findings += 1
+            tally.rules[item.rule] += 1
+            severity = severity_of[item.severity]
+            if severity > tally.severity:
+                tally.severity = severity
+            held = len(tally.frames)
+            if held < MAX_FLAGGED_FRAMES and self.frames < MAX_TALLIED_FRAMES:
+                tally.frames.update(item.frames)
+                self.frames += len(tally.frames) - held
+            else:
+                tally.overflow += len(item.frames)
 
 
 #: Sources summarised one by one (about 1 KB each); a capture of more (spoofed
