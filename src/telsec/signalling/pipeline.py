@@ -13,6 +13,11 @@ size.
 With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
 and those carry pseudonyms and keyed hashes, not subscriber identities.
+
+``telsec signalling decode --workers`` uses the same chunks and worker processes
+to decode every field of every record (:func:`decode_in_parallel`), written by
+the workers as JSON lines, CSV rows or Arrow tables and put together in file
+order.
 """
 
 from __future__ import annotations
