@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
@@ -40,6 +40,8 @@ from telsec.cli.share import (
 
 if TYPE_CHECKING:
     from telsec.signalling.findings import Finding
+
+_T = TypeVar("_T")
 
 app = typer.Typer(
     help="SS7/SIGTRAN and Diameter captures: decode, screen, generate.", no_args_is_help=True
@@ -94,13 +96,20 @@ def _blocks(files: list[Path], fmt: RecordFormat, workers: int, stats: Any) -> I
     progress = _progress()
     task = progress.add_task("decoding", total=max(total, 1), n="")
     done = partial(progress.update, task)  # completed=bytes
-    blocks = decode_in_parallel(files, fmt.value, workers, lambda size: done(completed=size))
-    first = next(blocks, None)  # the workers start before the display's thread (see scan)
+    blocks = _primed(decode_in_parallel(files, fmt.value, workers, lambda n: done(completed=n)))
     with progress:
-        for block, seen in itertools.chain([first] if first else [], blocks):
+        for block, seen in blocks:
             stats.merge(seen)
             progress.update(task, n=f"{stats.frames:,} frames")
             yield block
+
+
+def _primed(items: Iterator[_T]) -> Iterator[_T]:
+    """``items``, the first one taken now: workers start with it, and they are forked
+    only from a process without threads, so before a progress display starts its
+    own (see ``telsec.signalling.pipeline._worker_context``)."""
+    first = list(itertools.islice(items, 1))
+    return itertools.chain(first, items)
 
 
 def _report(stats: Any) -> None:
@@ -252,14 +261,9 @@ class _Screening:
         task = progress.add_task("screening", total=max(total, 1))
         self.scan.on_progress = lambda done: progress.update(task, completed=done)
         try:
-            # the first batch before the display's thread starts: the workers are
-            # forked, and fork only a process without threads (pipeline._worker_context)
-            batches = self.scan.batches(self.files)
-            first = next(batches, None)
+            batches = _primed(self.scan.batches(self.files))
             with progress:
-                if first is not None:
-                    yield first
-                    yield from batches
+                yield from batches
         except OSError as exc:
             fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
 
@@ -396,7 +400,7 @@ def _finding_line(item: Finding) -> bytes:
             "calling_gt": item.calling_gt, "called_gt": item.called_gt,
             "origin_realm": item.origin_realm, "operation": item.operation,
             "subscriber": item.subscriber, "detail": item.detail,
-            "techniques": item.techniques, "source": item.calling_gt or item.origin_realm,
+            "techniques": item.techniques, "source": item.source,
         },
         option=orjson.OPT_APPEND_NEWLINE,
     )  # fmt: skip

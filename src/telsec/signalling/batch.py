@@ -41,6 +41,7 @@ from telsec.signalling.transport import SctpReassembly
 
 __all__ = [
     "ROW_DTYPE", "ROW_FIELDS", "Batch", "add_record", "batch_of", "decode_chunk", "decode_region",
+    "read_region",
 ]  # fmt: skip
 
 #: ``protocol`` column values.
@@ -192,14 +193,22 @@ def decode_region(header: bytes, body: bytes, first_frame: int, name: str) -> Ba
     return Batch(rows.array(), strings.strings, stats, reference.frames)
 
 
-def decode_chunk(path: str | Path, header: bytes, start: int, end: int, first_frame: int) -> Batch:
-    """Decode the records at [start, end) of a capture file (see :mod:`.pipeline`)."""
+def read_region(path: str | Path, start: int, end: int, stats: DecodeStats) -> bytes | None:
+    """The bytes at [start, end) of a capture file; None (the error in ``stats``)
+    if it cannot be read."""
     try:
         with open(path, "rb") as handle:
             handle.seek(start)
-            body = handle.read(end - start)
+            return handle.read(end - start)
     except OSError as exc:
-        stats = DecodeStats()
         stats.file_errors.append(f"{path}: {exc.strerror or exc}")
+        return None
+
+
+def decode_chunk(path: str | Path, header: bytes, start: int, end: int, first_frame: int) -> Batch:
+    """Decode the records at [start, end) of a capture file (see :mod:`.pipeline`)."""
+    stats = DecodeStats()
+    body = read_region(path, start, end, stats)
+    if body is None:
         return Batch(np.empty(0, dtype=ROW_DTYPE), [], stats)
     return decode_region(header, body, first_frame, str(path))

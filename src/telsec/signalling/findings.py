@@ -134,7 +134,7 @@ class Finding:
             "subscriber": self.subscriber,
             "detail": self.detail,
             "techniques": list(self.techniques),
-            "source": self.calling_gt or self.origin_realm,
+            "source": self.source,
         }
 
 

@@ -48,7 +48,7 @@ from telsec.packets.capture import (
 from telsec.privacy import Pseudonymiser
 from telsec.signalling._fastpath import PCAPNG_DAMAGED, PCAPNG_HEADER, pcap_walk, pcapng_walk
 from telsec.signalling._tracker import Tracker
-from telsec.signalling.batch import decode_chunk
+from telsec.signalling.batch import decode_chunk, read_region
 from telsec.signalling.decoder import DecodeStats, Record, decode_packets
 from telsec.signalling.findings import Events, Finding
 from telsec.signalling.policy import Policy
@@ -359,16 +359,14 @@ def chunk_records(chunk: Chunk) -> tuple[list[Record], DecodeStats]:
     """The reference decoder's records of one chunk, and what it saw."""
     stats = DecodeStats()
     records: list[Record] = []
+    body = read_region(chunk.path, chunk.start, chunk.end, stats)
+    if body is None:
+        return records, stats
     try:
-        with open(chunk.path, "rb") as handle:
-            handle.seek(chunk.start)
-            body = handle.read(chunk.end - chunk.start)
         packets = read_capture(io.BytesIO(chunk.header + body), chunk.first_frame)
         records.extend(decode_packets(packets, stats))
     except CaptureError as exc:
         stats.file_errors.append(f"{chunk.path}: {exc}")
-    except OSError as exc:
-        stats.file_errors.append(f"{chunk.path}: {exc.strerror or exc}")
     return records, stats
 
 

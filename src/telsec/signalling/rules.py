@@ -193,7 +193,7 @@ class Tally:
         sources, severity_of = self.sources, SEVERITY_ORDER  # read once, not per finding
         for item in items:
             self.total += 1
-            source = item.calling_gt or item.origin_realm  # item.source, without the call
+            source = item.source
             if not source:
                 continue
             tally = sources[source]
