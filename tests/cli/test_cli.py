@@ -155,11 +155,12 @@ def api_client(node: Node) -> tuple[TestClient, Any]:
 
 
 def _command_paths(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command path of the Typer app (typer vendors click: no isinstance checks)."""
+    """Every command path of the Typer app, the groups loaded on demand included
+    (typer vendors click: no isinstance checks)."""
     yield prefix
-    if hasattr(command, "commands"):
-        for name, sub in command.commands.items():
-            yield from _command_paths(sub, (*prefix, name))
+    if hasattr(command, "list_commands"):
+        for name in command.list_commands(None):
+            yield from _command_paths(command.get_command(None, name), (*prefix, name))
 
 
 ALL_COMMANDS = list(_command_paths(typer.main.get_command(app)))
@@ -182,8 +183,38 @@ def test_the_command_tree_is_complete() -> None:
         ("publish",),
         ("pull",),
         ("audit",),
+        ("signalling", "decode"),
+        ("signalling", "scan"),
+        ("radio", "scan"),
+        ("fraud", "campaigns"),
+        ("federation", "peer", "add"),
     }
     assert expected <= set(ALL_COMMANDS)
+
+
+def test_help_lists_the_groups_in_order() -> None:
+    result = ok(clean_env(), "--help")
+    groups = ["db", "signalling", "radio", "fraud", "federation", "admin"]
+    at = [result.stdout.index(f"│ {name} ") for name in groups]
+    assert at == sorted(at), result.stdout
+
+
+def test_a_capability_loads_only_its_own_commands() -> None:
+    """``telsec signalling ...`` imports neither the other capabilities' command
+    modules nor what they need: start-up is part of every scan's time."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from telsec.cli.main import app\n"
+        "result = CliRunner().invoke(app, ['signalling', 'scan', '--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('telsec.cli.'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "telsec.cli.signalling" in loaded
+    assert not {"telsec.cli.radio", "telsec.cli.fraud", "telsec.cli.federation"} & set(loaded)
 
 
 @pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "telsec")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -10,18 +11,45 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from telsec import __version__
-from telsec.cli.federation import app as federation_app
-from telsec.cli.fraud import app as fraud_app
 from telsec.cli.output import OutputFormat, emit, err_console, fail, handled
 from telsec.cli.output import when as _when
-from telsec.cli.radio import app as radio_app
-from telsec.cli.signalling import app as signalling_app
+
+# The capabilities' command groups, in the order ``telsec --help`` lists them
+# after ``db``: each module's ``app`` is imported and turned into commands only
+# when its name is on the command line (or for help), so that screening a
+# capture does not pay for the radio, fraud and federation commands.
+CAPABILITIES = {
+    "signalling": "telsec.cli.signalling",
+    "radio": "telsec.cli.radio",
+    "fraud": "telsec.cli.fraud",
+    "federation": "telsec.cli.federation",
+}
+
+
+class _Telsec(TyperGroup):
+    """The ``telsec`` group, with the capabilities' groups loaded on demand."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = [n for n in super().list_commands(ctx) if n not in CAPABILITIES]
+        at = names.index("db") + 1 if "db" in names else len(names)
+        return [*names[:at], *CAPABILITIES, *names[at:]]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in CAPABILITIES and cmd_name not in self.commands:
+            group = typer.main.get_group(importlib.import_module(CAPABILITIES[cmd_name]).app)
+            group.name = cmd_name
+            self.commands[cmd_name] = group
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="telsec",
+    cls=_Telsec,
     help="telsec: the telecoms security exchange (STIX 2.1 over TAXII 2.1, TLP 2.0 enforced).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -34,10 +62,6 @@ user_app = typer.Typer(help="Users (console and HTTP Basic sign-in).", no_args_i
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 collection_app = typer.Typer(help="API roots, collections and grants.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(signalling_app, name="signalling")
-app.add_typer(radio_app, name="radio")
-app.add_typer(fraud_app, name="fraud")
-app.add_typer(federation_app, name="federation")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(org_app, name="org")
 admin_app.add_typer(user_app, name="user")
@@ -357,8 +381,7 @@ def serve(
         typer.Option(help="require client certificates signed by this CA (mutual TLS)"),
     ] = None,
 ) -> None:
-    """Run the hub: the web console at /, TAXII 2.1 at /taxii2/, and the federation sync
-    loop."""
+    """Run the hub: the web console at /, TAXII 2.1 at /taxii2/, and the federation sync loop."""
     import ssl
 
     import uvicorn

@@ -323,8 +323,10 @@ def scan(
     url: UrlOpt = "http://127.0.0.1:8000",
     token: TokenOpt = None,
 ) -> None:
-    """Screen captures with the FS.11/FS.19 and GT-misuse rules: findings, a summary per
-    GT, and optionally a STIX report published to a hub."""
+    """Screen captures with the FS.11/FS.19 and GT-misuse rules.
+
+    Writes the findings and a summary per GT, and optionally publishes a STIX report to a hub.
+    """
     from telsec.signalling.report import stix_bundle
 
     level = share_level(publish, bundle, tlp)
