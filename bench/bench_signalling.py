@@ -6,8 +6,11 @@ repository root with the project's venv:
     .venv/bin/python bench/bench_signalling.py                  # 1M messages, 1 and 2 workers
     .venv/bin/python bench/bench_signalling.py --memory-gb 10   # also: scan a 10 GB capture
 
-What is timed (wall clock, whole commands as a user runs them, on the same file;
-the median of ``--repeat`` runs, 3 by default, and the best of them):
+What is timed (wall clock, whole commands as a user runs them, on the same file,
+with the package's bytecode compiled, the capture in the page cache and one
+untimed run of each telsec command first).  The commands run in rounds, each once per round,
+``--repeat`` rounds (3 by default); each row gives the median and the best of its
+runs and, round by round, tshark's time over its own:
 
 * ``tshark -n -r FILE -T fields -e ...`` extracting the fields telsec's records
   carry (point codes, GTs, SSNs, transaction ids, opcode, IMSI, MSISDN, node
@@ -168,35 +171,64 @@ def main() -> None:
     pcap, policy = generate(args.messages, args.seed)
     frames = args.messages
     size = pcap.stat().st_size
-    rows = []
-    env = dict(os.environ, TELSEC_DATA_DIR=str(RESULTS / "data"))
+    # A user's installed package has its bytecode compiled: make sure this one has
+    # too, whatever PYTHONDONTWRITEBYTECODE says, so that no run pays for compiling.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "telsec")],
+                   check=True)  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["TELSEC_DATA_DIR"] = str(RESULTS / "data")
 
-    def row(name: str, command: list[str], core: int | None = None) -> None:
-        # the median of --repeat runs (this kind of machine is noisy), and the best
-        times = sorted(timed(command, core=core, env=env) for _ in range(args.repeat))
-        seconds = statistics.median(times)
-        rows.append({
-            "what": name, "seconds": round(seconds, 2), "best": round(times[0], 2),
-            "runs": [round(t, 2) for t in times], "messages/s": round(frames / seconds),
-        })  # fmt: skip
-        print(f"{name:<48} {seconds:8.2f} s (best {times[0]:.2f}) "
-              f"{frames / seconds:>12,.0f} messages/s", file=sys.stderr)  # fmt: skip
-
-    print(f"capture: {pcap.name}, {frames:,} frames, {size / 1e6:,.0f} MB", file=sys.stderr)
+    jobs: list[tuple[str, list[str], int | None]] = []
     if not args.skip_tshark:
         fields = [item for f in TSHARK_FIELDS for item in ("-e", f)]
-        row("tshark -T fields, 1 core", ["tshark", "-n", "-r", str(pcap), "-T", "fields", *fields],
-            core=0)  # fmt: skip
+        jobs.append(("tshark -T fields, 1 core",
+                     ["tshark", "-n", "-r", str(pcap), "-T", "fields", *fields], 0))  # fmt: skip
+    worker_counts = [int(w) for w in args.workers.split(",") if w]
     if not args.skip_decode:
         decode = [*TELSEC, "signalling", "decode", str(pcap), "-o", os.devnull]
-        row("telsec decode (jsonl), 1 core", decode, core=0)
-        for workers in [int(w) for w in args.workers.split(",") if w]:
-            row(f"telsec decode --workers {workers}", [*decode, "--workers", str(workers)])
+        jobs.append(("telsec decode (jsonl), 1 core", decode, 0))
+        jobs += [(f"telsec decode --workers {w}", [*decode, "--workers", str(w)], None)
+                 for w in worker_counts]  # fmt: skip
     scan = [*TELSEC, "signalling", "scan", str(pcap), "--policy", str(policy), "-f", "jsonl",
             "--view", "findings", "-o", os.devnull]  # fmt: skip
-    row("telsec scan (decode + rules), 1 core", scan, core=0)
-    for workers in [int(w) for w in args.workers.split(",") if w]:
-        row(f"telsec scan --workers {workers}", [*scan, "--workers", str(workers)])
+    jobs.append(("telsec scan (decode + rules), 1 core", scan, 0))
+    jobs += [(f"telsec scan --workers {w}", [*scan, "--workers", str(w)], None)
+             for w in worker_counts]  # fmt: skip
+
+    print(f"capture: {pcap.name}, {frames:,} frames, {size / 1e6:,.0f} MB", file=sys.stderr)
+    with pcap.open("rb") as capture:  # in the page cache for every command
+        while capture.read(1 << 24):
+            pass
+    for name, command, core in jobs:  # untimed: the first run of a command after a change
+        if not name.startswith("tshark"):  # is not a user's
+            timed(command, core=core, env=env)
+    # Rounds, each command once per round: these machines are noisy and drift over
+    # minutes, so every command sees the same drift, and each round compares
+    # commands run within a minute or two of each other.
+    times: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
+    for number in range(args.repeat):
+        for name, command, core in jobs:
+            times[name].append(timed(command, core=core, env=env))
+            print(f"round {number + 1}: {name:<40} {times[name][-1]:8.2f} s", file=sys.stderr)
+    reference = times.get("tshark -T fields, 1 core")
+    rows = []
+    for name, _, _ in jobs:
+        runs = times[name]
+        seconds = statistics.median(runs)
+        entry: dict[str, object] = {
+            "what": name, "seconds": round(seconds, 2), "best": round(min(runs), 2),
+            "runs": [round(t, 2) for t in runs], "messages/s": round(frames / seconds),
+        }  # fmt: skip
+        if reference:
+            # tshark's time over this command's, round by round, and their median
+            ratios = [t / r for t, r in zip(reference, runs, strict=True)]
+            entry["vs tshark by round"] = [round(r, 2) for r in ratios]
+            entry["vs tshark"] = round(statistics.median(ratios), 2)
+        rows.append(entry)
+        print(f"{name:<48} {seconds:8.2f} s (best {min(runs):.2f}) "
+              f"{frames / seconds:>12,.0f} messages/s"
+              + (f"  {entry['vs tshark']}x tshark" if reference else ""),
+              file=sys.stderr)  # fmt: skip
     result: dict[str, object] = {
         "capture": pcap.name,
         "frames": frames,

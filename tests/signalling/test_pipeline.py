@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file
+from telsec.signalling.findings import Finding
 from telsec.signalling.generate import demo_policy, write_capture
 from telsec.signalling.pipeline import Scan, chunk_records, chunks, inspect_chunk
 from telsec.signalling.policy import parse_policy
@@ -74,6 +76,18 @@ def test_workers_find_exactly_what_one_process_finds(capture: Path, monkeypatch)
     assert {k: (a.messages, len(a.subscribers)) for k, a in many.activity.items()} == {
         k: (a.messages, len(a.subscribers)) for k, a in one.activity.items()
     }
+
+
+def test_findings_cross_processes_whole(capture: Path) -> None:
+    """Findings travel from the workers pickled as their fields in order."""
+    found = [f for chunk in chunks([capture]) for f in inspect_chunk(
+        chunk, POLICY, KEY).findings]  # fmt: skip
+    assert len({f.rule for f in found}) >= 5
+    assert any(f.origin_realm for f in found) and any(len(f.frames) > 1 or f.category is None
+                                                      for f in found)  # fmt: skip
+    again = pickle.loads(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+    assert [f.as_dict() for f in again] == [f.as_dict() for f in found]
+    assert again == found and all(type(f) is Finding for f in again)
 
 
 def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monkeypatch) -> None:

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -136,6 +137,14 @@ class Finding:
             "techniques": list(self.techniques),
             "source": self.source,
         }
+
+    def __reduce__(self) -> tuple[type[Finding], tuple[Any, ...]]:
+        # pickled as its fields in order: findings cross from the workers to the
+        # main process, and this is a quarter of the default's cost both ways
+        return Finding, _finding_fields(self)
+
+
+_finding_fields = attrgetter(*(field.name for field in fields(Finding)))
 
 
 def finding(
