@@ -8,6 +8,7 @@ Administration runs on SQLite and PostgreSQL (a fresh, empty schema each time);
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import shutil
@@ -199,6 +200,12 @@ def test_help_lists_the_groups_in_order() -> None:
     assert at == sorted(at), result.stdout
 
 
+def test_a_mistyped_group_is_suggested() -> None:
+    result = invoke(clean_env(), "signaling", "scan")
+    assert result.exit_code == 2
+    assert "Did you mean 'signalling'?" in result.output
+
+
 def test_a_capability_loads_only_its_own_commands() -> None:
     """``telsec signalling ...`` imports neither the other capabilities' command
     modules nor what they need: start-up is part of every scan's time."""
@@ -225,6 +232,17 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
         assert result.exit_code == 0, (path, result.output, result.exception)
         assert "Usage:" in result.stdout
         assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "telsec")
+def test_every_summary_is_one_line(path: tuple[str, ...]) -> None:
+    """The first paragraph of a command's help is what its group's listing shows,
+    line breaks and all."""
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.get_command(None, name)
+    summary = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    assert summary and "\n" not in summary, summary
 
 
 def test_version() -> None:

@@ -159,7 +159,9 @@ def peer_list(fmt: FormatOpt = OutputFormat.table, out: OutOpt = None) -> None:
 @handled
 def peer_remove(name: Annotated[str, typer.Argument(help="the peer")]) -> None:
     """Stop federating with a peer: its feeds and grants go, its tokens are revoked.
-    What was pulled from it stays."""
+
+    What was pulled from it stays.
+    """
     from telsec.federation.peers import remove_peer
 
     remove_peer(_engine(), name)

@@ -46,6 +46,12 @@ class _Telsec(TyperGroup):
             self.commands[cmd_name] = group
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and args[0] not in CAPABILITIES:
+            for name in CAPABILITIES:  # among the names a mistyped one is matched with
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="telsec",

@@ -169,8 +169,11 @@ def scan(
     url: UrlOpt = "http://127.0.0.1:8000",
     token: TokenOpt = None,
 ) -> None:
-    """Score every observed cell; alerts with their evidence, first/last seen and track,
-    and optionally a STIX report published to a hub."""
+    """Score every observed cell and raise alerts on suspected fake base stations.
+
+    Each alert has its evidence, first and last seen and track; optionally a STIX report
+    is published to a hub.
+    """
     from telsec.radio.detect import detect
     from telsec.radio.locate import geojson
 
