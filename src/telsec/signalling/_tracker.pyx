@@ -24,8 +24,9 @@ from telsec.signalling.findings import (
     LOCATE,
     LOOKUP,
     SRI_SM_QUERY,
+    RULES,
     TRUSTED,
-    Evidence,
+    Finding,
     finding,
 )
 from telsec.signalling.geo import distance_km
@@ -252,9 +253,14 @@ cdef class _Lookup:
     cdef readonly int64_t frame
     cdef object calling_gt, called_gt, operation, pseudonym, origin_realm
 
-    cdef object evidence(self):
-        return Evidence(self.frame, self.time, self.calling_gt, self.called_gt, self.operation,
-                        self.pseudonym, self.origin_realm)
+    cdef object finding(self, str rule_id, str detail, list frames=None):
+        """The finding ``rule_id`` on this lookup: :func:`~.findings.finding` of its
+        evidence, made at once (a third of the time: the tracker makes most findings)."""
+        rule = RULES[rule_id]
+        return Finding(rule.id, rule.severity, rule.category,
+                       frames if frames else [self.frame], self.time, self.calling_gt,
+                       self.called_gt, self.operation, self.pseudonym, detail, rule.techniques,
+                       self.origin_realm)
 
 
 cdef _Lookup _new_lookup(double time, str gt, int64_t subscriber, bint is_sri_sm,
@@ -535,7 +541,7 @@ cdef class Tracker:
         until = self._probing.get(lookup.gt)
         if until is not None and lookup.time <= until:
             self._probing[lookup.gt] = lookup.time + window
-            out.append(finding("SIG-FAN-OUT", lookup.evidence(), "continues a probe reported before"))
+            out.append(lookup.finding("SIG-FAN-OUT", "continues a probe reported before"))
             return
         cdef _Recent seen = self._seen.get(lookup.gt)
         cdef Py_ssize_t distinct
@@ -549,11 +555,8 @@ cdef class Tracker:
         frames = sorted(item.frame for item in seen.lookups)
         seen.clear()  # the burst is reported once; each later lookup in the window joins it
         self._probing[lookup.gt] = lookup.time + window
-        out.append(finding(
-            "SIG-FAN-OUT",
-            lookup.evidence(),
-            f"{distinct} subscribers looked up in {window:,.0f} s",
-            frames,
+        out.append(lookup.finding(
+            "SIG-FAN-OUT", f"{distinct} subscribers looked up in {window:,.0f} s", frames
         ))
 
     def expire(self, double now):
@@ -574,13 +577,9 @@ cdef class Tracker:
                 self._deliveries.pop(lookup.gt, None)
             if delivered:
                 continue
-            out.append(
-                finding(
-                    "SIG-SRISM-NO-MT",
-                    lookup.evidence(),
-                    f"no MT-ForwardSM from {lookup.gt} within {followup:.0f} s",
-                )
-            )
+            out.append(lookup.finding(
+                "SIG-SRISM-NO-MT", f"no MT-ForwardSM from {lookup.gt} within {followup:.0f} s"
+            ))
             if not pending.counted:
                 self._count(lookup, out)
         # expired entries go; past max_gts live ones too, the least recently active
