@@ -255,7 +255,7 @@ cdef class _Lookup:
 
     cdef object finding(self, str rule_id, str detail, list frames=None):
         """The finding ``rule_id`` on this lookup: :func:`~.findings.finding` of its
-        evidence, made at once (a third of the time: the tracker makes most findings)."""
+        evidence, made at once (a quarter of the time: the tracker makes most findings)."""
         rule = RULES[rule_id]
         return Finding(rule.id, rule.severity, rule.category,
                        frames if frames else [self.frame], self.time, self.calling_gt,
