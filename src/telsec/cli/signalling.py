@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import nullcontext
 from enum import StrEnum
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -95,8 +94,9 @@ def _blocks(files: list[Path], fmt: RecordFormat, workers: int, stats: Any) -> I
     total = sum(f.stat().st_size for f in files if f.exists())
     progress = _progress()
     task = progress.add_task("decoding", total=max(total, 1), n="")
-    done = partial(progress.update, task)  # completed=bytes
-    blocks = _primed(decode_in_parallel(files, fmt.value, workers, lambda n: done(completed=n)))
+    blocks = _primed(decode_in_parallel(
+        files, fmt.value, workers, lambda done: progress.update(task, completed=done)
+    ))  # fmt: skip
     with progress:
         for block, seen in blocks:
             stats.merge(seen)
@@ -348,7 +348,7 @@ def scan(
                 continue
             for item in batch:
                 if fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
-                    shown.append(_finding_row(item))
+                    shown.append(item.as_dict())
     finally:
         if handle:
             handle.close()
@@ -386,10 +386,6 @@ def scan(
         scanned = ", ".join(f.name for f in files)
         stix = stix_bundle(summaries, level, producer=producer, scanned=scanned)
         share(stix, publish, bundle, url, token)
-
-
-def _finding_row(item: Finding) -> dict[str, Any]:
-    return item.as_dict()
 
 
 def _finding_line(item: Finding) -> bytes:
