@@ -62,3 +62,13 @@ def test_script_in_an_object_is_shown_as_text(demo_node: DemoNode) -> None:
             page = client.get(path).text
             assert evil not in page, path
         assert "&lt;script&gt;" in client.get(f"/objects/{campaign['id']}").text
+
+
+def test_a_control_character_in_a_page_path_is_a_page_saying_so(demo_node: DemoNode) -> None:
+    """``/objects/%0A`` is the console's, not the TAXII API root ``objects``."""
+    with demo_node.signed_in("acma") as client:
+        for path in ("/objects/%0A", "/campaigns/%0A", "/objects/%00x", "/global-titles%0D"):
+            response = client.get(path)
+            assert response.status_code == 400, (path, response.status_code)
+            assert response.headers["content-type"].startswith("text/html"), path
+            assert "control character" in response.text

@@ -334,7 +334,15 @@ def test_nul_character_in_an_object(api, coalition):
 
 
 def test_nul_character_in_a_status_id(api, coalition):
-    assert_error(api.get("/coalition/status/abc%00def/", coalition.token("Ofcom")), 404)
+    assert_error(api.get("/coalition/status/abc%00def/", coalition.token("Ofcom")), 400)
+
+
+@pytest.mark.parametrize("path", ["/coalition%0A/", "/coalition/%0A", "/taxii2/%0D", "/%7F/"])
+def test_a_control_character_in_a_path_is_a_bad_request(api, coalition, path):
+    """Before routing, whoever asks: a route pattern's ``$`` matches before a final
+    newline, so ``/coalition/\n`` would otherwise be the API root ``coalition``."""
+    assert_error(api.get(path, coalition.token("Ofcom")), 400)
+    assert_error(api.get(path, None), 400)
 
 
 def test_nul_character_in_a_basic_user_name(api, coalition):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from telsec import __version__
 from telsec.config import Settings, load_settings
@@ -162,6 +164,7 @@ def create_app(
     app.state.node = node
 
     _install_error_handlers(app)
+    app.add_middleware(_RefuseControlCharacters, owner=app)
     _install_routes(app, node)
     if console:
         from telsec.console import mount
@@ -243,6 +246,35 @@ def _install_error_handlers(app: FastAPI) -> None:
         if page := _for_people(app, request):
             return page(request, 500, "something went wrong; the error was logged")
         return error_response(TaxiiError(500, "Internal server error", "the error was logged"))
+
+
+#: A control character (newline, NUL, DEL ...) in a request's decoded path.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _RefuseControlCharacters:
+    """A path with a control character names nothing here: 400, before routing.
+
+    Starlette's route patterns end in ``$``, which also matches before a final
+    newline: ``/objects/%0A`` (a console page's path) matched the TAXII route
+    ``/{api_root}/`` with the API root ``objects`` and was refused with the
+    API's 401.  A plain ASGI wrapper, so the ingest path pays one search."""
+
+    def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope["path"]):
+            request = Request(scope, receive)
+            detail = "the path holds a control character"
+            if page := _for_people(self.owner, request):
+                response = page(request, 400, detail)
+            else:
+                response = error_response(TaxiiError(400, "Bad request", detail))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _summarise(exc: RequestValidationError) -> str:
