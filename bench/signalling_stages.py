@@ -25,10 +25,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from telsec.cli.signalling import _finding_line
 from telsec.privacy import Pseudonymiser
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
+from telsec.signalling.findings import finding_line, finding_order
 from telsec.signalling.pipeline import chunks
 from telsec.signalling.policy import load_policy
 from telsec.signalling.report import Tally
@@ -58,14 +58,17 @@ def run(capture: Path, policy_path: Path) -> tuple[dict[str, float], int]:
             inspector = Inspector(policy, pseudonym)
             findings, events = inspector.inspect_batch(batch)
             inspected = time.perf_counter()
-            findings.extend(tracker.apply(events))
+            decided = tracker.apply(events)
+            if len(events):
+                decided.extend(tracker.advance(float(events.time.max())))
+            findings.extend(sorted(decided, key=finding_order))
             tracked = time.perf_counter()
             merge_activity(activity, inspector.activity)
             merged = time.perf_counter()
             tally.add_all(findings)
             counted = time.perf_counter()
             for item in findings:
-                sink.write(_finding_line(item))
+                sink.write(finding_line(item))
             written = time.perf_counter()
             seconds["decode"] += decoded - start
             seconds["inspect"] += inspected - decoded

@@ -10,8 +10,7 @@ import pyarrow.parquet as pq
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telsec.cli.signalling import _finding_line
-from telsec.signalling.findings import RULES, Finding
+from telsec.signalling.findings import RULES, Finding, finding_line
 
 TELSEC = [sys.executable, "-m", "telsec.cli.main"]
 
@@ -110,4 +109,4 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
 )
 def test_a_findings_json_line_is_its_record(item: Finding) -> None:
     """The JSON line, built field by field for speed, says what ``as_dict`` says."""
-    assert _finding_line(item) == orjson.dumps({"record": "finding", **item.as_dict()}) + b"\n"
+    assert finding_line(item) == orjson.dumps({"record": "finding", **item.as_dict()}) + b"\n"

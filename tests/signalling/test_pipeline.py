@@ -12,7 +12,7 @@ import pytest
 
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file
-from telsec.signalling.findings import Finding
+from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
 from telsec.signalling.pipeline import Scan, chunk_records, chunks, inspect_chunk
 from telsec.signalling.policy import parse_policy
@@ -81,13 +81,101 @@ def test_workers_find_exactly_what_one_process_finds(capture: Path, monkeypatch)
 def test_findings_cross_processes_whole(capture: Path) -> None:
     """Findings travel from the workers pickled as their fields in order."""
     found = [f for chunk in chunks([capture]) for f in inspect_chunk(
-        chunk, POLICY, KEY).findings]  # fmt: skip
+        chunk, POLICY, KEY).found.findings]  # fmt: skip
     assert len({f.rule for f in found}) >= 5
     assert any(f.origin_realm for f in found) and any(len(f.frames) > 1 or f.category is None
                                                       for f in found)  # fmt: skip
     again = pickle.loads(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
     assert [f.as_dict() for f in again] == [f.as_dict() for f in found]
     assert again == found and all(type(f) is Finding for f in again)
+
+
+def _chunk_events(capture: Path) -> list:
+    return [inspect_chunk(c, POLICY, KEY) for c in chunks([capture], 150_000)]
+
+
+def test_events_split_by_subscriber_and_by_gt(capture: Path) -> None:
+    """Each event goes to one part: mobility by subscriber, lookups and deliveries by
+    GT, in time order, with the texts it names."""
+    owner: dict[tuple, int] = {}
+    for result in _chunk_events(capture):
+        events = result.events
+        parts = events.partition(3)
+        assert sum(len(p) for p in parts) == len(events) > 0
+        for number, part in enumerate(parts):
+            assert (part.time[1:] >= part.time[:-1]).all() or not len(part)
+            assert len(part.names) < len(events.names)  # only the texts it names
+            for i in range(len(part)):
+                key = (("subscriber", int(part.subscriber[i])) if part.kind[i] == LOCATE
+                       else ("gt", part.names[part.place[i]]))  # fmt: skip
+                assert owner.setdefault(key, number) == number  # in every chunk, the same part
+        # what the events say is kept: every event's evidence, in some part
+        said = sorted(str(e) for i in range(len(events)) if (e := events.evidence(i)))
+        again = sorted(str(e) for p in parts for i in range(len(p)) if (e := p.evidence(i)))
+        assert said == again
+    kinds = {key[0] for key in owner}
+    assert kinds == {"subscriber", "gt"} and len(set(owner.values())) == 3
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_the_stateful_rules_split_decide_what_they_decide_whole(capture: Path, parts) -> None:
+    """Split by :meth:`Events.partition`, the stateful rules give the same findings
+    in the same order, chunk by chunk, as one tracker given every event."""
+    from telsec.signalling.pipeline import _merged, _Tracking
+
+    whole = _Tracking(POLICY, "findings")
+    split = [_Tracking(POLICY, "findings", keyed=True) for _ in range(parts)]
+    rules = set()
+    for result in _chunk_events(capture):
+        expected = whole.track(result.events, result.clock)
+        pieces = result.events.partition(parts)
+        got = _merged([t.track(p, result.clock) for t, p in zip(split, pieces, strict=True)])
+        assert got.findings == expected.findings
+        assert got.tally.sources.keys() == expected.tally.sources.keys()
+        rules |= {f.rule for f in got.findings}
+    assert _merged([t.finish() for t in split]).findings == whole.finish().findings
+    assert sum(t.tracker.undecided for t in split) == whole.tracker.undecided
+    assert rules == {"SIG-CAT3-VELOCITY", "SIG-FAN-OUT", "SIG-SRISM-NO-MT"}
+
+
+def test_tallies_of_the_parts_add_up_to_the_tally_of_all(capture: Path) -> None:
+    from telsec.signalling.rules import Tally
+
+    results = _chunk_events(capture)
+    whole, merged = Tally(), Tally()
+    for result in results:
+        whole.add_all(result.found.findings)
+        merged.merge(result.found.tally)
+    assert merged.total == whole.total > 100
+    assert {k: (v.findings, dict(v.rules), v.frames, v.severity) for k, v in
+            merged.sources.items()} == {k: (v.findings, dict(v.rules), v.frames, v.severity)
+                                        for k, v in whole.sources.items()}  # fmt: skip
+
+
+def test_a_part_of_the_stateful_rules_that_fails_says_why() -> None:
+    import pickle as pickling
+
+    from telsec.signalling.pipeline import _TrackerProcesses, _worker_context
+
+    trackers = _TrackerProcesses(_worker_context(), 2, POLICY, "jsonl")
+    try:
+        trackers.send([b"not a pickle", b"nor this"], 0.0)
+        with pytest.raises(pickling.UnpicklingError):
+            trackers.receive()
+    finally:
+        trackers.close()
+    assert not any(process.is_alive() for process in trackers.processes)
+
+
+def test_three_workers_write_what_one_process_writes(capture: Path, monkeypatch) -> None:
+    """JSON lines, written where the findings were made: three workers and three
+    parts of the stateful rules give one process's bytes."""
+    monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 200_000)
+    one, three = Scan(POLICY, KEY), Scan(POLICY, KEY, workers=3)
+    lines = b"".join(one.lines([capture]))
+    assert lines.count(b"\n") == one.tally.total > 100
+    assert b"".join(three.lines([capture])) == lines
+    assert three.tally.total == one.tally.total and three.undecided == one.undecided
 
 
 def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monkeypatch) -> None:
@@ -213,3 +301,30 @@ def test_workers_are_forked_only_from_a_process_without_threads() -> None:
     )
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     assert done.stdout.split() == ["fork", "forkserver"], done.stderr
+
+
+def test_ctrl_c_stops_a_scan_on_workers_without_a_stack_trace(capture: Path, tmp_path) -> None:
+    """Ctrl-C reaches every process of the command: the command stops with 130,
+    and no process prints a stack trace."""
+    import signal
+    import time
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(demo_policy())
+    big = tmp_path / "big.pcap"
+    data = capture.read_bytes()
+    big.write_bytes(data + data[24:] * 20)  # long enough to be stopped half way
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "telsec.cli.main", "signalling", "scan", str(big), "--policy",
+         str(policy), "-f", "jsonl", "-w", "2", "-o", str(tmp_path / "out.jsonl")],
+        stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "TELSEC_PSEUDONYM_KEY": "k" * 32},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "out.jsonl").exists() or not (tmp_path / "out.jsonl").stat().st_size:
+        assert time.monotonic() < deadline and scan.poll() is None
+        time.sleep(0.02)
+    os.killpg(scan.pid, signal.SIGINT)
+    _, err = scan.communicate(timeout=60)
+    assert scan.returncode == 130, err.decode()
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err

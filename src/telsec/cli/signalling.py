@@ -39,6 +39,7 @@ from telsec.cli.share import (
 
 if TYPE_CHECKING:
     from telsec.signalling.findings import Finding
+    from telsec.signalling.pipeline import Emit, Found
 
 _T = TypeVar("_T")
 
@@ -244,11 +245,12 @@ class _Screening:
             dask=dask,
         )
 
-    def findings(self) -> Iterator[Any]:
-        for batch in self.batches():
-            yield from batch
+    def findings(self) -> Iterator[Finding]:
+        for step in self.steps("findings"):
+            yield from step.findings
 
-    def batches(self) -> Iterator[list[Any]]:
+    def steps(self, emit: Emit) -> Iterator[Found]:
+        """The scan's steps (:meth:`telsec.signalling.pipeline.Scan.steps`) with progress."""
         total = sum(f.stat().st_size for f in self.files)
         progress = Progress(
             TextColumn("screening"),
@@ -261,9 +263,9 @@ class _Screening:
         task = progress.add_task("screening", total=max(total, 1))
         self.scan.on_progress = lambda done: progress.update(task, completed=done)
         try:
-            batches = _primed(self.scan.batches(self.files))
+            steps = _primed(self.scan.steps(self.files, emit))
             with progress:
-                yield from batches
+                yield from steps
         except OSError as exc:
             fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
 
@@ -336,17 +338,13 @@ def scan(
     if fmt == OutputFormat.jsonl and handle is None:
         sys.stdout.flush()  # lines go to the binary buffer below the text layer
     lines = handle or sys.stdout.buffer
+    emit: Emit = (
+        "none" if view == View.sources else "jsonl" if fmt == OutputFormat.jsonl else "findings"
+    )
     try:
-        for batch in screening.batches():
-            if view == View.sources:
-                continue
-            if fmt == OutputFormat.jsonl:
-                # written one by one: holding orjson's lines (each in a roomy
-                # buffer) to join them took three times as long
-                for item in batch:
-                    lines.write(_finding_line(item))
-                continue
-            for item in batch:
+        for step in screening.steps(emit):
+            lines.writelines(step.lines)  # written by the processes that found them
+            for item in step.findings:
                 if fmt == OutputFormat.json or len(shown) < TABLE_FINDINGS:
                     shown.append(item.as_dict())
     finally:
@@ -388,23 +386,6 @@ def scan(
         share(stix, publish, bundle, url, token)
 
 
-def _finding_line(item: Finding) -> bytes:
-    """``{"record": "finding", **item.as_dict()}`` as a JSON line, built in one go
-    (merging dicts cost a third of the time of writing the line)."""
-    line: bytes = orjson.dumps(
-        {
-            "record": "finding", "rule": item.rule, "severity": item.severity,
-            "category": item.category, "frames": item.frames, "time": item.time,
-            "calling_gt": item.calling_gt, "called_gt": item.called_gt,
-            "origin_realm": item.origin_realm, "operation": item.operation,
-            "subscriber": item.subscriber, "detail": item.detail,
-            "techniques": item.techniques, "source": item.source,
-        },
-        option=orjson.OPT_APPEND_NEWLINE,
-    )  # fmt: skip
-    return line
-
-
 def _tables(
     findings: list[dict[str, Any]], sources: list[dict[str, Any]], total: int, view: View,
     out: Path | None,
@@ -439,7 +420,7 @@ def blocklist(
     from telsec.signalling.report import BLOCKLIST_COLUMNS, blocklist_rows
 
     screening = _Screening(files, policy, workers, dask)
-    for _ in screening.batches():
+    for _ in screening.steps("none"):
         pass  # the scan keeps what the blocklist is made of
     verdicts = ("block", "investigate") if investigate else ("block",)
     rows = blocklist_rows(screening.summaries(), verdicts)

@@ -364,8 +364,7 @@ class Jobs:
         scan = Scan(policy, Pseudonymiser(pseudonym_key(self.settings.data_dir)))
         size = max(job.size, 1)
         scan.on_progress = lambda done: setattr(job, "progress", min(done / size, 0.99))
-        for _ in scan.batches([path]):
-            pass  # the scan keeps the per-source counts
+        scan.run([path])  # the per-source counts, no findings kept
         summaries = summarise(scan.activity, scan.tally, policy)
         job.message = (
             f"{scan.stats.frames:,} frames, {scan.tally.total:,} findings, "

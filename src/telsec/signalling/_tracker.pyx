@@ -1,6 +1,7 @@
 # cython: language_level=3, cdivision=True
-"""The stateful screening rules, compiled: they see every event of a scan, in
-time order, in one process, so that their speed bounds the whole scan.
+"""The stateful screening rules, compiled: they see every event of a scan in
+time order, or every event of their part of it (one subscriber's mobility is in
+one part, one GT's lookups and deliveries in one part: ``Events.partition``).
 
 * the velocity test (FS.11/FS.19 category 3): a subscriber located too far from
   their last trusted location too soon;
@@ -604,6 +605,13 @@ cdef class Tracker:
             )
             self._prune_probing.done(len(self._probing), now)
         return out
+
+    def advance(self, double now):
+        """Capture time has reached ``now`` (a chunk's latest, which the events of
+        this tracker's part may not show): judge what that decides."""
+        if now > self._last_time:
+            self._last_time = now
+        return self.expire(now)
 
     def sizes(self):
         """How many entries each table holds (memory stays bounded: for diagnostics)."""

@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any, NamedTuple
 
 import numpy as np
+import orjson
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,30 @@ def finding(
                    origin_realm)  # fmt: skip
 
 
+def finding_line(item: Finding) -> bytes:
+    """``{"record": "finding", **item.as_dict()}`` as a JSON line, built in one go
+    (merging dicts cost a third of the time of writing the line)."""
+    line: bytes = orjson.dumps(
+        {
+            "record": "finding", "rule": item.rule, "severity": item.severity,
+            "category": item.category, "frames": item.frames, "time": item.time,
+            "calling_gt": item.calling_gt, "called_gt": item.called_gt,
+            "origin_realm": item.origin_realm, "operation": item.operation,
+            "subscriber": item.subscriber, "detail": item.detail,
+            "techniques": item.techniques, "source": item.source,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )  # fmt: skip
+    return line
+
+
+def finding_order(item: Finding) -> tuple[float, int, str]:
+    """Where a finding of the stateful rules goes among those one chunk completes:
+    by the time and first frame of its message, then rule (the same order however
+    the rules' state is split between processes)."""
+    return item.time, item.frames[0] if item.frames else -1, item.rule
+
+
 # -- events: what the stateful rules need to know ------------------------------------
 
 
@@ -208,6 +234,37 @@ class Events:
 
     def __len__(self) -> int:
         return len(self.kind)
+
+    def partition(self, parts: int) -> list[Events]:
+        """The events split ``parts`` ways, each part in time order, so that each
+        stateful rule finds all it needs in one part: mobility by subscriber (the
+        velocity test), lookups and deliveries by GT (fan-out, SRI-SM follow-up).
+        The part of a GT is a CRC of its digits, the same in every process."""
+        if parts <= 1:
+            return [self]
+        part = (self.subscriber % parts).astype(np.int32)
+        by_gt = self.kind != LOCATE
+        if by_gt.any():
+            places = self.place[by_gt]
+            named = np.unique(places)
+            crc = np.array([zlib.crc32(self.names[at].encode()) % parts for at in named])
+            part[by_gt] = crc[np.searchsorted(named, places)]
+        return [self.take(part == each) for each in range(parts)]
+
+    def take(self, rows: np.ndarray) -> Events:
+        """The events ``rows`` selects (a mask or indexes), with only their names."""
+        proof = self.proof
+        named = (self.place, *proof[1:])
+        columns = [column[rows] for column in named]
+        used = np.unique(np.concatenate(columns))
+        used = used[used >= 0]
+        renumber = np.full(len(self.names) + 1, -1, dtype=np.int32)  # [-1]: none stays none
+        renumber[used] = np.arange(len(used), dtype=np.int32)
+        place, *texts = (renumber[column] for column in columns)
+        names = self.names
+        return Events(self.kind[rows], self.time[rows], self.subscriber[rows], place,
+                      self.flags[rows], EvidenceColumns(proof.frame[rows], *texts),
+                      [names[at] for at in used.tolist()])  # fmt: skip
 
     def evidence(self, index: int) -> Evidence | None:
         """The evidence of event ``index``, if it has any."""

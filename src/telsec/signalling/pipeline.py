@@ -3,16 +3,24 @@
 The capture files are cut into chunks at frame boundaries (:func:`chunks`).
 Each chunk is decoded and inspected where it runs (:func:`inspect_chunk`):
 the stateless rules, per-source activity, and the events of the stateful
-rules.  The results come back in file order and the events go through one
-:class:`~telsec.signalling.rules.Tracker` in time order, so the velocity,
-fan-out and SRI-SM rules see each subscriber's and each GT's messages in the
-order they happened, whichever worker decoded them.  At most ``2 x workers``
-chunk results are held at once, so memory stays bounded whatever the capture
-size.
+rules.  The events go to the stateful rules (:class:`~telsec.signalling.rules.Tracker`)
+chunk by chunk in file order, so the velocity, fan-out and SRI-SM rules see each
+subscriber's and each GT's messages in the order they happened, whichever worker
+decoded them.  At most ``2 x workers`` chunk results are held at once, so memory
+stays bounded whatever the capture size.
+
+On ``workers`` processes, the stateful rules are split as many ways
+(:meth:`~telsec.signalling.findings.Events.partition`: mobility by subscriber,
+lookups and deliveries by GT), each part in a process of its own, and each
+worker writes its findings' JSON lines and counts them per source: the main
+process only hands parts over and writes what comes back.  The output is the
+same bytes whatever the number of workers: a chunk's findings of the stateful
+rules are put in one order (:func:`~telsec.signalling.findings.finding_order`).
 
 With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
-and those carry pseudonyms and keyed hashes, not subscriber identities.
+and those carry pseudonyms and keyed hashes, not subscriber identities.  The
+stateful rules run whole in the client there.
 
 ``telsec signalling decode --workers`` uses the same chunks and worker processes
 to decode every field of every record (:func:`decode_in_parallel`), written by
@@ -22,9 +30,15 @@ order.
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import heapq
 import io
+import math
 import multiprocessing
 import os
+import pickle
+import signal
 import struct
 import sys
 import threading
@@ -32,7 +46,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
@@ -50,7 +67,7 @@ from telsec.signalling._fastpath import PCAPNG_DAMAGED, PCAPNG_HEADER, pcap_walk
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk, read_region
 from telsec.signalling.decoder import DecodeStats, Record, decode_packets
-from telsec.signalling.findings import Events, Finding
+from telsec.signalling.findings import Events, Finding, finding_line, finding_order
 from telsec.signalling.policy import Policy
 from telsec.signalling.rules import (
     Activity,
@@ -178,20 +195,212 @@ def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[C
                 yield from _pcap_chunks(path, handle, size, target)
 
 
+#: What a scan hands back of its findings: the findings themselves, their JSON
+#: lines (written where they were found, on the workers), or nothing but the
+#: counts per source (:class:`~.rules.Tally`).
+Emit = Literal["findings", "jsonl", "none"]
+
+
+@dataclass
+class Found:
+    """Findings of one step of a scan (a chunk's messages, or what the stateful
+    rules decided on a chunk's events), as the scan was asked to hand them back."""
+
+    #: With ``emit="findings"``.
+    findings: list[Finding]
+    #: With ``emit="jsonl"``: JSON lines (:func:`~.findings.finding_line`), several to an item.
+    lines: list[bytes]
+    #: The findings counted per source, whatever was asked.
+    tally: Tally
+    #: Where each finding goes (:func:`~.findings.finding_order`), to merge the output
+    #: of the stateful rules' parts; empty where there is one part.
+    order: list[tuple[float, int, str]] = field(default_factory=list)
+
+
+def found(items: list[Finding], emit: Emit, keyed: bool = False) -> Found:
+    """``items`` counted, and kept or written as JSON lines as ``emit`` says; with
+    ``keyed``, one line per finding and each finding's place for :func:`_merged`."""
+    tally = Tally()
+    tally.add_all(items)
+    order = list(map(finding_order, items)) if keyed else []
+    if emit == "findings":
+        return Found(items, [], tally, order)
+    if emit == "jsonl":
+        lines = list(map(finding_line, items)) if keyed else [b"".join(map(finding_line, items))]
+        return Found([], lines, tally, order)
+    return Found([], [], tally)
+
+
+def _merged(parts: list[Found]) -> Found:
+    """The output of the stateful rules' parts for one chunk, as one part would give it."""
+    if len(parts) == 1:
+        return parts[0]
+    tally = Tally()
+    for part in parts:
+        tally.merge(part.tally)
+    if any(part.findings for part in parts):
+        findings = [item for _, item in _in_place(parts, "findings")]
+        return Found(findings, [], tally)
+    lines = [line for _, line in _in_place(parts, "lines")]
+    return Found([], [b"".join(lines)] if lines else [], tally)
+
+
+def _in_place(parts: list[Found], name: str) -> Iterator[tuple[Any, Any]]:
+    """(place, item) of the parts' ``findings`` or ``lines``, merged by place."""
+    each = (zip(part.order, getattr(part, name), strict=True) for part in parts)
+    return heapq.merge(*each, key=itemgetter(0))
+
+
 @dataclass
 class ChunkResult:
-    findings: list[Finding]
-    events: Events
+    #: What the per-message rules found.
+    found: Found
+    #: The events for the stateful rules: as they are, or split into parts for
+    #: the processes that hold those rules' state, each pickled with the chunk's
+    #: :attr:`clock` (:meth:`~.findings.Events.partition`).
+    events: Events | list[bytes]
+    #: The latest capture time of the chunk's events (-inf: none).
+    clock: float
     activity: dict[str, Activity]
     stats: DecodeStats
 
 
-def inspect_chunk(chunk: Chunk, policy: Policy, pseudonym: Pseudonymiser) -> ChunkResult:
-    """Decode one chunk (:mod:`.batch`) and run the first stage of screening on it."""
+def inspect_chunk(
+    chunk: Chunk, policy: Policy, pseudonym: Pseudonymiser, emit: Emit = "findings",
+    parts: int = 0,
+) -> ChunkResult:  # fmt: skip
+    """Decode one chunk (:mod:`.batch`) and run the first stage of screening on it;
+    with ``parts``, its events are split that many ways for the stateful rules."""
     batch = decode_chunk(chunk.path, chunk.header, chunk.start, chunk.end, chunk.first_frame)
     inspector = Inspector(policy, pseudonym)
     findings, events = inspector.inspect_batch(batch)
-    return ChunkResult(findings, events, inspector.activity, batch.stats)
+    clock = float(events.time.max()) if len(events) else -math.inf
+    split: Events | list[bytes] = events
+    if parts:
+        split = [
+            pickle.dumps((part, clock), pickle.HIGHEST_PROTOCOL) for part in events.partition(parts)
+        ]
+    return ChunkResult(found(findings, emit), split, clock, inspector.activity, batch.stats)
+
+
+class _Tracking:
+    """The stateful rules' state, or a part of it (:meth:`~.findings.Events.partition`)."""
+
+    def __init__(self, policy: Policy, emit: Emit, keyed: bool = False) -> None:
+        self.tracker = Tracker(policy)
+        self.emit = emit
+        self.keyed = keyed
+
+    def track(self, events: Events, clock: float) -> Found:
+        items = self.tracker.apply(events)
+        items.extend(self.tracker.advance(clock))
+        items.sort(key=finding_order)
+        return found(items, self.emit, self.keyed)
+
+    def finish(self) -> Found:
+        items = self.tracker.finish()
+        items.sort(key=finding_order)
+        return found(items, self.emit, self.keyed)
+
+
+class _Trackers(Protocol):
+    def send(self, events: Events | list[bytes], clock: float) -> None: ...
+    def receive(self) -> Found: ...
+    def finish(self) -> tuple[Found, int]: ...
+
+
+class _HereTracker:
+    """The stateful rules in this process."""
+
+    def __init__(self, policy: Policy, emit: Emit) -> None:
+        self.tracking = _Tracking(policy, emit)
+        self.done: Found | None = None
+
+    def send(self, events: Events | list[bytes], clock: float) -> None:
+        assert isinstance(events, Events)
+        self.done = self.tracking.track(events, clock)
+
+    def receive(self) -> Found:
+        assert self.done is not None
+        done, self.done = self.done, None
+        return done
+
+    def finish(self) -> tuple[Found, int]:
+        return self.tracking.finish(), self.tracking.tracker.undecided
+
+
+def _track_part(conn: Connection, policy: Policy, emit: Emit) -> None:
+    """A process holding one part of the stateful rules' state: events in, findings out.
+
+    Ctrl-C is the main process's to handle: it closes the pipe, and this ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    steady_heap()
+    tracking = _Tracking(policy, emit, keyed=True)
+    try:
+        while message := conn.recv_bytes():
+            # from this scan's own workers, as multiprocessing's own results are
+            conn.send(tracking.track(*pickle.loads(message)))  # noqa: S301
+        conn.send((tracking.finish(), tracking.tracker.undecided))
+    except EOFError:
+        pass  # the scan was stopped
+    except Exception as exc:  # the main process raises it
+        conn.send(exc)
+    finally:
+        conn.close()
+
+
+class _TrackerProcesses:
+    """The stateful rules split between processes, by subscriber and by GT: each
+    chunk's parts go to their processes, which work while the main process writes
+    and the workers decode, and the findings come back merged in one order."""
+
+    def __init__(self, context: BaseContext, parts: int, policy: Policy, emit: Emit) -> None:
+        self.conns: list[Connection] = []
+        self.processes: list[BaseProcess] = []
+        for _ in range(parts):
+            ours, theirs = context.Pipe()
+            process = context.Process(  # type: ignore[attr-defined]
+                target=_track_part, args=(theirs, policy, emit), daemon=True
+            )
+            process.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.processes.append(process)
+
+    def send(self, events: Events | list[bytes], clock: float) -> None:
+        assert isinstance(events, list)
+        for conn, part in zip(self.conns, events, strict=True):
+            conn.send_bytes(part)
+
+    def _answers(self) -> list[Any]:
+        answers = []
+        for conn in self.conns:
+            try:
+                answer = conn.recv()
+            except EOFError:
+                raise RuntimeError("a process of the stateful rules stopped") from None
+            if isinstance(answer, Exception):
+                raise answer
+            answers.append(answer)
+        return answers
+
+    def receive(self) -> Found:
+        return _merged(self._answers())
+
+    def finish(self) -> tuple[Found, int]:
+        for conn in self.conns:
+            conn.send_bytes(b"")
+        answers = self._answers()
+        return _merged([done for done, _ in answers]), sum(count for _, count in answers)
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
 
 
 def _sized(work: Iterator[Chunk]) -> tuple[Iterator[Chunk], Iterator[int]]:
@@ -259,6 +468,28 @@ def _worker_context() -> BaseContext:
 
 _T = TypeVar("_T")
 
+#: glibc's ``mallopt`` parameters: trim the heap only past this much free at its
+#: top, and give allocations of up to this much from the heap, not from a fresh
+#: mapping of their own.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def steady_heap() -> None:
+    """Let this worker process keep the memory it frees for the next chunk.
+
+    Each chunk allocates and frees the same large arrays; by default glibc hands
+    them back to the system and faults them in again, page by page, for the next
+    chunk.  Screening the 1M-message benchmark capture with two workers, the worker
+    processes took 112,000 page faults, and the screening 1.09 s; keeping up to
+    64 MB freed (allocations of up to 16 MB from the heap), 32,000 and 0.93 s.
+    Elsewhere than glibc, nothing changes."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+
 
 def in_parallel(
     function: Callable[[Chunk], _T], work: Iterable[Chunk], workers: int
@@ -268,13 +499,16 @@ def in_parallel(
     ``next()`` (see :func:`_worker_context`)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=_worker_context(), initializer=steady_heap
+    ) as pool:
         yield from _in_order(lambda chunk: pool.submit(function, chunk), work, 2 * workers)
 
 
 @dataclass
 class Scan:
-    """A screening run; iterate :meth:`findings`, then read the counters."""
+    """A screening run; iterate :meth:`findings`, :meth:`batches` or :meth:`lines`
+    (or call :meth:`run`), then read the counters."""
 
     policy: Policy
     pseudonym: Pseudonymiser
@@ -296,46 +530,80 @@ class Scan:
 
     def batches(self, paths: list[Path]) -> Iterator[list[Finding]]:
         """The findings a chunk at a time, in order (cheaper to handle than one by one)."""
-        if self.dask:
-            yield from self._distributed(paths)
-        elif self.workers > 1:
-            yield from self._parallel(paths)
-        else:
-            yield from self._serial(paths)
+        for step in self.steps(paths, "findings"):
+            yield step.findings
 
-    def _serial(self, paths: list[Path]) -> Iterator[list[Finding]]:
+    def lines(self, paths: list[Path]) -> Iterator[bytes]:
+        """The findings as JSON lines (:func:`~.findings.finding_line`), several lines
+        to an item, written by the processes that found them."""
+        for step in self.steps(paths, "jsonl"):
+            yield from step.lines
+
+    def run(self, paths: list[Path]) -> None:
+        """Screen for the counters alone (:attr:`tally`, :attr:`activity`, ...)."""
+        for _ in self.steps(paths, "none"):
+            pass
+
+    def steps(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
+        """What each chunk's messages raised, then what the stateful rules decided on
+        its events, in file order (the counters are updated as they come)."""
+        if self.dask:
+            yield from self._distributed(paths, emit)
+        elif self.workers > 1:
+            yield from self._parallel(paths, emit)
+        else:
+            yield from self._serial(paths, emit)
+
+    def _serial(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
         work, sizes = _sized(chunks(paths))
-        results = (inspect_chunk(chunk, self.policy, self.pseudonym) for chunk in work)
-        yield from self._merge(results, sizes)
+        results = (inspect_chunk(chunk, self.policy, self.pseudonym, emit) for chunk in work)
+        yield from self._merge(results, sizes, _HereTracker(self.policy, emit))
 
     def _merge(
-        self, results: Iterable[ChunkResult], sizes: Iterator[int]
-    ) -> Iterator[list[Finding]]:
-        tracker = Tracker(self.policy)
+        self, results: Iterable[ChunkResult], sizes: Iterator[int], trackers: _Trackers
+    ) -> Iterator[Found]:
         done = 0
         for result in results:
-            found = result.findings
-            found.extend(tracker.apply(result.events))
+            trackers.send(result.events, result.clock)
             merge_activity(self.activity, result.activity)
-            self.tally.add_all(found)
-            bound_sources(self.activity, self.tally, self.untracked)
             self.stats.merge(result.stats)
+            self.tally.merge(result.found.tally)
+            yield result.found
+            decided = trackers.receive()
+            self._counted(decided)
             done += next(sizes, 0)
             if self.on_progress:
                 self.on_progress(done)
-            yield found
-        found = tracker.finish()
-        self.tally.add_all(found)
+            yield decided
+        last, self.undecided = trackers.finish()
+        self._counted(last)
+        yield last
+
+    def _counted(self, decided: Found) -> None:
+        # sources are bounded once the chunk's findings are all in: a source with
+        # no findings of its own messages may have some from the stateful rules
+        self.tally.merge(decided.tally)
         bound_sources(self.activity, self.tally, self.untracked)
-        yield found
-        self.undecided = tracker.undecided
 
-    def _parallel(self, paths: list[Path]) -> Iterator[list[Finding]]:
+    def _parallel(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
         work, sizes = _sized(chunks(paths))
-        inspect = partial(inspect_chunk, policy=self.policy, pseudonym=self.pseudonym)
-        yield from self._merge(in_parallel(inspect, work, self.workers), sizes)
+        parts = self.workers  # one part of the stateful rules per core
+        # Objects of this process are left out of collections while the workers run:
+        # a collection in a forked worker would touch (and so copy) every page of them.
+        gc.freeze()
+        # started before the workers: the pool's own thread would rule out forking
+        trackers = _TrackerProcesses(_worker_context(), parts, self.policy, emit)
+        try:
+            inspect = partial(
+                inspect_chunk, policy=self.policy, pseudonym=self.pseudonym, emit=emit,
+                parts=parts,
+            )  # fmt: skip
+            yield from self._merge(in_parallel(inspect, work, self.workers), sizes, trackers)
+        finally:
+            trackers.close()
+            gc.unfreeze()
 
-    def _distributed(self, paths: list[Path]) -> Iterator[list[Finding]]:
+    def _distributed(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
         from distributed import Client
 
         work, sizes = _sized(chunks([p.resolve() for p in paths]))
@@ -343,11 +611,11 @@ class Scan:
             window = 2 * max(1, sum(client.nthreads().values()))
             policy, pseudonym = client.scatter([self.policy, self.pseudonym], broadcast=True)
             results = _in_order(
-                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, pure=False),
+                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, emit, pure=False),
                 work,
                 window,
             )
-            yield from self._merge(results, sizes)
+            yield from self._merge(results, sizes, _HereTracker(self.policy, emit))
 
 
 # -- decoding to records on all cores (``telsec signalling decode --workers``) ---------

@@ -209,6 +209,23 @@ class Tally:
             else:
                 tally.overflow += len(item.frames)
 
+    def merge(self, other: Tally) -> None:
+        """Add the counts of ``other`` (the tally of another part of the findings)."""
+        self.total += other.total
+        sources = self.sources
+        for source, more in other.sources.items():
+            tally = sources[source]
+            tally.findings += more.findings
+            tally.rules.update(more.rules)
+            tally.severity = max(tally.severity, more.severity)
+            tally.overflow += more.overflow
+            held = len(tally.frames)
+            if held < MAX_FLAGGED_FRAMES and self.frames < MAX_TALLIED_FRAMES:
+                tally.frames |= more.frames
+                self.frames += len(tally.frames) - held
+            else:
+                tally.overflow += len(more.frames)
+
 
 #: Sources summarised one by one (about 1 KB each); a capture of more (spoofed
 #: calling GTs, one per message) keeps those with findings first.
