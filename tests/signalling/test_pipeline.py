@@ -328,3 +328,36 @@ def test_ctrl_c_stops_a_scan_on_workers_without_a_stack_trace(capture: Path, tmp
     _, err = scan.communicate(timeout=60)
     assert scan.returncode == 130, err.decode()
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize("which", ["a part of the stateful rules", "a worker"])
+def test_a_process_killed_mid_scan_is_a_one_line_error(capture: Path, tmp_path, which) -> None:
+    """The system may kill a process (out of memory): the command says so in one
+    line and fails (1), without calling it a bug."""
+    import signal
+    import time
+
+    import psutil
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(demo_policy())
+    big = tmp_path / "big.pcap"
+    data = capture.read_bytes()
+    big.write_bytes(data + data[24:] * 20)
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "telsec.cli.main", "signalling", "scan", str(big), "--policy",
+         str(policy), "-f", "jsonl", "-w", "2", "-o", str(tmp_path / "out.jsonl")],
+        stderr=subprocess.PIPE, env={**os.environ, "TELSEC_PSEUDONYM_KEY": "k" * 32},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(children := psutil.Process(scan.pid).children()) < 4:  # 2 parts, then 2 workers
+        assert time.monotonic() < deadline and scan.poll() is None
+        time.sleep(0.01)
+    pids = sorted(child.pid for child in children)
+    os.kill(pids[0] if which.startswith("a part") else pids[-1], signal.SIGKILL)
+    # at once: the other processes are stopped, not waited for (they would wait
+    # on pipes that the processes forked after them hold open)
+    _, err = scan.communicate(timeout=4)
+    assert scan.returncode == 1, err.decode()
+    assert b"stopped" in err and b"out of memory" in err
+    assert b"internal error" not in err and b"Traceback" not in err

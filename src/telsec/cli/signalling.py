@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -98,11 +98,23 @@ def _blocks(files: list[Path], fmt: RecordFormat, workers: int, stats: Any) -> I
     blocks = _primed(decode_in_parallel(
         files, fmt.value, workers, lambda done: progress.update(task, completed=done)
     ))  # fmt: skip
-    with progress:
+    with progress, _lost_workers():
         for block, seen in blocks:
             stats.merge(seen)
             progress.update(task, n=f"{stats.frames:,} frames")
             yield block
+
+
+@contextmanager
+def _lost_workers() -> Iterator[None]:
+    """A worker process that stops (the system killed it?) ends the command with a
+    one-line error, not as a bug."""
+    from telsec.signalling.pipeline import WorkerLost
+
+    try:
+        yield
+    except WorkerLost as exc:
+        fail(f"{exc}: was it killed, or out of memory? Try fewer --workers.")
 
 
 def _primed(items: Iterator[_T]) -> Iterator[_T]:
@@ -263,10 +275,13 @@ class _Screening:
         task = progress.add_task("screening", total=max(total, 1))
         self.scan.on_progress = lambda done: progress.update(task, completed=done)
         try:
-            steps = _primed(self.scan.steps(self.files, emit))
-            with progress:
-                yield from steps
+            with _lost_workers():
+                steps = _primed(self.scan.steps(self.files, emit))
+                with progress:
+                    yield from steps
         except OSError as exc:
+            if not self.scan.dask:
+                raise
             fail(f"cannot reach the Dask scheduler {self.scan.dask}: {exc}")
 
     def report(self) -> None:

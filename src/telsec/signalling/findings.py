@@ -247,7 +247,10 @@ class Events:
         if by_gt.any():
             places = self.place[by_gt]
             named = np.unique(places)
-            crc = np.array([zlib.crc32(self.names[at].encode()) % parts for at in named])
+            names = self.names
+            crc = np.array(
+                [zlib.crc32(names[at].encode("utf-8", "surrogatepass")) % parts for at in named]
+            )
             part[by_gt] = crc[np.searchsorted(named, places)]
         return [self.take(part == each) for each in range(parts)]
 

@@ -195,6 +195,10 @@ def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[C
                 yield from _pcap_chunks(path, handle, size, target)
 
 
+class WorkerLost(Exception):
+    """A worker process stopped before its work was done (killed: out of memory?)."""
+
+
 #: What a scan hands back of its findings: the findings themselves, their JSON
 #: lines (written where they were found, on the workers), or nothing but the
 #: counts per source (:class:`~.rules.Tally`).
@@ -333,8 +337,7 @@ def _track_part(conn: Connection, policy: Policy, emit: Emit) -> None:
     """A process holding one part of the stateful rules' state: events in, findings out.
 
     Ctrl-C is the main process's to handle: it closes the pipe, and this ends."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    steady_heap()
+    _worker_started()
     tracking = _Tracking(policy, emit, keyed=True)
     try:
         while message := conn.recv_bytes():
@@ -357,6 +360,7 @@ class _TrackerProcesses:
     def __init__(self, context: BaseContext, parts: int, policy: Policy, emit: Emit) -> None:
         self.conns: list[Connection] = []
         self.processes: list[BaseProcess] = []
+        self.finished = False
         for _ in range(parts):
             ours, theirs = context.Pipe()
             process = context.Process(  # type: ignore[attr-defined]
@@ -369,8 +373,11 @@ class _TrackerProcesses:
 
     def send(self, events: Events | list[bytes], clock: float) -> None:
         assert isinstance(events, list)
-        for conn, part in zip(self.conns, events, strict=True):
-            conn.send_bytes(part)
+        try:
+            for conn, part in zip(self.conns, events, strict=True):
+                conn.send_bytes(part)
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerLost("a process of the stateful rules stopped") from None
 
     def _answers(self) -> list[Any]:
         answers = []
@@ -378,7 +385,7 @@ class _TrackerProcesses:
             try:
                 answer = conn.recv()
             except EOFError:
-                raise RuntimeError("a process of the stateful rules stopped") from None
+                raise WorkerLost("a process of the stateful rules stopped") from None
             if isinstance(answer, Exception):
                 raise answer
             answers.append(answer)
@@ -388,16 +395,19 @@ class _TrackerProcesses:
         return _merged(self._answers())
 
     def finish(self) -> tuple[Found, int]:
-        for conn in self.conns:
-            conn.send_bytes(b"")
+        self.send([b""] * len(self.conns), math.inf)
         answers = self._answers()
+        self.finished = True
         return _merged([done for done, _ in answers]), sum(count for _, count in answers)
 
     def close(self) -> None:
+        """After :meth:`finish` the processes have ended; if the scan stopped before
+        (an error, Ctrl-C), they are stopped: one waiting for events would not see
+        its pipe close, as the other processes forked from this one hold its end."""
         for conn in self.conns:
             conn.close()
         for process in self.processes:
-            process.join(timeout=5)
+            process.join(timeout=5 if self.finished else 0)
             if process.is_alive():
                 process.terminate()
                 process.join()
@@ -474,6 +484,13 @@ _T = TypeVar("_T")
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
+def _worker_started() -> None:
+    """What every worker process does first: leave Ctrl-C to the main process (which
+    stops the workers; each would print its own stack trace) and keep its heap."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    steady_heap()
+
+
 def steady_heap() -> None:
     """Let this worker process keep the memory it frees for the next chunk.
 
@@ -498,11 +515,15 @@ def in_parallel(
     (at most ``2 x workers`` chunks in flight).  The workers start with the first
     ``next()`` (see :func:`_worker_context`)."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(
-        workers, mp_context=_worker_context(), initializer=steady_heap
-    ) as pool:
-        yield from _in_order(lambda chunk: pool.submit(function, chunk), work, 2 * workers)
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=_worker_context(), initializer=_worker_started
+        ) as pool:
+            yield from _in_order(lambda chunk: pool.submit(function, chunk), work, 2 * workers)
+    except BrokenProcessPool:
+        raise WorkerLost("a worker process stopped") from None
 
 
 @dataclass
