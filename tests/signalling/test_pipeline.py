@@ -183,9 +183,12 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
 
     monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
     serial, _ = _run([capture])
+    lines = b"".join(Scan(POLICY, KEY).lines([capture]))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:  # fmt: skip
         distributed, scan = _run([capture], dask=cluster.scheduler_address)
+        # JSON lines written on the cluster's workers: the same bytes
+        assert b"".join(Scan(POLICY, KEY, dask=cluster.scheduler_address).lines([capture])) == lines
     assert distributed == serial
     assert scan.stats.frames == 12_000
 
