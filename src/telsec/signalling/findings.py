@@ -246,21 +246,18 @@ class Events:
         by_gt = self.kind != LOCATE
         if by_gt.any():
             places = self.place[by_gt]
-            named = np.unique(places)
             names = self.names
-            crc = np.array(
-                [zlib.crc32(names[at].encode("utf-8", "surrogatepass")) % parts for at in named]
-            )
-            part[by_gt] = crc[np.searchsorted(named, places)]
+            crc = np.zeros(len(names), dtype=np.int32)  # the part of each GT named
+            for at in _used(len(names), places).tolist():
+                crc[at] = zlib.crc32(names[at].encode("utf-8", "surrogatepass")) % parts
+            part[by_gt] = crc[places]
         return [self.take(part == each) for each in range(parts)]
 
     def take(self, rows: np.ndarray) -> Events:
         """The events ``rows`` selects (a mask or indexes), with only their names."""
         proof = self.proof
-        named = (self.place, *proof[1:])
-        columns = [column[rows] for column in named]
-        used = np.unique(np.concatenate(columns))
-        used = used[used >= 0]
+        columns = [column[rows] for column in (self.place, *proof[1:])]
+        used = _used(len(self.names), *columns)
         renumber = np.full(len(self.names) + 1, -1, dtype=np.int32)  # [-1]: none stays none
         renumber[used] = np.arange(len(used), dtype=np.int32)
         place, *texts = (renumber[column] for column in columns)
@@ -283,6 +280,17 @@ class Events:
         return Evidence(frame, float(self.time[index]), text(proof.calling_gt),
                         text(proof.called_gt), text(proof.operation), text(proof.subscriber),
                         text(proof.origin_realm))  # fmt: skip
+
+
+def _used(size: int, *columns: np.ndarray) -> np.ndarray:
+    """The ids (in [0, ``size``), -1: none) that ``columns`` hold, ascending: one pass
+    over each column (with ``np.unique``, which sorts, splitting the 1M-message
+    capture's events two ways took 0.11 s instead of 0.074 s)."""
+    present = np.zeros(size + 1, dtype=bool)  # [-1]: none
+    for column in columns:
+        present[column] = True
+    used: np.ndarray = np.flatnonzero(present[:size])
+    return used
 
 
 class EventParts:
