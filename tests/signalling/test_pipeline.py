@@ -124,7 +124,7 @@ def test_the_stateful_rules_split_decide_what_they_decide_whole(capture: Path, p
     from telsec.signalling.pipeline import _merged, _Tracking
 
     whole = _Tracking(POLICY, "findings")
-    split = [_Tracking(POLICY, "findings", keyed=True) for _ in range(parts)]
+    split = [_Tracking(POLICY, "findings", keyed=True, parts=parts) for _ in range(parts)]
     rules = set()
     for result in _chunk_events(capture):
         expected = whole.track(result.events, result.clock)
@@ -136,6 +136,20 @@ def test_the_stateful_rules_split_decide_what_they_decide_whole(capture: Path, p
     assert _merged([t.finish() for t in split]).findings == whole.finish().findings
     assert sum(t.tracker.undecided for t in split) == whole.tracker.undecided
     assert rules == {"SIG-CAT3-VELOCITY", "SIG-FAN-OUT", "SIG-SRISM-NO-MT"}
+
+
+def test_the_parts_share_the_memory_bounds_of_the_whole() -> None:
+    """N parts hold at most what one tracker would: each a share of the tables
+    (subscribers' locations, SRI-SMs awaiting judgement, GTs); a GT's lookups are
+    in one part, so their bound is whole."""
+    from telsec.signalling.pipeline import _Tracking
+
+    whole = _Tracking(POLICY, "none").tracker
+    part = _Tracking(POLICY, "none", keyed=True, parts=4).tracker
+    assert whole.max_subscribers >= 1000 and whole.max_pending >= 1000
+    assert (part.max_subscribers, part.max_pending, part.max_gts, part.max_recent) == (
+        whole.max_subscribers // 4, whole.max_pending // 4, whole.max_gts // 4, whole.max_recent,
+    )  # fmt: skip
 
 
 def test_tallies_of_the_parts_add_up_to_the_tally_of_all(capture: Path) -> None:

@@ -288,10 +288,20 @@ def inspect_chunk(
 
 
 class _Tracking:
-    """The stateful rules' state, or a part of it (:meth:`~.findings.Events.partition`)."""
+    """The stateful rules' state, or one of ``parts`` parts of it
+    (:meth:`~.findings.Events.partition`): a part's tables are bounded to its share
+    of the whole's, so that memory is bounded the same whatever the number of parts
+    (a GT's lookups are all in one part: their bound stays whole)."""
 
-    def __init__(self, policy: Policy, emit: Emit, keyed: bool = False) -> None:
-        self.tracker = Tracker(policy)
+    def __init__(self, policy: Policy, emit: Emit, keyed: bool = False, parts: int = 1) -> None:
+        whole = Tracker(policy)
+        self.tracker = Tracker(
+            policy,
+            max_subscribers=max(1, whole.max_subscribers // parts),
+            max_pending=max(1, whole.max_pending // parts),
+            max_recent=whole.max_recent,
+            max_gts=max(1, whole.max_gts // parts),
+        )
         self.emit = emit
         self.keyed = keyed
 
@@ -333,12 +343,12 @@ class _HereTracker:
         return self.tracking.finish(), self.tracking.tracker.undecided
 
 
-def _track_part(conn: Connection, policy: Policy, emit: Emit) -> None:
+def _track_part(conn: Connection, policy: Policy, emit: Emit, parts: int) -> None:
     """A process holding one part of the stateful rules' state: events in, findings out.
 
     Ctrl-C is the main process's to handle: it closes the pipe, and this ends."""
     _worker_started()
-    tracking = _Tracking(policy, emit, keyed=True)
+    tracking = _Tracking(policy, emit, keyed=True, parts=parts)
     try:
         while message := conn.recv_bytes():
             # from this scan's own workers, as multiprocessing's own results are
@@ -364,7 +374,7 @@ class _TrackerProcesses:
         for _ in range(parts):
             ours, theirs = context.Pipe()
             process = context.Process(  # type: ignore[attr-defined]
-                target=_track_part, args=(theirs, policy, emit), daemon=True
+                target=_track_part, args=(theirs, policy, emit, parts), daemon=True
             )
             process.start()
             theirs.close()
