@@ -294,25 +294,27 @@ class _Tracking:
     (a GT's lookups are all in one part: their bound stays whole)."""
 
     def __init__(self, policy: Policy, emit: Emit, keyed: bool = False, parts: int = 1) -> None:
-        whole = Tracker(policy)
-        self.tracker = Tracker(
-            policy,
-            max_subscribers=max(1, whole.max_subscribers // parts),
-            max_pending=max(1, whole.max_pending // parts),
-            max_recent=whole.max_recent,
-            max_gts=max(1, whole.max_gts // parts),
-        )
+        self.tracker = whole = Tracker(policy)
+        if parts > 1:
+            self.tracker = Tracker(
+                policy,
+                max_subscribers=max(1, whole.max_subscribers // parts),
+                max_pending=max(1, whole.max_pending // parts),
+                max_recent=whole.max_recent,
+                max_gts=max(1, whole.max_gts // parts),
+            )
         self.emit = emit
         self.keyed = keyed
 
     def track(self, events: Events, clock: float) -> Found:
         items = self.tracker.apply(events)
         items.extend(self.tracker.advance(clock))
-        items.sort(key=finding_order)
-        return found(items, self.emit, self.keyed)
+        return self._decided(items)
 
     def finish(self) -> Found:
-        items = self.tracker.finish()
+        return self._decided(self.tracker.finish())
+
+    def _decided(self, items: list[Finding]) -> Found:
         items.sort(key=finding_order)
         return found(items, self.emit, self.keyed)
 
@@ -382,6 +384,7 @@ class _TrackerProcesses:
             self.processes.append(process)
 
     def send(self, events: Events | list[bytes], clock: float) -> None:
+        # each part travels pickled with its chunk's clock (:func:`inspect_chunk`)
         assert isinstance(events, list)
         try:
             for conn, part in zip(self.conns, events, strict=True):
