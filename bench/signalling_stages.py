@@ -1,9 +1,10 @@
 """Where a one-process signalling scan spends its time, stage by stage.
 
-Not a test: it runs the stages of ``telsec signalling scan`` (one process) over
-the benchmark capture in this process, timing each over the whole capture, and
-prints a table.  ``bench/bench_signalling.py`` makes the capture (1M messages,
-seed 9) the first time it runs.  From the repository root, pinned to one core:
+Not a test: it runs the stages of ``telsec signalling scan`` (one process, with its
+garbage collector's settings) over the benchmark capture in this process, timing
+each over the whole capture, and prints a table.  ``bench/bench_signalling.py``
+makes the capture (1M messages, seed 9) the first time it runs.  From the repository
+root, pinned to one core:
 
     taskset -c 1 .venv/bin/python bench/signalling_stages.py [--repeat 3]
 
@@ -29,7 +30,7 @@ from telsec.privacy import Pseudonymiser
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
 from telsec.signalling.findings import finding_line, finding_order
-from telsec.signalling.pipeline import chunks
+from telsec.signalling.pipeline import chunks, rare_collections
 from telsec.signalling.policy import load_policy
 from telsec.signalling.report import Tally
 from telsec.signalling.rules import Activity, Inspector, merge_activity
@@ -46,7 +47,7 @@ def run(capture: Path, policy_path: Path) -> tuple[dict[str, float], int]:
     pseudonym = Pseudonymiser(b"bench stages key, not a secret!!")
     tracker, activity, tally = Tracker(policy), dict[str, Activity](), Tally()
     found = 0
-    with open("/dev/null", "wb") as sink:
+    with open("/dev/null", "wb") as sink, rare_collections():
         start = time.perf_counter()
         work = list(chunks([capture]))
         seconds["cut"] += time.perf_counter() - start

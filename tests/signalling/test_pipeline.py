@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
@@ -14,7 +15,13 @@ from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file
 from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
-from telsec.signalling.pipeline import Scan, chunk_records, chunks, inspect_chunk
+from telsec.signalling.pipeline import (
+    YOUNG_COLLECTION,
+    Scan,
+    chunk_records,
+    chunks,
+    inspect_chunk,
+)
 from telsec.signalling.policy import parse_policy
 
 KEY = Pseudonymiser(b"a shared coalition key, 32 bytes")
@@ -53,6 +60,26 @@ def _same_frames(paths: list[Path], target: int) -> None:
     ]
     assert [r["frame"] for r in parts] == [r["frame"] for r in whole]
     assert parts == whole
+
+
+def test_a_scan_collects_cycles_rarely_and_puts_the_collector_back(capture: Path) -> None:
+    before = gc.get_threshold(), gc.get_freeze_count()
+    gc.set_threshold(700, 10, 10)
+    try:
+        during = set()
+        for _ in Scan(POLICY, KEY).steps([capture], "none"):
+            during.add((gc.get_threshold()[0], gc.get_freeze_count() > before[1]))
+        assert during == {(YOUNG_COLLECTION, True)}
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == before[1]
+        # an interrupted scan too
+        steps = Scan(POLICY, KEY).steps([capture], "none")
+        next(steps)
+        steps.close()
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == before[1]
+    finally:
+        gc.set_threshold(*before[0])
 
 
 def test_chunks_of_a_pcap_hold_every_frame_once(capture: Path) -> None:
