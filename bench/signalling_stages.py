@@ -26,11 +26,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from telsec.heap import rare_collections
 from telsec.privacy import Pseudonymiser
 from telsec.signalling._tracker import Tracker
 from telsec.signalling.batch import decode_chunk
 from telsec.signalling.findings import finding_line, finding_order
-from telsec.signalling.pipeline import chunks, rare_collections
+from telsec.signalling.pipeline import chunks
 from telsec.signalling.policy import load_policy
 from telsec.signalling.report import Tally
 from telsec.signalling.rules import Activity, Inspector, merge_activity

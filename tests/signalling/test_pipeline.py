@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from telsec.heap import YOUNG_COLLECTION
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file
 from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
-from telsec.signalling.pipeline import (
-    YOUNG_COLLECTION,
-    Scan,
-    chunk_records,
-    chunks,
-    inspect_chunk,
-)
+from telsec.signalling.pipeline import Scan, chunk_records, chunks, inspect_chunk
 from telsec.signalling.policy import parse_policy
 
 KEY = Pseudonymiser(b"a shared coalition key, 32 bytes")

@@ -9,7 +9,6 @@ parse filters through :mod:`.filters` and call :mod:`.store`.
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
 import uuid
@@ -33,6 +32,7 @@ from telsec.config import Settings, load_settings
 from telsec.exchange import access, store
 from telsec.exchange.filters import FilterError, parse_filters, parse_limit
 from telsec.exchange.pagination import PaginationError, TokenSigner, node_key
+from telsec.heap import settle_heap
 from telsec.members.auth import Authenticator, Principal
 from telsec.stix.timestamps import format_timestamp, now_us
 from telsec.stix.tlp import Tlp
@@ -171,31 +171,6 @@ def create_app(
 
         mount(app, node, settings)
     return app
-
-
-#: the collector's thresholds while serving (see settle_heap)
-_GC_THRESHOLDS = (10_000, 10, 10)
-
-
-def settle_heap() -> None:
-    """Keep the cyclic garbage collector off the request path.
-
-    Everything alive when the server starts (modules, the STIX vocabulary,
-    SQLAlchemy's metadata: some 100,000 objects) lives as long as the
-    process.  Without this, every full collection walks all of it while a
-    request waits: measured at 55 to 120 ms per pause, which was every slow
-    page in the paging benchmark.  Frozen objects are never scanned again.
-
-    The young generation's threshold goes from 700 to 10,000 allocations: a
-    1,000-object POST allocates some 30,000 containers that live until its
-    response, and at 700 each was scanned and promoted several times.  Server
-    CPU per ingested object fell by about a tenth (``bench/bench_taxii.py``,
-    docs/benchmarks.md); a young collection of 10,000 objects takes well under
-    a millisecond.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*_GC_THRESHOLDS)
 
 
 HtmlErrors = Callable[[Request, int, str], Response]

@@ -30,8 +30,6 @@ order.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import heapq
 import io
 import math
@@ -44,7 +42,6 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -54,6 +51,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
+from telsec.heap import rare_collections, rarely_collect, steady_heap
 from telsec.packets.capture import (
     MAX_FRAME,
     PCAP_MAGIC_NS,
@@ -492,11 +490,6 @@ def _worker_context() -> BaseContext:
 
 _T = TypeVar("_T")
 
-#: glibc's ``mallopt`` parameters: trim the heap only past this much free at its
-#: top, and give allocations of up to this much from the heap, not from a fresh
-#: mapping of their own.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
 
 def _worker_started() -> None:
     """What every worker process does first: leave Ctrl-C to the main process (which
@@ -504,62 +497,7 @@ def _worker_started() -> None:
     collect cycles rarely (it does nothing but screen)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     steady_heap()
-    _rarely_collect()
-
-
-#: Allocations of container objects between two collections of the youngest
-#: generation while screening (Python's default is 700).
-YOUNG_COLLECTION = 10_000
-
-
-def _rarely_collect() -> tuple[int, int, int]:
-    """Raise the youngest generation's collection threshold to at least
-    :data:`YOUNG_COLLECTION`; the thresholds before."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], YOUNG_COLLECTION), before[1], before[2])
-    return before
-
-
-@contextmanager
-def rare_collections() -> Iterator[None]:
-    """Collect reference cycles less often while screening.
-
-    Screening allocates millions of containers (findings, tuples, the stateful
-    rules' lookups) and creates almost no cycles.  The objects that exist when it
-    starts (the loaded program) are left out of collections: a full collection
-    would walk them all, and one in a forked worker would touch, and so copy, every
-    page of them.  The youngest generation is collected every
-    :data:`YOUNG_COLLECTION` allocations, not 700.  Screening the 1M-message
-    benchmark capture on one core, the collector took 0.19 s before, 0.03 s after
-    (``docs/benchmarks.md``).  All is put back afterwards; objects a caller froze
-    itself stay frozen (nothing is frozen or unfrozen then)."""
-    before = _rarely_collect()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.unfreeze()
-        gc.set_threshold(*before)
-
-
-def steady_heap() -> None:
-    """Let this worker process keep the memory it frees for the next chunk.
-
-    Each chunk allocates and frees the same large arrays; by default glibc hands
-    them back to the system and faults them in again, page by page, for the next
-    chunk.  Screening the 1M-message benchmark capture with two workers, the worker
-    processes took 112,000 page faults, and the screening 1.09 s; keeping up to
-    64 MB freed (allocations of up to 16 MB from the heap), 32,000 and 0.93 s.
-    Elsewhere than glibc, nothing changes."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-    mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+    rarely_collect()
 
 
 def in_parallel(
