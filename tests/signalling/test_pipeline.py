@@ -227,15 +227,71 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
     from distributed import LocalCluster
 
     monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
-    serial, _ = _run([capture])
+    serial, one = _run([capture])
     lines = b"".join(Scan(POLICY, KEY).lines([capture]))
+
+    class NotInTheClient:
+        def __init__(self, *args) -> None:
+            raise AssertionError("the stateful rules ran in the client")
+
+    # the stateful rules run on the cluster's workers, a part on each
+    monkeypatch.setattr("telsec.signalling.pipeline._HereTracker", NotInTheClient)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:  # fmt: skip
         distributed, scan = _run([capture], dask=cluster.scheduler_address)
         # JSON lines written on the cluster's workers: the same bytes
-        assert b"".join(Scan(POLICY, KEY, dask=cluster.scheduler_address).lines([capture])) == lines
+        on_cluster = Scan(POLICY, KEY, dask=cluster.scheduler_address)
+        assert b"".join(on_cluster.lines([capture])) == lines
     assert distributed == serial
     assert scan.stats.frames == 12_000
+    assert scan.undecided == one.undecided and on_cluster.tally.total == one.tally.total
+
+
+def test_a_part_of_the_stateful_rules_on_a_dask_worker_takes_its_events_in_turn(
+    capture: Path, monkeypatch
+) -> None:
+    """Calls to a worker's part may arrive in any order; each waits for its turn, so
+    the part decides exactly what it would on the events in file order."""
+    import asyncio
+
+    from telsec.signalling.findings import finding_line
+    from telsec.signalling.pipeline import TrackingActor, _Tracking
+
+    monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
+    messages = [inspect_chunk(c, POLICY, KEY, "findings", parts=1).events[0]
+                for c in chunks([capture])]  # fmt: skip
+    assert len(messages) > 4
+    in_order = _Tracking(POLICY, "findings", keyed=True)
+    expected = [in_order.track(*pickle.loads(m)).findings for m in messages]
+    expected.append(in_order.finish().findings)
+    assert sum(map(len, expected)) > 20
+
+    async def backwards() -> list:
+        actor = TrackingActor(POLICY, "findings", 1)
+        calls = [actor.track(turn, m) for turn, m in enumerate(messages)]
+        calls.append(actor.finish(len(messages)))
+        tasks = [asyncio.ensure_future(call) for call in reversed(calls)]
+        await asyncio.sleep(0)  # the last turns are waiting before the first starts
+        return list(reversed(await asyncio.gather(*tasks)))
+
+    answers = asyncio.run(backwards())
+    got = [answer.findings for answer in answers[:-1]] + [answers[-1][0].findings]
+    assert [list(map(finding_line, f)) for f in got] == [
+        list(map(finding_line, f)) for f in expected
+    ]
+
+
+def test_a_dask_cluster_that_cannot_load_the_scan_says_so() -> None:
+    """A scheduler or worker running another telsec cannot unpickle the scan's tasks."""
+    import typer
+
+    from telsec.cli.signalling import _lost_workers
+
+    with pytest.raises(typer.Exit) as stopped, _lost_workers("tcp://scheduler:8786"):
+        raise RuntimeError("Error during deserialization of the task graph. This frequently")
+    assert stopped.value.exit_code == 1
+    with pytest.raises(RuntimeError), _lost_workers(None):  # not a cluster's: a bug
+        raise RuntimeError("Error during deserialization of the task graph.")
 
 
 def test_a_file_cut_short_keeps_every_whole_frame_in_parallel(capture: Path, tmp_path) -> None:

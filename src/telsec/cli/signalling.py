@@ -106,15 +106,21 @@ def _blocks(files: list[Path], fmt: RecordFormat, workers: int, stats: Any) -> I
 
 
 @contextmanager
-def _lost_workers() -> Iterator[None]:
+def _lost_workers(dask: str | None = None) -> Iterator[None]:
     """A worker process that stops (the system killed it?) ends the command with a
-    one-line error, not as a bug."""
+    one-line error, not as a bug; so does a Dask cluster that cannot load the
+    scan's code (its scheduler or workers run another version of telsec)."""
     from telsec.signalling.pipeline import WorkerLost
 
     try:
         yield
     except WorkerLost as exc:
-        fail(f"{exc}: was it killed, or out of memory? Try fewer --workers.")
+        fail(f"{exc}: was it killed, or out of memory?" + ("" if dask else " Try fewer --workers."))
+    except RuntimeError as exc:
+        if not dask or "deserializ" not in str(exc):
+            raise
+        fail(f"the Dask cluster at {dask} could not load this scan's work: its scheduler and "
+             "workers must run the same version of telsec as this command")  # fmt: skip
 
 
 def _primed(items: Iterator[_T]) -> Iterator[_T]:
@@ -275,7 +281,7 @@ class _Screening:
         task = progress.add_task("screening", total=max(total, 1))
         self.scan.on_progress = lambda done: progress.update(task, completed=done)
         try:
-            with _lost_workers():
+            with _lost_workers(self.scan.dask):
                 steps = _primed(self.scan.steps(self.files, emit))
                 with progress:
                     yield from steps

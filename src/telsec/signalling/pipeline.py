@@ -20,7 +20,8 @@ rules are put in one order (:func:`~telsec.signalling.findings.finding_order`).
 With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
 and those carry pseudonyms and keyed hashes, not subscriber identities.  The
-stateful rules run whole in the client there.
+stateful rules are split there too, a part on each worker
+(:class:`TrackingActor`), so that the client only hands over and writes.
 
 ``telsec signalling decode --workers`` uses the same chunks and worker processes
 to decode every field of every record (:func:`decode_in_parallel`), written by
@@ -30,7 +31,7 @@ order.
 
 from __future__ import annotations
 
-import heapq
+import asyncio
 import io
 import math
 import multiprocessing
@@ -41,7 +42,8 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -248,10 +250,13 @@ def _merged(parts: list[Found]) -> Found:
     return Found([], [b"".join(lines)] if lines else [], tally)
 
 
-def _in_place(parts: list[Found], name: str) -> Iterator[tuple[Any, Any]]:
-    """(place, item) of the parts' ``findings`` or ``lines``, merged by place."""
-    each = (zip(part.order, getattr(part, name), strict=True) for part in parts)
-    return heapq.merge(*each, key=itemgetter(0))
+def _in_place(parts: list[Found], name: str) -> list[tuple[Any, Any]]:
+    """(place, item) of the parts' ``findings`` or ``lines``, merged by place: each
+    part is in order, and a stable sort merges such runs (in C: twice as fast as
+    ``heapq.merge``), equal places in part order."""
+    placed = [pair for part in parts for pair in zip(part.order, getattr(part, name), strict=True)]
+    placed.sort(key=itemgetter(0))
+    return placed
 
 
 @dataclass
@@ -319,6 +324,10 @@ class _Tracking:
 
 
 class _Trackers(Protocol):
+    #: Whether a chunk's events may be sent before the previous chunk's answer is
+    #: taken (the answer then hides the time it takes to come back).
+    ahead: bool
+
     def send(self, events: Events | list[bytes], clock: float) -> None: ...
     def receive(self) -> Found: ...
     def finish(self) -> tuple[Found, int]: ...
@@ -326,6 +335,8 @@ class _Trackers(Protocol):
 
 class _HereTracker:
     """The stateful rules in this process."""
+
+    ahead = False  # they are done when sent
 
     def __init__(self, policy: Policy, emit: Emit) -> None:
         self.tracking = _Tracking(policy, emit)
@@ -367,6 +378,10 @@ class _TrackerProcesses:
     """The stateful rules split between processes, by subscriber and by GT: each
     chunk's parts go to their processes, which work while the main process writes
     and the workers decode, and the findings come back merged in one order."""
+
+    #: Not ahead: with a chunk's events and the previous chunk's findings both larger
+    #: than a pipe holds, each side would wait to write what the other does not read.
+    ahead = False
 
     def __init__(self, context: BaseContext, parts: int, policy: Policy, emit: Emit) -> None:
         self.conns: list[Connection] = []
@@ -423,6 +438,94 @@ class _TrackerProcesses:
             if process.is_alive():
                 process.terminate()
                 process.join()
+
+
+class TrackingActor:
+    """One part of the stateful rules, held by a Dask worker (a Dask actor): the
+    cluster's counterpart of :func:`_track_part`.  Public so that a worker can
+    import it by name.
+
+    The client sends a chunk's events before it takes the previous chunk's
+    findings, so two calls can be under way at once: each carries its turn, and
+    waits for the calls before it (Dask does not promise to run them in the order
+    they were made).  The calls run in the worker's event loop, a chunk's part at
+    a time (a few milliseconds each)."""
+
+    def __init__(self, policy: Policy, emit: Emit, parts: int) -> None:
+        self.tracking = _Tracking(policy, emit, keyed=True, parts=parts)
+        self.turn = 0
+        self._turns = asyncio.Condition()
+
+    async def track(self, turn: int, message: bytes) -> Found:
+        async with self._taking(turn):
+            # pickled by this scan's own inspect_chunk, as Dask's own results are
+            return self.tracking.track(*pickle.loads(message))  # noqa: S301
+
+    async def finish(self, turn: int) -> tuple[Found, int]:
+        async with self._taking(turn):
+            return self.tracking.finish(), self.tracking.tracker.undecided
+
+    @asynccontextmanager
+    async def _taking(self, turn: int) -> AsyncIterator[None]:
+        async with self._turns:
+            await self._turns.wait_for(lambda: self.turn == turn)
+        try:
+            yield
+        finally:
+            async with self._turns:
+                self.turn += 1
+                self._turns.notify_all()
+
+
+class _ClusterTrackers:
+    """The stateful rules split between a Dask cluster's workers, one part held by
+    each (a :class:`TrackingActor`), as :class:`_TrackerProcesses` splits them
+    between processes: each chunk's parts go from the client to their workers,
+    which work while the client writes, and the findings come back merged in one
+    order.  The client keeps no state of the rules."""
+
+    ahead = True  # an answer crosses the network, and waits for the worker's event loop
+
+    def __init__(self, client: Any, workers: list[str], policy: Any, emit: Emit) -> None:
+        made = [
+            client.submit(TrackingActor, policy, emit, len(workers), actor=True,
+                          workers=[worker], allow_other_workers=False, pure=False)
+            for worker in workers
+        ]  # fmt: skip
+        self.actors = [_answer(future) for future in made]
+        self.turn = 0
+        self.calls: deque[list[Any]] = deque()
+
+    def _call(self, method: str, arguments: list[tuple[Any, ...]]) -> None:
+        """Call ``method`` of each part, with its turn and its ``arguments``."""
+        try:
+            self.calls.append([
+                getattr(actor, method)(self.turn, *args)
+                for actor, args in zip(self.actors, arguments, strict=True)
+            ])  # fmt: skip
+        except RuntimeError as exc:  # "Worker holding Actor was lost"
+            raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
+        self.turn += 1
+
+    def send(self, events: Events | list[bytes], clock: float) -> None:
+        assert isinstance(events, list)  # each part carries its clock
+        self._call("track", [(part,) for part in events])
+
+    def receive(self) -> Found:
+        return _merged([_answer(call) for call in self.calls.popleft()])
+
+    def finish(self) -> tuple[Found, int]:
+        self._call("finish", [()] * len(self.actors))
+        answers = [_answer(call) for call in self.calls.popleft()]
+        return _merged([done for done, _ in answers]), sum(count for _, count in answers)
+
+
+def _answer(call: Any) -> Any:
+    """The result of a Dask future or actor call; a worker that went away is lost work."""
+    try:
+        return call.result()
+    except OSError as exc:  # "Unable to contact Actor's worker"
+        raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
 
 
 def _sized(work: Iterator[Chunk]) -> tuple[Iterator[Chunk], Iterator[int]]:
@@ -577,18 +680,30 @@ class Scan:
         self, results: Iterable[ChunkResult], sizes: Iterator[int], trackers: _Trackers
     ) -> Iterator[Found]:
         done = 0
+        behind = False  # the trackers' answer for the previous chunk is still to come
+
+        def decided() -> Found:
+            nonlocal done
+            answer = trackers.receive()
+            self._counted(answer)
+            done += next(sizes, 0)
+            if self.on_progress:
+                self.on_progress(done)
+            return answer
+
         for result in results:
             trackers.send(result.events, result.clock)
+            if behind:  # the previous chunk's, which its findings came before
+                yield decided()
             merge_activity(self.activity, result.activity)
             self.stats.merge(result.stats)
             self.tally.merge(result.found.tally)
             yield result.found
-            decided = trackers.receive()
-            self._counted(decided)
-            done += next(sizes, 0)
-            if self.on_progress:
-                self.on_progress(done)
-            yield decided
+            behind = trackers.ahead
+            if not behind:
+                yield decided()
+        if behind:
+            yield decided()
         last, self.undecided = trackers.finish()
         self._counted(last)
         yield last
@@ -618,14 +733,24 @@ class Scan:
 
         work, sizes = _sized(chunks([p.resolve() for p in paths]))
         with Client(self.dask) as client:  # type: ignore[no-untyped-call]
-            window = 2 * max(1, sum(client.nthreads().values()))
+            threads = client.nthreads()
+            window = 2 * max(1, sum(threads.values()))
             policy, pseudonym = client.scatter([self.policy, self.pseudonym], broadcast=True)
+            # one part of the stateful rules on each worker there is now; with none
+            # yet (the chunks wait for one), they stay here
+            workers = sorted(threads)
+            trackers: _Trackers = (
+                _ClusterTrackers(client, workers, policy, emit) if workers
+                else _HereTracker(self.policy, emit)
+            )  # fmt: skip
+            parts = len(workers)
             results = _in_order(
-                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, emit, pure=False),
+                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, emit, parts,
+                                        pure=False),
                 work,
                 window,
-            )
-            yield from self._merge(results, sizes, _HereTracker(self.policy, emit))
+            )  # fmt: skip
+            yield from self._merge(results, sizes, trackers)
 
 
 # -- decoding to records on all cores (``telsec signalling decode --workers``) ---------
