@@ -13,6 +13,7 @@ import pytest
 
 from telsec.heap import YOUNG_COLLECTION
 from telsec.privacy import Pseudonymiser
+from telsec.signalling import pipeline
 from telsec.signalling.decoder import DecodeStats, decode_file
 from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
@@ -236,12 +237,24 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
 
     # the stateful rules run on the cluster's workers, a part on each
     monkeypatch.setattr("telsec.signalling.pipeline._HereTracker", NotInTheClient)
+    parts: list[int] = []
+    made = pipeline._ClusterTrackers.__init__
+
+    def counted(self, client, workers, *args) -> None:
+        parts.append(len(workers))
+        made(self, client, workers, *args)
+
+    monkeypatch.setattr(pipeline._ClusterTrackers, "__init__", counted)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:  # fmt: skip
         distributed, scan = _run([capture], dask=cluster.scheduler_address)
         # JSON lines written on the cluster's workers: the same bytes
         on_cluster = Scan(POLICY, KEY, dask=cluster.scheduler_address)
         assert b"".join(on_cluster.lines([capture])) == lines
+        # and with fewer parts than workers
+        monkeypatch.setattr(pipeline, "MAX_CLUSTER_PARTS", 1)
+        assert b"".join(Scan(POLICY, KEY, dask=cluster.scheduler_address).lines([capture])) == lines
+    assert parts == [2, 2, 1]
     assert distributed == serial
     assert scan.stats.frames == 12_000
     assert scan.undecided == one.undecided and on_cluster.tally.total == one.tally.total
