@@ -61,8 +61,8 @@ def _counted_finish(self: Any) -> pipeline.Found:
 
 _inspect, _track, _finish = (
     pipeline.inspect_chunk,
-    pipeline._Tracking.track,
-    pipeline._Tracking.finish,
+    pipeline.Tracking.track,
+    pipeline.Tracking.finish,
 )
 
 
@@ -73,8 +73,8 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, default=RESULTS / "signalling-policy.toml")
     args = parser.parse_args()
     pipeline.inspect_chunk = _counted_inspect  # type: ignore[assignment]
-    pipeline._Tracking.track = _counted_track  # type: ignore[method-assign]
-    pipeline._Tracking.finish = _counted_finish  # type: ignore[method-assign]
+    pipeline.Tracking.track = _counted_track  # type: ignore[method-assign]
+    pipeline.Tracking.finish = _counted_finish  # type: ignore[method-assign]
     scan = pipeline.Scan(
         load_policy(args.policy), Pseudonymiser(b"bench processes key, not secret!"),
         workers=args.workers,

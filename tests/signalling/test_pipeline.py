@@ -13,7 +13,7 @@ import pytest
 
 from telsec.heap import YOUNG_COLLECTION
 from telsec.privacy import Pseudonymiser
-from telsec.signalling import pipeline
+from telsec.signalling import cluster
 from telsec.signalling.decoder import DecodeStats, decode_file
 from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
@@ -153,19 +153,19 @@ def test_events_split_by_subscriber_and_by_gt(capture: Path) -> None:
 def test_the_stateful_rules_split_decide_what_they_decide_whole(capture: Path, parts) -> None:
     """Split by :meth:`Events.partition`, the stateful rules give the same findings
     in the same order, chunk by chunk, as one tracker given every event."""
-    from telsec.signalling.pipeline import _merged, _Tracking
+    from telsec.signalling.pipeline import Tracking, merged_parts
 
-    whole = _Tracking(POLICY, "findings")
-    split = [_Tracking(POLICY, "findings", keyed=True, parts=parts) for _ in range(parts)]
+    whole = Tracking(POLICY, "findings")
+    split = [Tracking(POLICY, "findings", keyed=True, parts=parts) for _ in range(parts)]
     rules = set()
     for result in _chunk_events(capture):
         expected = whole.track(result.events, result.clock)
         pieces = result.events.partition(parts)
-        got = _merged([t.track(p, result.clock) for t, p in zip(split, pieces, strict=True)])
+        got = merged_parts([t.track(p, result.clock) for t, p in zip(split, pieces, strict=True)])
         assert got.findings == expected.findings
         assert got.tally.sources.keys() == expected.tally.sources.keys()
         rules |= {f.rule for f in got.findings}
-    assert _merged([t.finish() for t in split]).findings == whole.finish().findings
+    assert merged_parts([t.finish() for t in split]).findings == whole.finish().findings
     assert sum(t.tracker.undecided for t in split) == whole.tracker.undecided
     assert rules == {"SIG-CAT3-VELOCITY", "SIG-FAN-OUT", "SIG-SRISM-NO-MT"}
 
@@ -174,10 +174,10 @@ def test_the_parts_share_the_memory_bounds_of_the_whole() -> None:
     """N parts hold at most what one tracker would: each a share of the tables
     (subscribers' locations, SRI-SMs awaiting judgement, GTs); a GT's lookups are
     in one part, so their bound is whole."""
-    from telsec.signalling.pipeline import _Tracking
+    from telsec.signalling.pipeline import Tracking
 
-    whole = _Tracking(POLICY, "none").tracker
-    part = _Tracking(POLICY, "none", keyed=True, parts=4).tracker
+    whole = Tracking(POLICY, "none").tracker
+    part = Tracking(POLICY, "none", keyed=True, parts=4).tracker
     assert whole.max_subscribers >= 1000 and whole.max_pending >= 1000
     assert (part.max_subscribers, part.max_pending, part.max_gts, part.max_recent) == (
         whole.max_subscribers // 4, whole.max_pending // 4, whole.max_gts // 4, whole.max_recent,
@@ -238,22 +238,22 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
     # the stateful rules run on the cluster's workers, a part on each
     monkeypatch.setattr("telsec.signalling.pipeline._HereTracker", NotInTheClient)
     parts: list[int] = []
-    made = pipeline._ClusterTrackers.__init__
+    made = cluster.ClusterTrackers.__init__
 
     def counted(self, client, workers, *args) -> None:
         parts.append(len(workers))
         made(self, client, workers, *args)
 
-    monkeypatch.setattr(pipeline._ClusterTrackers, "__init__", counted)
+    monkeypatch.setattr(cluster.ClusterTrackers, "__init__", counted)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:  # fmt: skip
-        distributed, scan = _run([capture], dask=cluster.scheduler_address)
+                      dashboard_address=None) as local:  # fmt: skip
+        distributed, scan = _run([capture], dask=local.scheduler_address)
         # JSON lines written on the cluster's workers: the same bytes
-        on_cluster = Scan(POLICY, KEY, dask=cluster.scheduler_address)
+        on_cluster = Scan(POLICY, KEY, dask=local.scheduler_address)
         assert b"".join(on_cluster.lines([capture])) == lines
         # and with fewer parts than workers
-        monkeypatch.setattr(pipeline, "MAX_CLUSTER_PARTS", 1)
-        assert b"".join(Scan(POLICY, KEY, dask=cluster.scheduler_address).lines([capture])) == lines
+        monkeypatch.setattr(cluster, "MAX_CLUSTER_PARTS", 1)
+        assert b"".join(Scan(POLICY, KEY, dask=local.scheduler_address).lines([capture])) == lines
     assert parts == [2, 2, 1]
     assert distributed == serial
     assert scan.stats.frames == 12_000
@@ -267,14 +267,15 @@ def test_a_part_of_the_stateful_rules_on_a_dask_worker_takes_its_events_in_turn(
     the part decides exactly what it would on the events in file order."""
     import asyncio
 
+    from telsec.signalling.cluster import TrackingActor
     from telsec.signalling.findings import finding_line
-    from telsec.signalling.pipeline import TrackingActor, _Tracking
+    from telsec.signalling.pipeline import Tracking
 
     monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
     messages = [inspect_chunk(c, POLICY, KEY, "findings", parts=1).events[0]
                 for c in chunks([capture])]  # fmt: skip
     assert len(messages) > 4
-    in_order = _Tracking(POLICY, "findings", keyed=True)
+    in_order = Tracking(POLICY, "findings", keyed=True)
     expected = [in_order.track(*pickle.loads(m)).findings for m in messages]
     expected.append(in_order.finish().findings)
     assert sum(map(len, expected)) > 20

@@ -21,7 +21,7 @@ With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
 and those carry pseudonyms and keyed hashes, not subscriber identities.  The
 stateful rules are split there too, a part on each worker
-(:class:`TrackingActor`), so that the client only hands over and writes.
+(:mod:`.cluster`), so that the client only hands over and writes.
 
 ``telsec signalling decode --workers`` uses the same chunks and worker processes
 to decode every field of every record (:func:`decode_in_parallel`), written by
@@ -31,7 +31,6 @@ order.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
 import multiprocessing
@@ -42,8 +41,7 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -78,12 +76,6 @@ from telsec.signalling.rules import (
     bound_sources,
     merge_activity,
 )
-
-#: Parts of the stateful rules on a Dask cluster, at most (one per worker up to
-#: this).  Each part costs the client a round trip per chunk: on the 1M-message
-#: benchmark capture its CPU grew from 0.53 s with one part to 0.9 s with eight
-#: (bench/signalling_dask.py), while the parts' own work is under 1 s in all.
-MAX_CLUSTER_PARTS = 4
 
 #: Bytes of capture per chunk: big enough to amortise the hand-over, small
 #: enough that a few chunks' results fit in memory.
@@ -230,7 +222,7 @@ class Found:
 
 def found(items: list[Finding], emit: Emit, keyed: bool = False) -> Found:
     """``items`` counted, and kept or written as JSON lines as ``emit`` says; with
-    ``keyed``, one line per finding and each finding's place for :func:`_merged`."""
+    ``keyed``, one line per finding and each finding's place for :func:`merged_parts`."""
     tally = Tally()
     tally.add_all(items)
     order = list(map(finding_order, items)) if keyed else []
@@ -242,7 +234,7 @@ def found(items: list[Finding], emit: Emit, keyed: bool = False) -> Found:
     return Found([], [], tally)
 
 
-def _merged(parts: list[Found]) -> Found:
+def merged_parts(parts: list[Found]) -> Found:
     """The output of the stateful rules' parts for one chunk, as one part would give it."""
     if len(parts) == 1:
         return parts[0]
@@ -297,7 +289,7 @@ def inspect_chunk(
     return ChunkResult(found(findings, emit), split, clock, inspector.activity, batch.stats)
 
 
-class _Tracking:
+class Tracking:
     """The stateful rules' state, or one of ``parts`` parts of it
     (:meth:`~.findings.Events.partition`): a part's tables are bounded to its share
     of the whole's, so that memory is bounded the same whatever the number of parts
@@ -345,7 +337,7 @@ class _HereTracker:
     ahead = False  # they are done when sent
 
     def __init__(self, policy: Policy, emit: Emit) -> None:
-        self.tracking = _Tracking(policy, emit)
+        self.tracking = Tracking(policy, emit)
         self.done: Found | None = None
 
     def send(self, events: Events | list[bytes], clock: float) -> None:
@@ -366,7 +358,7 @@ def _track_part(conn: Connection, policy: Policy, emit: Emit, parts: int) -> Non
 
     Ctrl-C is the main process's to handle: it closes the pipe, and this ends."""
     _worker_started()
-    tracking = _Tracking(policy, emit, keyed=True, parts=parts)
+    tracking = Tracking(policy, emit, keyed=True, parts=parts)
     try:
         while message := conn.recv_bytes():
             # from this scan's own workers, as multiprocessing's own results are
@@ -425,13 +417,13 @@ class _TrackerProcesses:
         return answers
 
     def receive(self) -> Found:
-        return _merged(self._answers())
+        return merged_parts(self._answers())
 
     def finish(self) -> tuple[Found, int]:
         self.send([b""] * len(self.conns), math.inf)
         answers = self._answers()
         self.finished = True
-        return _merged([done for done, _ in answers]), sum(count for _, count in answers)
+        return merged_parts([done for done, _ in answers]), sum(count for _, count in answers)
 
     def close(self) -> None:
         """After :meth:`finish` the processes have ended; if the scan stopped before
@@ -444,94 +436,6 @@ class _TrackerProcesses:
             if process.is_alive():
                 process.terminate()
                 process.join()
-
-
-class TrackingActor:
-    """One part of the stateful rules, held by a Dask worker (a Dask actor): the
-    cluster's counterpart of :func:`_track_part`.  Public so that a worker can
-    import it by name.
-
-    The client sends a chunk's events before it takes the previous chunk's
-    findings, so two calls can be under way at once: each carries its turn, and
-    waits for the calls before it (Dask does not promise to run them in the order
-    they were made).  The calls run in the worker's event loop, a chunk's part at
-    a time (a few milliseconds each)."""
-
-    def __init__(self, policy: Policy, emit: Emit, parts: int) -> None:
-        self.tracking = _Tracking(policy, emit, keyed=True, parts=parts)
-        self.turn = 0
-        self._turns = asyncio.Condition()
-
-    async def track(self, turn: int, message: bytes) -> Found:
-        async with self._taking(turn):
-            # pickled by this scan's own inspect_chunk, as Dask's own results are
-            return self.tracking.track(*pickle.loads(message))  # noqa: S301
-
-    async def finish(self, turn: int) -> tuple[Found, int]:
-        async with self._taking(turn):
-            return self.tracking.finish(), self.tracking.tracker.undecided
-
-    @asynccontextmanager
-    async def _taking(self, turn: int) -> AsyncIterator[None]:
-        async with self._turns:
-            await self._turns.wait_for(lambda: self.turn == turn)
-        try:
-            yield
-        finally:
-            async with self._turns:
-                self.turn += 1
-                self._turns.notify_all()
-
-
-class _ClusterTrackers:
-    """The stateful rules split between a Dask cluster's workers, one part held by
-    each (a :class:`TrackingActor`), as :class:`_TrackerProcesses` splits them
-    between processes: each chunk's parts go from the client to their workers,
-    which work while the client writes, and the findings come back merged in one
-    order.  The client keeps no state of the rules."""
-
-    ahead = True  # an answer crosses the network, and waits for the worker's event loop
-
-    def __init__(self, client: Any, workers: list[str], policy: Any, emit: Emit) -> None:
-        made = [
-            client.submit(TrackingActor, policy, emit, len(workers), actor=True,
-                          workers=[worker], allow_other_workers=False, pure=False)
-            for worker in workers
-        ]  # fmt: skip
-        self.actors = [_answer(future) for future in made]
-        self.turn = 0
-        self.calls: deque[list[Any]] = deque()
-
-    def _call(self, method: str, arguments: list[tuple[Any, ...]]) -> None:
-        """Call ``method`` of each part, with its turn and its ``arguments``."""
-        try:
-            self.calls.append([
-                getattr(actor, method)(self.turn, *args)
-                for actor, args in zip(self.actors, arguments, strict=True)
-            ])  # fmt: skip
-        except RuntimeError as exc:  # "Worker holding Actor was lost"
-            raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
-        self.turn += 1
-
-    def send(self, events: Events | list[bytes], clock: float) -> None:
-        assert isinstance(events, list)  # each part carries its clock
-        self._call("track", [(part,) for part in events])
-
-    def receive(self) -> Found:
-        return _merged([_answer(call) for call in self.calls.popleft()])
-
-    def finish(self) -> tuple[Found, int]:
-        self._call("finish", [()] * len(self.actors))
-        answers = [_answer(call) for call in self.calls.popleft()]
-        return _merged([done for done, _ in answers]), sum(count for _, count in answers)
-
-
-def _answer(call: Any) -> Any:
-    """The result of a Dask future or actor call; a worker that went away is lost work."""
-    try:
-        return call.result()
-    except OSError as exc:  # "Unable to contact Actor's worker"
-        raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
 
 
 def _sized(work: Iterator[Chunk]) -> tuple[Iterator[Chunk], Iterator[int]]:
@@ -737,6 +641,8 @@ class Scan:
     def _distributed(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
         from distributed import Client
 
+        from telsec.signalling.cluster import MAX_CLUSTER_PARTS, ClusterTrackers
+
         work, sizes = _sized(chunks([p.resolve() for p in paths]))
         with Client(self.dask) as client:  # type: ignore[no-untyped-call]
             threads = client.nthreads()
@@ -746,7 +652,7 @@ class Scan:
             # there are now; with none yet (the chunks wait for one), they stay here
             workers = sorted(threads)[:MAX_CLUSTER_PARTS]
             trackers: _Trackers = (
-                _ClusterTrackers(client, workers, policy, emit) if workers
+                ClusterTrackers(client, workers, policy, emit) if workers
                 else _HereTracker(self.policy, emit)
             )  # fmt: skip
             parts = len(workers)

@@ -1,0 +1,117 @@
+"""The Dask side of a scan: the stateful rules' parts held by a cluster's workers.
+
+On a Dask cluster (``telsec signalling scan --dask``) the chunks are inspected
+as tasks (:func:`~telsec.signalling.pipeline.inspect_chunk`), and the stateful
+rules are split as with ``--workers`` (by subscriber and by GT), a part held by
+each of up to :data:`MAX_CLUSTER_PARTS` workers as a Dask actor
+(:class:`TrackingActor`).  The client hands each chunk's parts over and merges
+what comes back (:class:`ClusterTrackers`); it keeps no state of the rules.
+Imported only for a cluster scan (it loads asyncio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telsec.signalling.findings import Events
+from telsec.signalling.pipeline import Emit, Found, Tracking, WorkerLost, merged_parts
+from telsec.signalling.policy import Policy
+
+#: Parts of the stateful rules on a Dask cluster, at most (one per worker up to
+#: this).  Each part costs the client a round trip per chunk: on the 1M-message
+#: benchmark capture its CPU grew from 0.53 s with one part to 0.9 s with eight
+#: (bench/signalling_dask.py), while the parts' own work is under 1 s in all.
+MAX_CLUSTER_PARTS = 4
+
+
+class TrackingActor:
+    """One part of the stateful rules, held by a Dask worker (a Dask actor): the
+    cluster's counterpart of :func:`~.pipeline._track_part`.  Public so that a worker can
+    import it by name.
+
+    The client sends a chunk's events before it takes the previous chunk's
+    findings, so two calls can be under way at once: each carries its turn, and
+    waits for the calls before it (Dask does not promise to run them in the order
+    they were made).  The calls run in the worker's event loop, a chunk's part at
+    a time (a few milliseconds each)."""
+
+    def __init__(self, policy: Policy, emit: Emit, parts: int) -> None:
+        self.tracking = Tracking(policy, emit, keyed=True, parts=parts)
+        self.turn = 0
+        self._turns = asyncio.Condition()
+
+    async def track(self, turn: int, message: bytes) -> Found:
+        async with self._taking(turn):
+            # pickled by this scan's own inspect_chunk, as Dask's own results are
+            return self.tracking.track(*pickle.loads(message))  # noqa: S301
+
+    async def finish(self, turn: int) -> tuple[Found, int]:
+        async with self._taking(turn):
+            return self.tracking.finish(), self.tracking.tracker.undecided
+
+    @asynccontextmanager
+    async def _taking(self, turn: int) -> AsyncIterator[None]:
+        async with self._turns:
+            await self._turns.wait_for(lambda: self.turn == turn)
+        try:
+            yield
+        finally:
+            async with self._turns:
+                self.turn += 1
+                self._turns.notify_all()
+
+
+class ClusterTrackers:
+    """The stateful rules split between a Dask cluster's workers, one part held by
+    each (a :class:`TrackingActor`), as :class:`~.pipeline._TrackerProcesses` splits them
+    between processes: each chunk's parts go from the client to their workers,
+    which work while the client writes, and the findings come back merged in one
+    order.  The client keeps no state of the rules."""
+
+    ahead = True  # an answer crosses the network, and waits for the worker's event loop
+
+    def __init__(self, client: Any, workers: list[str], policy: Any, emit: Emit) -> None:
+        made = [
+            client.submit(TrackingActor, policy, emit, len(workers), actor=True,
+                          workers=[worker], allow_other_workers=False, pure=False)
+            for worker in workers
+        ]  # fmt: skip
+        self.actors = [_answer(future) for future in made]
+        self.turn = 0
+        self.calls: deque[list[Any]] = deque()
+
+    def _call(self, method: str, arguments: list[tuple[Any, ...]]) -> None:
+        """Call ``method`` of each part, with its turn and its ``arguments``."""
+        try:
+            self.calls.append([
+                getattr(actor, method)(self.turn, *args)
+                for actor, args in zip(self.actors, arguments, strict=True)
+            ])  # fmt: skip
+        except RuntimeError as exc:  # "Worker holding Actor was lost"
+            raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
+        self.turn += 1
+
+    def send(self, events: Events | list[bytes], clock: float) -> None:
+        assert isinstance(events, list)  # each part carries its clock
+        self._call("track", [(part,) for part in events])
+
+    def receive(self) -> Found:
+        return merged_parts([_answer(call) for call in self.calls.popleft()])
+
+    def finish(self) -> tuple[Found, int]:
+        self._call("finish", [()] * len(self.actors))
+        answers = [_answer(call) for call in self.calls.popleft()]
+        return merged_parts([done for done, _ in answers]), sum(count for _, count in answers)
+
+
+def _answer(call: Any) -> Any:
+    """The result of a Dask future or actor call; a worker that went away is lost work."""
+    try:
+        return call.result()
+    except OSError as exc:  # "Unable to contact Actor's worker"
+        raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
