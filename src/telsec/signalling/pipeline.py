@@ -20,7 +20,7 @@ rules are put in one order (:func:`~telsec.signalling.findings.finding_order`).
 With Dask, the workers must see the capture files at the same paths (a shared
 filesystem); only chunk descriptions, events and findings cross the network,
 and those carry pseudonyms and keyed hashes, not subscriber identities.  The
-stateful rules are split there too, a part on each worker
+stateful rules are split there too, a part on each of up to four workers
 (:mod:`.cluster`), so that the client only hands over and writes.
 
 ``telsec signalling decode --workers`` uses the same chunks and worker processes
