@@ -76,9 +76,11 @@ class ClusterTrackers:
     ahead = True  # an answer crosses the network, and waits for the worker's event loop
 
     def __init__(self, client: Any, workers: list[str], policy: Any, emit: Emit) -> None:
+        # a part on each worker named, or on another if that one has left meanwhile
+        # (held to it, the part would wait for it for ever)
         made = [
             client.submit(TrackingActor, policy, emit, len(workers), actor=True,
-                          workers=[worker], allow_other_workers=False, pure=False)
+                          workers=[worker], allow_other_workers=True, pure=False)
             for worker in workers
         ]  # fmt: skip
         self.actors = [_answer(future) for future in made]
