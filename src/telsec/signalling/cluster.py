@@ -38,7 +38,8 @@ class TrackingActor:
     findings, so two calls can be under way at once: each carries its turn, and
     waits for the calls before it (Dask does not promise to run them in the order
     they were made).  The calls run in the worker's event loop, a chunk's part at
-    a time (a few milliseconds each)."""
+    a time (two parts took 0.7 to 0.9 s in all over the 28 chunks of the 1M-message
+    benchmark capture, on a 2-core machine)."""
 
     def __init__(self, policy: Policy, emit: Emit, parts: int) -> None:
         self.tracking = Tracking(policy, emit, keyed=True, parts=parts)
