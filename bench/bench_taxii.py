@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import orjson
+from measure import free_port
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -87,13 +87,6 @@ def percentile(values: list[float], pct: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def utc_stamp(moment: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -21,3 +22,11 @@ def timed(command: list[str]) -> tuple[float, int]:
         [sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True
     ).stdout.split()
     return float(out[0]), int(out[1]) * 1024
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from measure import free_port
 
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.pipeline import Scan
@@ -35,16 +36,9 @@ RESULTS = ROOT / "bench" / "results"
 DASK = Path(sys.executable).with_name("dask")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
     """A scheduler and ``workers`` one-thread workers, started as processes."""
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     port = address.rsplit(":", 1)[1]
     log = (logs / "dask.log").open("wb")
     started = [

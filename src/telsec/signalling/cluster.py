@@ -12,14 +12,13 @@ Imported only for a cluster scan (it loads asyncio).
 from __future__ import annotations
 
 import asyncio
-import pickle
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from telsec.signalling.findings import Events
-from telsec.signalling.pipeline import Emit, Found, Tracking, WorkerLost, merged_parts
+from telsec.signalling.pipeline import Emit, Found, Tracking, WorkerLost, merged_ends, merged_parts
 from telsec.signalling.policy import Policy
 
 #: Parts of the stateful rules on a Dask cluster, at most (one per worker up to
@@ -48,12 +47,11 @@ class TrackingActor:
 
     async def track(self, turn: int, message: bytes) -> Found:
         async with self._taking(turn):
-            # pickled by this scan's own inspect_chunk, as Dask's own results are
-            return self.tracking.track(*pickle.loads(message))  # noqa: S301
+            return self.tracking.track_part(message)
 
     async def finish(self, turn: int) -> tuple[Found, int]:
         async with self._taking(turn):
-            return self.tracking.finish(), self.tracking.tracker.undecided
+            return self.tracking.finish_part()
 
     @asynccontextmanager
     async def _taking(self, turn: int) -> AsyncIterator[None]:
@@ -96,7 +94,7 @@ class ClusterTrackers:
                 for actor, args in zip(self.actors, arguments, strict=True)
             ])  # fmt: skip
         except RuntimeError as exc:  # "Worker holding Actor was lost"
-            raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
+            raise _lost(exc) from None
         self.turn += 1
 
     def send(self, events: Events | list[bytes], clock: float) -> None:
@@ -108,8 +106,7 @@ class ClusterTrackers:
 
     def finish(self) -> tuple[Found, int]:
         self._call("finish", [()] * len(self.actors))
-        answers = [_answer(call) for call in self.calls.popleft()]
-        return merged_parts([done for done, _ in answers]), sum(count for _, count in answers)
+        return merged_ends([_answer(call) for call in self.calls.popleft()])
 
 
 def _answer(call: Any) -> Any:
@@ -117,4 +114,8 @@ def _answer(call: Any) -> Any:
     try:
         return call.result()
     except OSError as exc:  # "Unable to contact Actor's worker"
-        raise WorkerLost(f"a Dask worker holding the stateful rules stopped ({exc})") from None
+        raise _lost(exc) from None
+
+
+def _lost(cause: Exception) -> WorkerLost:
+    return WorkerLost(f"a Dask worker holding the stateful rules stopped ({cause})")

@@ -248,6 +248,11 @@ def merged_parts(parts: list[Found]) -> Found:
     return Found([], [b"".join(lines)] if lines else [], tally)
 
 
+def merged_ends(answers: list[tuple[Found, int]]) -> tuple[Found, int]:
+    """The parts' :meth:`Tracking.finish_part` answers, as one part would give them."""
+    return merged_parts([done for done, _ in answers]), sum(count for _, count in answers)
+
+
 def _in_place(parts: list[Found], name: str) -> list[tuple[Any, Any]]:
     """(place, item) of the parts' ``findings`` or ``lines``, merged by place: each
     part is in order, and a stable sort merges such runs (in C: twice as fast as
@@ -316,6 +321,16 @@ class Tracking:
     def finish(self) -> Found:
         return self._decided(self.tracker.finish())
 
+    def track_part(self, message: bytes) -> Found:
+        """:meth:`track` a part of a chunk's events as :func:`inspect_chunk` pickles
+        it, with the chunk's clock."""
+        # pickled by this scan's own workers, as multiprocessing's and Dask's results are
+        return self.track(*pickle.loads(message))  # noqa: S301
+
+    def finish_part(self) -> tuple[Found, int]:
+        """What is left to decide, and the SRI-SMs left undecided."""
+        return self.finish(), self.tracker.undecided
+
     def _decided(self, items: list[Finding]) -> Found:
         items.sort(key=finding_order)
         return found(items, self.emit, self.keyed)
@@ -361,9 +376,8 @@ def _track_part(conn: Connection, policy: Policy, emit: Emit, parts: int) -> Non
     tracking = Tracking(policy, emit, keyed=True, parts=parts)
     try:
         while message := conn.recv_bytes():
-            # from this scan's own workers, as multiprocessing's own results are
-            conn.send(tracking.track(*pickle.loads(message)))  # noqa: S301
-        conn.send((tracking.finish(), tracking.tracker.undecided))
+            conn.send(tracking.track_part(message))
+        conn.send(tracking.finish_part())
     except EOFError:
         pass  # the scan was stopped
     except Exception as exc:  # the main process raises it
@@ -423,7 +437,7 @@ class _TrackerProcesses:
         self.send([b""] * len(self.conns), math.inf)
         answers = self._answers()
         self.finished = True
-        return merged_parts([done for done, _ in answers]), sum(count for _, count in answers)
+        return merged_ends(answers)
 
     def close(self) -> None:
         """After :meth:`finish` the processes have ended; if the scan stopped before
