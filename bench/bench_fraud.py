@@ -92,25 +92,29 @@ def own_clustering(templates: list[str]) -> tuple[float, int]:
 
 
 def quality(path: Path) -> tuple[pl.DataFrame, list[str]]:
-    """The reports with their campaign and true lure; the distinct templates."""
+    """The reports' campaign and true lure; the distinct templates."""
     from telsec.fraud.campaigns import find_campaigns
-    from telsec.fraud.classify import classify_reports
-    from telsec.fraud.pipeline import read_reports_parallel
+    from telsec.fraud.pipeline import Ingester
     from telsec.fraud.records import Ingest
+    from telsec.fraud.store import ReportStore
     from telsec.privacy import Pseudonymiser
 
-    reports = classify_reports(
-        read_reports_parallel(path, Ingest(Pseudonymiser(b"bench pseudonym key 0123"))),
-        workers=os.cpu_count() or 1,
-    )
     labels = {}
     for line in path.with_suffix(".labels.jsonl").read_bytes().splitlines():
         row = orjson.loads(line)
         labels[row["report_id"]] = row["campaign"]
-    found = find_campaigns(reports).with_columns(
-        pl.col("report_id").replace_strict(labels, default=None).fill_null("-").alias("truth")
-    )
-    return found, reports["template"].unique().to_list()
+    truth = pl.col("report_id").replace_strict(labels, default=None).fill_null("-")
+    ingest = Ingest(Pseudonymiser(b"bench pseudonym key 0123"))
+    with ReportStore() as store, Ingester(ingest, store) as ingester:
+        ingester.add(path)
+        found = (
+            find_campaigns(store.scan())
+            .select("report_id", "campaign")
+            .collect()
+            .with_columns(truth.alias("truth"))
+        )
+        templates = store.scan(["template"]).unique().collect()["template"].to_list()
+    return found, templates
 
 
 def main() -> None:

@@ -1,19 +1,22 @@
-"""Ingest and scoring on worker processes give what one process gives."""
+"""Ingest and classification on worker processes, into parts on disk, give what
+one process gives; nothing is lost between the parts."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import orjson
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from telsec.fraud import pipeline, records
-from telsec.fraud.classify import score_templates
+from telsec.fraud.classify import classify_reports
+from telsec.fraud.pipeline import Ingester
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import simulate
+from telsec.fraud.store import ReportStore, StoreError
 from telsec.privacy import Pseudonymiser
 
 KEY = b"test-key-0123456789"
@@ -24,6 +27,18 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers for any input, in chunks of 97 lines."""
     monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
     monkeypatch.setattr(pipeline, "CHUNK", 97)
+
+
+def _ingested(path: Path, workers: int, seen: list[int] | None = None) -> tuple[Any, Ingest]:
+    ingest = Ingest(Pseudonymiser(KEY))
+    with ReportStore() as store, Ingester(ingest, store, workers) as ingester:
+        kept = ingester.add(path, progress=seen.append if seen is not None else None)
+        frame = store.scan().collect()
+        assert kept == frame.height == store.rows
+        assert len(store.parts) > 1
+        directory = store.directory
+    assert not directory.exists()  # the parts go with the store
+    return frame, ingest
 
 
 def test_parallel_jsonl_is_serial_jsonl(
@@ -37,11 +52,13 @@ def test_parallel_jsonl_is_serial_jsonl(
     monkeypatch.setattr(records, "MAX_LINE", 4000)  # the main process cuts lines
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    serial, parallel = Ingest(Pseudonymiser(KEY)), Ingest(Pseudonymiser(KEY))
-    expected = read_reports(path, serial)
     seen: list[int] = []
-    got = pipeline.read_reports_parallel(path, parallel, workers=2, progress=seen.append)
+    expected, serial = _ingested(path, 1)
+    got, parallel = _ingested(path, 2, seen)
     assert_frame_equal(got, expected)
+    # every report, in input order, each classified as the whole file would be
+    whole = classify_reports(read_reports(path, Ingest(Pseudonymiser(KEY))))
+    assert_frame_equal(got.drop("brand", "sector"), whole.drop("brand", "sector"))
     assert (parallel.counts.read, parallel.counts.rejected, parallel.counts.notes) == (
         serial.counts.read,
         serial.counts.rejected,
@@ -61,22 +78,41 @@ def test_parallel_csv_is_serial_csv(tmp_path: Path, small_chunks: None) -> None:
     with path.open("ab") as out:
         out.write(b'+447700900001,1790812800,"a body\nover two lines",HMRC\n')
         out.write(b'"unclosed,1790812800\n')
-    serial, parallel = Ingest(Pseudonymiser(KEY)), Ingest(Pseudonymiser(KEY))
-    expected = read_reports(path, serial)
-    got = pipeline.read_reports_parallel(path, parallel, workers=2)
+    expected, serial = _ingested(path, 1)
+    got, parallel = _ingested(path, 2)
     assert_frame_equal(got, expected)
     assert parallel.counts.rejected == serial.counts.rejected
     assert "a body\nover two lines" in got["body"].to_list()
 
 
-def test_parallel_scores_are_serial_scores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "PARALLEL_TEMPLATES", 0)
-    templates = [f"your parcel {i} is held pay <amount> at <url>" for i in range(50)] + [
-        "votre colis est en attente veuillez confirmer <url>",
-        "running late see you at the station",
-    ]
-    labels, confidence, languages = pipeline.score_parallel(templates, workers=2)
-    expected = score_templates(templates)
-    assert labels == expected[0] and languages == expected[2]
-    assert np.allclose(confidence, expected[1])
-    assert languages[-2] == "fr" and labels[-1] == "ham"
+def test_remembered_scores_are_the_scores(tmp_path: Path) -> None:
+    rows, _ = simulate(800, seed=6)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    reports = read_reports(path, Ingest(Pseudonymiser(KEY)))
+    scores: dict[str, tuple[str, float, str | None]] = {}
+    first = classify_reports(reports.head(400), scores=scores)
+    assert len(scores) == reports.head(400)["template"].n_unique()
+    second = classify_reports(reports.tail(400), scores=scores)
+    assert_frame_equal(pl.concat([first, second]), classify_reports(reports))
+
+
+def test_an_ingested_file_joins_as_it_is_and_a_bare_one_is_classified(tmp_path: Path) -> None:
+    rows, _ = simulate(300, seed=7)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    reports = read_reports(path, Ingest(Pseudonymiser(KEY)))
+    classified = classify_reports(reports)
+    reports.write_parquet(tmp_path / "bare.parquet")
+    classified.write_parquet(tmp_path / "ingested.parquet")
+    pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "other.parquet")
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
+    with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
+        assert ingester.add_ingested(tmp_path / "ingested.parquet") == 300
+        assert ingester.add_ingested(tmp_path / "bare.parquet") == 300
+        for name in ("other.parquet", "junk.parquet"):
+            with pytest.raises(StoreError, match="not a telsec reports file"):
+                ingester.add_ingested(tmp_path / name)
+        both = store.scan().collect()
+    assert_frame_equal(both, pl.concat([classified, classified]), check_column_order=False)
+    assert (tmp_path / "ingested.parquet").exists()  # the user's file is not the store's

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -60,65 +61,70 @@ WorkersOpt = Annotated[
 ]
 
 
-def _load(
+@contextmanager
+def _reports(
     files: list[Path], input_format: str | None, region: str | None, workers: int | None = None
-) -> Any:
-    """Reports from report files (or from an ingested Parquet file), classified."""
-    import polars as pl
+) -> Iterator[Any]:
+    """The reports of report files (and of ingested Parquet files), classified,
+    in a :class:`~telsec.fraud.store.ReportStore` (on disk, deleted after)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from telsec.config import load_settings
-    from telsec.fraud.classify import classify_reports
-    from telsec.fraud.pipeline import default_workers, read_reports_parallel
+    from telsec.fraud.pipeline import Ingester
     from telsec.fraud.records import Ingest, ReaderError
+    from telsec.fraud.store import ReportStore, StoreError
     from telsec.privacy import Pseudonymiser, pseudonym_key
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}", 2)
     ingest = Ingest(Pseudonymiser(pseudonym_key(load_settings().data_dir)), region)
-    parts = []
-    for path in files:
-        if path.suffix.lower() == ".parquet":
+    with ReportStore() as store, Ingester(ingest, store, workers) as ingester:
+        for path in files:
+            if path.suffix.lower() == ".parquet":
+                try:
+                    rows = ingester.add_ingested(path)
+                except StoreError as exc:
+                    fail(str(exc), 2)
+                err_console.print(f"{escape(str(path))}: {rows:,} ingested reports")
+                continue
             try:
-                parts.append(pl.read_parquet(path))
-            except (OSError, pl.exceptions.PolarsError) as exc:
-                fail(f"{path}: not a telsec reports file ({exc})", 2)
-            err_console.print(f"{escape(str(path))}: {parts[-1].height:,} ingested reports")
-            continue
-        try:
-            before = ingest.counts.kept
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                DownloadColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=True,
-            ) as bar:
-                task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
+                with Progress(
+                    "[progress.description]{task.description}",
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    console=err_console,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
 
-                def advance(done: int) -> None:
-                    bar.update(task, completed=done)  # noqa: B023 (used within the loop)
+                    def advance(done: int) -> None:
+                        bar.update(task, completed=done)  # noqa: B023 (used within the loop)
 
-                parts.append(read_reports_parallel(path, ingest, input_format, workers, advance))
-        except ReaderError as exc:
-            fail(str(exc), 2)
-        err_console.print(f"{escape(str(path))}: {ingest.counts.kept - before:,} reports")
-    for reason, count in ingest.counts.rejected.most_common():
-        err_console.print(f"  rejected {count:,}: {escape(reason)}")
-    for note, count in ingest.counts.notes.most_common():
-        err_console.print(f"  note {count:,}: {escape(note)}")
-    if not parts:
-        fail("no reports", 2)
-    reports = pl.concat(parts, how="diagonal_relaxed")
-    if "category" not in reports.columns:
-        with err_console.status(f"classifying {reports.height:,} reports"):
-            reports = classify_reports(reports, workers=workers or default_workers())
-    flags = reports["flags"].explode().drop_nulls().value_counts(sort=True)
-    for flag, count in flags.iter_rows():
-        err_console.print(f"  flagged {count:,}: {escape(flag)}")
-    return reports
+                    rows = ingester.add(path, input_format, advance)
+            except ReaderError as exc:
+                fail(str(exc), 2)
+            err_console.print(f"{escape(str(path))}: {rows:,} reports")
+        ingester.close()
+        for reason, count in ingest.counts.rejected.most_common():
+            err_console.print(f"  rejected {count:,}: {escape(reason)}")
+        for note, count in ingest.counts.notes.most_common():
+            err_console.print(f"  note {count:,}: {escape(note)}")
+        if not store.parts:
+            fail("no reports", 2)
+        flags = (
+            store.scan(["flags"])
+            .explode("flags")
+            .drop_nulls()
+            .group_by("flags")
+            .len()
+            .sort("len", "flags", descending=[True, False])
+            .collect(engine="streaming")
+        )
+        for flag, count in flags.iter_rows():
+            err_console.print(f"  flagged {count:,}: {escape(flag)}")
+        yield store
 
 
 @app.command()
@@ -131,23 +137,38 @@ def ingest(
     workers: WorkersOpt = None,
 ) -> None:
     """Read, pseudonymise, enrich and classify reports; write them for ``campaigns``."""
-    reports = _load(files, input_format, region, workers)
-    if fmt == ReportFormat.parquet:
-        if out is None:
-            fail("--format parquet needs --out", 2)
-        reports.write_parquet(out)
-    elif fmt == ReportFormat.csv:
-        flat = reports.with_columns(
-            [reports[c].list.join(" ").alias(c) for c, t in reports.schema.items() if t.is_nested()]
+
+    if fmt == ReportFormat.parquet and out is None:
+        fail("--format parquet needs --out", 2)
+    with _reports(files, input_format, region, workers) as store:
+        reports = store.scan()
+        if fmt == ReportFormat.parquet:
+            assert out is not None
+            reports.sink_parquet(out)
+        else:
+            with out.open("w", encoding="utf-8") if out else nullcontext(sys.stdout) as handle:
+                first = True
+                for batch in reports.collect_batches(chunk_size=50_000):
+                    if fmt == ReportFormat.csv:
+                        flat = batch.with_columns(
+                            batch[c].list.join(" ").alias(c)
+                            for c, t in batch.schema.items()
+                            if t.is_nested()
+                        )
+                        flat.write_csv(handle, include_header=first)
+                    else:
+                        for row in batch.iter_rows(named=True):
+                            handle.write(orjson.dumps(row).decode() + "\n")
+                    first = False
+        counts = (
+            reports.group_by("category")
+            .len()
+            .sort("len", "category", descending=[True, False])
+            .collect(engine="streaming")
         )
-        flat.write_csv(out or sys.stdout)
-    else:
-        with out.open("w", encoding="utf-8") if out else nullcontext(sys.stdout) as handle:
-            for row in reports.iter_rows(named=True):
-                handle.write(orjson.dumps(row).decode() + "\n")
-    counts = reports["category"].value_counts(sort=True)
+    total = int(counts["len"].sum())
     err_console.print(
-        f"{reports.height:,} reports: " + ", ".join(f"{n:,} {c}" for c, n in counts.iter_rows())
+        f"{total:,} reports: " + ", ".join(f"{n:,} {c}" for c, n in counts.iter_rows())
     )
 
 
@@ -192,12 +213,13 @@ def campaigns(
     from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
 
     level = share_level(publish, bundle, tlp)
-    reports = _load(files, input_format, region, workers)
-    with err_console.status(f"clustering {reports.height:,} reports"):
-        reports = find_campaigns(reports)
-    found = summarise(reports)
-    link_blasters(found, reports, _jsonl(blasters))
-    link_signalling(found, _jsonl(signalling))
+    alerts, sources = _jsonl(blasters), _jsonl(signalling)
+    with _reports(files, input_format, region, workers) as store:
+        with err_console.status(f"clustering {store.rows:,} reports"):
+            reports = find_campaigns(store.scan())
+            found = summarise(reports)
+            link_blasters(found, reports, alerts)
+    link_signalling(found, sources)
     if not include_ham:
         found = [c for c in found if c["category"] != "ham"]
     err_console.print(f"{len(found):,} campaigns")
@@ -219,7 +241,7 @@ def campaigns(
         ]
         emit(rows, fmt=fmt, out=out, title="fraud campaigns")
     else:
-        emit([{k: v for k, v in c.items() if k != "report_ids"} for c in found], fmt=fmt, out=out)
+        emit(found, fmt=fmt, out=out)
     if level is not None:
         from telsec.fraud.report import stix_bundle
 
@@ -240,9 +262,10 @@ def blocklist(
     """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
     from telsec.fraud.campaigns import find_campaigns, summarise
 
-    reports = find_campaigns(_load(files, input_format, region, workers))
+    with _reports(files, input_format, region, workers) as store:
+        found = summarise(find_campaigns(store.scan()))
     rows = []
-    for campaign in summarise(reports):
+    for campaign in found:
         if campaign["category"] == "ham":
             continue
         for kind, key in (

@@ -123,13 +123,16 @@ def near_duplicates(templates: Sequence[str]) -> np.ndarray:
     return _components(count, np.concatenate(left), np.concatenate(right))
 
 
-def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
+Reports = pl.DataFrame | pl.LazyFrame
+
+
+def _infrastructure(reports: pl.LazyFrame) -> pl.LazyFrame:
     """(cluster, item, first, last): what each cluster used, and when.  The
     sender of a text the model calls ham is left out: a legitimate text from a
     number a campaign also used (recycled, spoofed, a hijacked phone) must not
     pull its cluster in.  Its links and callback numbers still count."""
     senders = reports.filter(pl.col("sender_kind") == "e164")
-    if "category" in reports.columns:
+    if "category" in reports.collect_schema().names():
         senders = senders.filter(pl.col("category") != "ham")
     items = [
         reports.select("cluster", "received_at", pl.col("domains").alias("item"))
@@ -149,8 +152,8 @@ def _infrastructure(reports: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _join_by_infrastructure(reports: pl.DataFrame, clusters: int, window: float) -> np.ndarray:
-    used = _infrastructure(reports).sort("item", "first")
+def _join_by_infrastructure(used: pl.DataFrame, clusters: int, window: float) -> np.ndarray:
+    used = used.sort("item", "first", "cluster")
     if used.is_empty():
         return np.arange(clusters)
     item = used["item"].to_numpy()
@@ -164,42 +167,47 @@ def _join_by_infrastructure(reports: pl.DataFrame, clusters: int, window: float)
     return _components(clusters, cluster[join], previous[join])
 
 
-def find_campaigns(reports: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
-    """``reports`` (classified) with a ``campaign`` number per report, and -1 for
-    reports in no campaign."""
+def _collect(query: pl.LazyFrame) -> pl.DataFrame:
+    """A query's result, computed by Polars' streaming engine: the reports are
+    read a batch at a time, never held whole."""
+    return query.collect(engine="streaming")
+
+
+def template_campaigns(reports: Reports, settings: Settings | None = None) -> pl.DataFrame:
+    """(template, campaign) for every distinct template of ``reports``
+    (classified); campaign -1 for templates in no campaign.  What is held in
+    memory grows with the distinct templates (MinHash signatures) and the
+    infrastructure items, not with the reports."""
     settings = settings or Settings()
-    if reports.is_empty():
-        return reports.with_columns(pl.lit(-1, pl.Int64).alias("campaign"))
-    distinct = reports.select("template").unique(maintain_order=True)
-    numbers = near_duplicates(distinct["template"].to_list())
-    with_cluster = reports.join(
-        distinct.with_columns(pl.Series("cluster", numbers, pl.Int64)), on="template"
-    )
-    joined = _join_by_infrastructure(with_cluster, int(numbers.max()) + 1, settings.window)
-    with_campaign = with_cluster.with_columns(
-        pl.Series("campaign", joined[with_cluster["cluster"].to_numpy()], pl.Int64)
-    )
-    sizes = with_campaign.group_by("campaign").len()
-    small = sizes.filter(pl.col("len") < settings.min_reports)["campaign"]
-    return with_campaign.with_columns(
-        pl.when(pl.col("campaign").is_in(small.implode()))
-        .then(-1)
-        .otherwise(pl.col("campaign"))
-        .alias("campaign")
-    ).drop("cluster")
+    lazy = reports.lazy()
+    counted = _collect(lazy.group_by("template").len()).sort("template")
+    if counted.is_empty():
+        return pl.DataFrame(schema={"template": pl.String, "campaign": pl.Int64})
+    numbers = near_duplicates(counted["template"].to_list())
+    clusters = counted.select("template", pl.Series("cluster", numbers, pl.Int64))
+    used = _collect(_infrastructure(lazy.join(clusters.lazy(), on="template")))
+    campaign = _join_by_infrastructure(used, int(numbers.max()) + 1, settings.window)[numbers]
+    sizes = np.bincount(campaign, weights=counted["len"].to_numpy())
+    campaign = np.where(sizes[campaign] >= settings.min_reports, campaign, -1)
+    return counted.select("template", pl.Series("campaign", campaign, pl.Int64))
 
 
-def _top(column: str, limit: int = 10) -> pl.Expr:
-    return pl.col(column).drop_nulls().value_counts(sort=True).head(limit).struct.field(column)
+def find_campaigns(reports: Reports, settings: Settings | None = None) -> Any:
+    """``reports`` (classified; a frame or a lazy frame, given back as such) with
+    a ``campaign`` number per report, and -1 for reports in no campaign."""
+    mapping = template_campaigns(reports, settings)
+    joined = reports.lazy().join(mapping.lazy(), on="template", how="left", maintain_order="left")
+    joined = joined.with_columns(pl.col("campaign").fill_null(-1))
+    return joined.collect() if isinstance(reports, pl.DataFrame) else joined
 
 
 DAY_SECONDS = 86_400
 
 
-def _daily(found: pl.DataFrame) -> pl.DataFrame:
+def _daily(found: pl.LazyFrame) -> pl.DataFrame:
     """Per campaign, its reports per UTC day, oldest first: ``daily`` is a list of
     ``{"day", "first", "last", "reports"}`` (day start and times in epoch seconds)."""
-    return (
+    per_day = _collect(
         found.select("campaign", "received_at")
         .with_columns(
             (pl.col("received_at") // DAY_SECONDS * DAY_SECONDS).cast(pl.Int64).alias("day")
@@ -210,58 +218,124 @@ def _daily(found: pl.DataFrame) -> pl.DataFrame:
             pl.col("received_at").max().alias("last"),
             pl.len().alias("reports"),
         )
-        .sort("campaign", "day")
+    )
+    return (
+        per_day.sort("campaign", "day")
         .group_by("campaign", maintain_order=True)
         .agg(pl.struct("day", "first", "last", "reports").alias("daily"))
     )
 
 
-def summarise(reports: pl.DataFrame, settings: Settings | None = None) -> list[dict[str, Any]]:
-    """One summary per campaign, largest first."""
-    settings = settings or Settings()
-    found = reports.filter(pl.col("campaign") >= 0)
-    if found.is_empty():
-        return []
-    grouped = found.group_by("campaign").agg(
-        pl.len().alias("reports"),
-        pl.col("reporter").n_unique().alias("reporters"),
-        pl.col("received_at").min().alias("first_seen"),
-        pl.col("received_at").max().alias("last_seen"),
-        _top("reporting_network").alias("networks"),
-        pl.col("category").value_counts(sort=True).alias("categories"),
-        _top("sender").alias("senders"),
-        pl.col("domains")
-        .explode()
-        .drop_nulls()
-        .value_counts(sort=True)
-        .head(20)
-        .struct.field("domains")
-        .alias("domains"),
-        pl.col("urls").explode().drop_nulls().unique().head(20).alias("urls"),
-        pl.col("callbacks")
-        .explode()
-        .drop_nulls()
-        .value_counts(sort=True)
-        .head(10)
-        .struct.field("callbacks")
-        .alias("callbacks"),
-        _top("brand").alias("brands"),
-        _top("sector").alias("sectors"),
-        _top("language").alias("languages"),
-        pl.col("body").unique(maintain_order=True).head(settings.examples).alias("examples"),
-        pl.col("template").n_unique().alias("templates"),
-        pl.col("template")
-        .unique(maintain_order=True)
-        .head(settings.examples)
-        .alias("template_examples"),
-        _top("originating_gt").alias("originating_gts"),
-        pl.col("report_id").alias("report_ids"),
+def _counted(found: pl.LazyFrame, column: str, limit: int | None = None) -> pl.DataFrame:
+    """Per campaign, the values of ``column`` (a list column is exploded) from
+    the most to the least reported (ties by value), at most ``limit``; and each
+    one's count in ``<column>_counts``."""
+    values = found.select("campaign", column)
+    if isinstance(values.collect_schema()[column], pl.List):
+        values = values.explode(column)
+    counts = _collect(values.drop_nulls(column).group_by("campaign", column).len())
+    ordered = counts.sort(["campaign", "len", column], descending=[False, True, False]).group_by(
+        "campaign", maintain_order=True
     )
+    if limit is None:
+        return ordered.agg(pl.col(column), pl.col("len").alias(f"{column}_counts"))
+    return ordered.agg(
+        pl.col(column).head(limit), pl.col("len").head(limit).alias(f"{column}_counts")
+    )
+
+
+def _distinct(found: pl.LazyFrame, column: str, name: str) -> pl.DataFrame:
+    """Per campaign, how many distinct values ``column`` has."""
+    pairs = found.select("campaign", column).drop_nulls(column).unique()
+    return _collect(pairs.group_by("campaign").len(name=name))
+
+
+def _first_distinct(
+    found: pl.LazyFrame, columns: dict[str, tuple[str, int]], campaigns: set[int]
+) -> dict[int, dict[str, list[Any]]]:
+    """Per campaign, the first distinct values of each column (a list column is
+    exploded), in input order: ``columns`` maps a column to the name and the
+    number to keep.  The reports are read a batch at a time, and no further
+    than needed."""
+    kept: dict[int, dict[str, list[Any]]] = {
+        c: {name: [] for name, _ in columns.values()} for c in campaigns
+    }
+    waiting = set(campaigns)
+    batches = found.select("campaign", *columns).collect_batches(chunk_size=SLICE, lazy=True)
+    for batch in batches:
+        for column, (name, limit) in columns.items():
+            values = batch.select("campaign", column).filter(pl.col("campaign").is_in(waiting))
+            if isinstance(values.schema[column], pl.List):
+                values = values.explode(column)
+            firsts = (
+                values.drop_nulls(column)
+                .group_by("campaign", maintain_order=True)
+                .agg(pl.col(column).unique(maintain_order=True).head(limit))
+            )
+            for campaign, values_seen in firsts.iter_rows():
+                have = kept[campaign][name]
+                have.extend(v for v in values_seen if v not in have)
+                del have[limit:]
+        waiting = {c for c in waiting if any(len(kept[c][n]) < k for n, k in columns.values())}
+        if not waiting:
+            break
+    return kept
+
+
+#: Reports read at a time for the first examples.
+SLICE = 100_000
+#: Distinct URLs kept per campaign.
+URLS = 20
+
+
+def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """One summary per campaign, largest first.  ``reports`` (with ``campaign``)
+    may be a lazy frame over more reports than memory holds: each figure is a
+    query of its own, run by the streaming engine."""
+    settings = settings or Settings()
+    found = reports.lazy().filter(pl.col("campaign") >= 0)
+    grouped = _collect(
+        found.group_by("campaign").agg(
+            pl.len().alias("reports"),
+            pl.col("received_at").min().alias("first_seen"),
+            pl.col("received_at").max().alias("last_seen"),
+        )
+    )
+    if grouped.is_empty():
+        return []
+    grouped = grouped.join(_distinct(found, "reporter", "reporters"), on="campaign", how="left")
+    grouped = grouped.join(_distinct(found, "template", "templates"), on="campaign", how="left")
+    tops = {
+        "reporting_network": ("networks", 10),
+        "sender": ("senders", 10),
+        "domains": ("domains", 20),
+        "callbacks": ("callbacks", 10),
+        "brand": ("brands", 10),
+        "sector": ("sectors", 10),
+        "language": ("languages", 10),
+        "originating_gt": ("originating_gts", 10),
+    }
+    for column, (name, limit) in tops.items():
+        top = _counted(found, column, limit).select("campaign", pl.col(column).alias(name))
+        grouped = grouped.join(top, on="campaign", how="left")
+    grouped = grouped.join(_counted(found, "category"), on="campaign", how="left")
     grouped = grouped.join(_daily(found), on="campaign", how="left")
+    firsts = _first_distinct(
+        found,
+        {
+            "body": ("examples", settings.examples),
+            "template": ("template_examples", settings.examples),
+            "urls": ("urls", URLS),
+        },
+        set(grouped["campaign"].to_list()),
+    )
     out = []
-    for row in grouped.sort("reports", descending=True).iter_rows(named=True):
+    for row in grouped.sort("reports", "campaign", descending=[True, False]).iter_rows(named=True):
+        for name, limit in tops.values():
+            row[name] = (row[name] or [])[:limit]
+        row.update(firsts[row["campaign"]])
         key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]
-        row["categories"] = {c["category"]: c["count"] for c in row["categories"]}
+        row["categories"] = dict(zip(row.pop("category"), row.pop("category_counts"), strict=True))
         category = campaign_category(row["categories"], settings.category_share)
         row["id"] = str(uuid.uuid5(_NAMESPACE, key))
         row["category"] = category
@@ -279,17 +353,23 @@ def _name(campaign: dict[str, Any]) -> str:
 
 def link_blasters(
     campaigns: list[dict[str, Any]],
-    reports: pl.DataFrame,
+    reports: Reports,
     alerts: Sequence[dict[str, Any]],
     distance_m: float = 2000.0,
     slack_s: float = 1800.0,
 ) -> None:
     """Add ``blasters`` to each campaign: the radio alerts (``telsec radio scan
     -f jsonl``) near whose track, in whose time, its reports were received."""
-    located = reports.filter(pl.col("campaign") >= 0, pl.col("lat").is_not_null())
-    by_campaign = {c["campaign"]: c for c in campaigns}
     for campaign in campaigns:
         campaign["blasters"] = []
+    if not alerts:
+        return
+    located = _collect(
+        reports.lazy()
+        .filter(pl.col("campaign") >= 0, pl.col("lat").is_not_null(), pl.col("lon").is_not_null())
+        .select("lat", "lon", "received_at", "campaign")
+    )
+    by_campaign = {c["campaign"]: c for c in campaigns}
     if located.is_empty():
         return
     lat, lon = located["lat"].to_numpy(), located["lon"].to_numpy()

@@ -302,11 +302,17 @@ def score_templates(
     return labels, probabilities[np.arange(len(best)), best], [language(t) for t in templates]
 
 
-def classify_reports(reports: Any, model: Model | None = None, workers: int = 1) -> Any:
+#: Scores already computed: template -> (model label, confidence, language).
+TemplateScores = dict[str, tuple[str, float, str | None]]
+
+
+def classify_reports(
+    reports: Any, model: Model | None = None, scores: TemplateScores | None = None
+) -> Any:
     """``reports`` (a frame of :data:`telsec.fraud.records.REPORT_SCHEMA`) with
     ``category``, ``confidence``, ``brand``, ``sector`` and ``language``. Each
     distinct template is scored once: a campaign's thousand copies cost one.
-    With the shipped model, ``workers`` processes share the templates."""
+    ``scores`` (filled in) carries templates' scores from one call to the next."""
     import polars as pl
 
     from telsec.fraud.brands import impersonated
@@ -319,20 +325,20 @@ def classify_reports(reports: Any, model: Model | None = None, workers: int = 1)
             pl.lit(None, pl.String).alias("sector"),
             pl.lit(None, pl.String).alias("language"),
         )
-    distinct = reports.select("template").unique()
+    distinct = reports.select("template").unique(maintain_order=True)
     templates = distinct["template"].to_list()
-    if model is None and workers > 1:
-        from telsec.fraud.pipeline import score_parallel
-
-        labels, confidence, languages = score_parallel(templates, workers)
-    else:
-        labels, confidence, languages = score_templates(templates, model)
+    known = {} if scores is None else scores
+    new = [t for t in templates if t not in known]
+    if new:
+        labels, confidence, languages = score_templates(new, model)
+        triples = zip(labels, confidence.tolist(), languages, strict=True)
+        known.update(zip(new, triples, strict=True))
     scored = distinct.with_columns(
-        pl.Series("label", labels, pl.String),
-        pl.Series("confidence", confidence, pl.Float32),
-        pl.Series("language", languages, pl.String),
+        pl.Series("label", [known[t][0] for t in templates], pl.String),
+        pl.Series("confidence", [known[t][1] for t in templates], pl.Float32),
+        pl.Series("language", [known[t][2] for t in templates], pl.String),
     )
-    out = reports.join(scored, on="template", how="left")
+    out = reports.join(scored, on="template", how="left", maintain_order="left")
     has_link = (pl.col("urls").list.len() > 0) | (pl.col("emails").list.len() > 0)
     out = out.with_columns(
         pl.when((pl.col("label") == "smishing") & ~has_link)

@@ -1,26 +1,32 @@
-"""Reports to classified reports on every core.
+"""Report files into a :class:`~telsec.fraud.store.ReportStore`, ingested and
+classified on every core.
 
 Ingest (decoding, pseudonymising, extracting: about 50 us a report) and
-classification (about 250 us a distinct template) are what a million reports
-cost; both run in worker processes:
+classification (about 150 us a template not seen before) are what a million
+reports cost; both run in worker processes, a chunk of ``CHUNK`` reports at a
+time:
 
 * the main process only cuts the input into chunks (``CHUNK`` lines of JSONL
   as bytes, or parsed CSV rows, since a quoted CSV field may span lines) and
-  keeps at most two chunks per worker in flight, so memory does not grow with
-  the file;
-* each worker ingests its chunk and sends back an Arrow table and its counts;
-  the tables are put back together in input order;
-* distinct templates are scored in as many slices as there are workers.
+  keeps at most two chunks per worker in flight;
+* each worker ingests its chunk, classifies it (each process remembers the
+  scores of up to ``CACHED_TEMPLATES`` templates, so a campaign's thousand
+  copies cost one) and writes it as a Parquet part; the main process is sent
+  back only the counts, and adds the parts to the store in input order.
+
+Nothing grows with the input but the parts on disk.  A file smaller than
+``PARALLEL_FROM`` bytes is ingested in-process (starting the workers costs
+about a second) by the same code, chunk by chunk, so the parts are the same
+whatever the number of workers.
 
 Workers are spawned, not forked (Polars' threads do not survive a fork), so a
 script that calls these with more than one worker needs Python's
-``if __name__ == "__main__":`` guard (the ``telsec`` command has it).  An
-input smaller than ``PARALLEL_FROM`` bytes is read in-process: starting the
-workers costs about a second.
+``if __name__ == "__main__":`` guard (the ``telsec`` command has it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -28,53 +34,85 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-import numpy as np
 import polars as pl
 
+from telsec.fraud.classify import TemplateScores, classify_reports
 from telsec.fraud.records import (
     FORMATS,
+    REPORT_SCHEMA,
     Ingest,
     ReaderError,
     csv_rows,
     decode,
     detect_format,
-    frame,
     ingest_rows,
     jsonl_rows,
     raw_lines,
-    read_reports,
 )
+from telsec.fraud.store import ReportStore, StoreError
 from telsec.rejections import Rejections
 
 CHUNK = 25_000
 PARALLEL_FROM = 16 << 20
-#: Fewer distinct templates than this are scored in-process.
-PARALLEL_TEMPLATES = 20_000
-
-_worker_ingest: Ingest | None = None
+#: Templates whose scores a process remembers (then it starts again).
+CACHED_TEMPLATES = 200_000
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+@dataclasses.dataclass
+class _Process:
+    """What one process keeps from chunk to chunk."""
+
+    ingest: Ingest
+    scores: TemplateScores = dataclasses.field(default_factory=dict)
+
+
+_worker: _Process | None = None
+
+
 def _start(ingest: Ingest) -> None:
-    global _worker_ingest
-    _worker_ingest = ingest
+    global _worker
+    _worker = _Process(ingest)
 
 
-def _ingest_chunk(kind: str, items: list[Any]) -> tuple[Any, Rejections]:
-    """In a worker: a chunk of raw JSON lines (bytes) or CSV rows (dicts) ingested."""
-    assert _worker_ingest is not None
+def _ingest_part(
+    process: _Process, kind: str, items: list[Any], path: Path
+) -> tuple[int, Rejections]:
+    """A chunk of raw JSON lines (bytes) or CSV rows (dicts) ingested, classified
+    and written to ``path``: the reports kept, and the counts."""
     counts = Rejections()
-    _worker_ingest.counts = counts
+    process.ingest.counts = counts
     if kind == "jsonl":
         rows: Iterator[dict[str, Any]] = jsonl_rows((decode(r, counts) for r in items), counts)
     else:
         rows = iter(items)
-    return ingest_rows(rows, _worker_ingest).to_arrow(), counts
+    frame = ingest_rows(rows, process.ingest)
+    if len(process.scores) > CACHED_TEMPLATES:
+        process.scores.clear()
+    classified = classify_reports(frame, scores=process.scores)
+    _write(classified, path)
+    return classified.height, counts
+
+
+def _write(reports: pl.DataFrame, path: Path) -> None:
+    if reports.height:
+        try:
+            reports.write_parquet(path)
+        except OSError as exc:
+            raise ReaderError(
+                f"cannot write ingested reports to {path.parent}: {exc.strerror or exc}"
+            ) from None
+
+
+def _in_worker(kind: str, items: list[Any], path: Path) -> tuple[int, Rejections]:
+    assert _worker is not None
+    return _ingest_part(_worker, kind, items, path)
 
 
 def _chunks(path: Path, kind: str, counts: Rejections) -> Iterator[list[Any]]:
@@ -83,76 +121,113 @@ def _chunks(path: Path, kind: str, counts: Rejections) -> Iterator[list[Any]]:
         yield chunk
 
 
-def read_reports_parallel(
-    path: Path,
-    ingest: Ingest,
-    input_format: str | None = None,
-    workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> pl.DataFrame:
-    """:func:`telsec.fraud.records.read_reports` on ``workers`` processes (all
-    cores by default); the same rows in the same order, the same counts.
-    ``progress`` is called with the bytes of input read so far."""
-    workers = workers or default_workers()
-    kind = input_format or detect_format(path)
-    if kind not in FORMATS:
-        raise ReaderError(f"unknown input format {kind!r}: {', '.join(FORMATS)}")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if workers < 2 or size < PARALLEL_FROM:
-        return read_reports(path, ingest, kind)
-    parts: list[pl.DataFrame] = []
-    done = 0
-    context = get_context("spawn")
-    with ProcessPoolExecutor(workers, context, initializer=_start, initargs=(ingest,)) as pool:
-        pending: deque[Future[tuple[Any, Rejections]]] = deque()
+class Ingester:
+    """Adds report files to ``store``; bad rows are counted in ``ingest.counts``.
+    Worker processes (``workers``, all cores by default) start with the first
+    file large enough to need them and stop when the ingester is closed."""
+
+    def __init__(self, ingest: Ingest, store: ReportStore, workers: int | None = None) -> None:
+        self.ingest = ingest
+        self.store = store
+        self.workers = workers or default_workers()
+        self._here = _Process(dataclasses.replace(ingest, counts=Rejections()))
+        self._pool: ProcessPoolExecutor | None = None
+
+    def add(
+        self,
+        path: Path,
+        input_format: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Ingest one file; the reports kept.  ``progress`` is called with the
+        bytes of input read so far."""
+        kind = input_format or detect_format(path)
+        if kind not in FORMATS:
+            raise ReaderError(f"unknown input format {kind!r}: {', '.join(FORMATS)}")
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
+        before = self.store.rows
+        pending: deque[tuple[Path, Future[tuple[int, Rejections]]]] = deque()
 
         def collect() -> None:
-            table, counts = pending.popleft().result()
-            ingest.counts.merge(counts)
-            parts.append(pl.DataFrame(pl.from_arrow(table)))
+            part, future = pending.popleft()
+            rows, counts = future.result()
+            self.ingest.counts.merge(counts)
+            self.store.add(part, rows)
 
+        pool = self._start() if self.workers > 1 and size >= PARALLEL_FROM else None
+        done = 0
         try:
-            for chunk in _chunks(path, kind, ingest.counts):
-                pending.append(pool.submit(_ingest_chunk, kind, chunk))
+            for chunk in _chunks(path, kind, self.ingest.counts):
+                part = self.store.next_path()
+                if pool is None:
+                    rows, counts = _ingest_part(self._here, kind, chunk, part)
+                    self.ingest.counts.merge(counts)
+                    self.store.add(part, rows)
+                else:
+                    pending.append((part, pool.submit(_in_worker, kind, chunk, part)))
+                    while len(pending) >= 2 * self.workers:
+                        collect()
                 if kind == "jsonl":
                     done += sum(len(line) for line in chunk)
                     if progress:
                         progress(done)
-                while len(pending) >= 2 * workers:
-                    collect()
             while pending:
                 collect()
         except OSError as exc:
             raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if progress:
-        progress(size)
-    return pl.concat(parts) if parts else frame([])
+        if progress:
+            progress(size)
+        return self.store.rows - before
 
+    def add_ingested(self, path: Path) -> int:
+        """Add a file ``telsec fraud ingest -f parquet`` wrote (read where it
+        is); one with the report columns but not classified is classified a
+        chunk at a time.  The reports added."""
+        import pyarrow.parquet as pq
 
-def _score(templates: list[str]) -> tuple[list[str], np.ndarray, list[str | None]]:
-    """In a worker: labels, confidences and languages of a slice of templates."""
-    from telsec.fraud.classify import score_templates
+        try:
+            handle = pq.ParquetFile(path)
+            names = set(handle.schema_arrow.names)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: not a telsec reports file ({exc})") from None
+        missing = sorted(set(REPORT_SCHEMA) - names)
+        if missing:
+            raise StoreError(f"{path}: not a telsec reports file (no {', '.join(missing)})")
+        if "category" in names:
+            rows = int(handle.metadata.num_rows)
+            self.store.add(path, rows)
+            return rows
+        before = self.store.rows
+        for batch in handle.iter_batches(CHUNK, columns=list(REPORT_SCHEMA)):
+            frame = pl.DataFrame(pl.from_arrow(batch)).cast(pl.Schema(REPORT_SCHEMA))
+            part = self.store.next_path()
+            classified = classify_reports(frame, scores=self._here.scores)
+            _write(classified, part)
+            self.store.add(part, classified.height)
+        return self.store.rows - before
 
-    return score_templates(templates)
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers, get_context("spawn"), initializer=_start, initargs=(self.ingest,)
+            )
+        return self._pool
 
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
-def score_parallel(
-    templates: list[str], workers: int | None = None
-) -> tuple[list[str], np.ndarray, list[str | None]]:
-    """:func:`telsec.fraud.classify.score_templates` over ``workers`` processes."""
-    from telsec.fraud.classify import score_templates
+    def __enter__(self) -> Ingester:
+        return self
 
-    workers = workers or default_workers()
-    if workers < 2 or len(templates) < PARALLEL_TEMPLATES:
-        return score_templates(templates)
-    step = -(-len(templates) // workers)
-    slices = [templates[i : i + step] for i in range(0, len(templates), step)]
-    with ProcessPoolExecutor(workers, get_context("spawn")) as pool:
-        results = list(pool.map(_score, slices))
-    labels = [label for result in results for label in result[0]]
-    confidence = np.concatenate([result[1] for result in results])
-    languages = [lang for result in results for lang in result[2]]
-    return labels, confidence, languages
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
