@@ -108,7 +108,7 @@ def quality(path: Path) -> tuple[pl.DataFrame, list[str]]:
     with ReportStore() as store, Ingester(ingest, store) as ingester:
         ingester.add(path)
         found = (
-            find_campaigns(store.scan())
+            find_campaigns(store.scan(), store.signatures())
             .select("report_id", "campaign")
             .collect()
             .with_columns(truth.alias("truth"))

@@ -37,9 +37,10 @@ import statistics
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from measure import sampled
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -106,55 +107,6 @@ def repeat_capture(source: Path, target: Path, size: int) -> int:
             frames += len(offsets)
             shift += span
     return frames
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
-    total = 0
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            with open(f"/proc/{current}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
-    return total
-
-
-def scan_with_memory(command: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    code = process.wait()
-    done.set()
-    sampler.join()
-    if code:
-        raise SystemExit(f"scan failed with exit code {code}")
-    return time.perf_counter() - start, peak
 
 
 def main() -> None:
@@ -244,7 +196,7 @@ def main() -> None:
         big_frames = repeat_capture(pcap, big, int(args.memory_gb * 1e9))
         command = [*TELSEC, "signalling", "scan", str(big), "--policy", str(policy), "-f", "jsonl",
                    "--view", "sources", "-o", os.devnull, "--workers", "2"]  # fmt: skip
-        seconds, peak = scan_with_memory(command)
+        seconds, peak = sampled(command)[:2]
         result["memory"] = {
             "bytes": big.stat().st_size,
             "frames": big_frames,

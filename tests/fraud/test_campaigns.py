@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import orjson
 import polars as pl
+import pytest
 
 from telsec.fraud.campaigns import (
     campaign_category,
@@ -18,6 +20,8 @@ from telsec.fraud.classify import classify_reports
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import BLASTER_ROUTE, BLASTER_START, LURES, simulate
 from telsec.privacy import Pseudonymiser
+
+KEY = b"test-key-0123456789"
 
 
 def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> None:
@@ -59,3 +63,60 @@ def test_a_campaign_takes_the_most_harmful_category_a_third_of_it_has() -> None:
     assert campaign_category({"ham": 60, "scam": 40, "spam": 5}, 0.3) == "scam"
     assert campaign_category({"ham": 10}, 0.3) == "ham"
     assert campaign_category({}, 0.3) == "ham"
+
+
+def test_bands_join_transitively() -> None:
+    """A and B agree on the first bands, B and C on the last: one cluster, found
+    though the bands are joined one at a time; D shares A's first band but is
+    not similar enough to join."""
+    from telsec.fraud.campaigns import PERMUTATIONS, ROWS, _banded
+
+    rng = np.random.default_rng(3)
+
+    def random() -> np.ndarray:
+        return rng.integers(0, 1 << 32, PERMUTATIONS, dtype=np.uint64).astype(np.uint32)
+
+    a, b, c, d = random(), random(), random(), random()
+    b[:40] = a[:40]  # A-B: 40 of 64
+    c[32:] = b[32:]  # B-C: 32 of 64; A-C: 8 of 64
+    d[:ROWS] = a[:ROWS]  # D-A: one band, 4 of 64
+    sig = np.stack([a, b, c, d, random()])
+    agree = (sig[:, None, :] == sig[None, :, :]).mean(axis=2)
+    assert agree[0, 2] < 0.5 <= min(agree[0, 1], agree[1, 2])  # A-C only through B
+    labels = _banded(sig)
+    assert labels[0] == labels[1] == labels[2]
+    assert len({labels[0], labels[3], labels[4]}) == 3
+
+
+def test_on_disk_campaigns_are_in_memory_campaigns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's parts, read by the streaming engine a part at a time, give
+    the campaigns and summaries that the whole frame in memory gives."""
+    from telsec.fraud import pipeline
+    from telsec.fraud.pipeline import Ingester
+    from telsec.fraud.store import ReportStore
+
+    monkeypatch.setattr(pipeline, "CHUNK", 500)
+    rows, _ = simulate(4000, seed=8)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
+        ingester.add(path)
+        assert len(store.parts) == len(store.template_parts) == 8
+        lazy = find_campaigns(store.scan(), store.signatures())
+        assert isinstance(lazy, pl.LazyFrame)
+        on_disk = summarise(lazy)
+        whole = store.scan().collect()
+    found = find_campaigns(whole)
+    in_memory = summarise(found)
+    assert on_disk == in_memory and len(on_disk) >= 8
+    usps = next(c for c in on_disk if c["brands"] and c["brands"][0] == "USPS")
+    mine = found.filter(pl.col("campaign") == usps["campaign"])
+    counts = (
+        mine.select(pl.col("urls").explode()).group_by("urls").len().sort("len", descending=True)
+    )
+    reported = dict(counts.iter_rows())
+    listed = [reported[url] for url in usps["urls"]]
+    assert listed == sorted(listed, reverse=True) and listed[0] == counts["len"][0] > 1
+    assert usps["reports"] == mine.height and usps["reporters"] == mine["reporter"].n_unique()

@@ -148,7 +148,7 @@ def ingest(
         else:
             with out.open("w", encoding="utf-8") if out else nullcontext(sys.stdout) as handle:
                 first = True
-                for batch in reports.collect_batches(chunk_size=50_000):
+                for batch in store.batches():
                     if fmt == ReportFormat.csv:
                         flat = batch.with_columns(
                             batch[c].list.join(" ").alias(c)
@@ -216,7 +216,7 @@ def campaigns(
     alerts, sources = _jsonl(blasters), _jsonl(signalling)
     with _reports(files, input_format, region, workers) as store:
         with err_console.status(f"clustering {store.rows:,} reports"):
-            reports = find_campaigns(store.scan())
+            reports = find_campaigns(store.scan(), store.signatures())
             found = summarise(reports)
             link_blasters(found, reports, alerts)
     link_signalling(found, sources)
@@ -263,7 +263,7 @@ def blocklist(
     from telsec.fraud.campaigns import find_campaigns, summarise
 
     with _reports(files, input_format, region, workers) as store:
-        found = summarise(find_campaigns(store.scan()))
+        found = summarise(find_campaigns(store.scan(), store.signatures()))
     rows = []
     for campaign in found:
         if campaign["category"] == "ham":

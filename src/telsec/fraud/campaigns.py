@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +77,8 @@ def _shingles(text: str) -> list[int]:
 
 
 def signatures(templates: Sequence[str], seed: int = 7) -> np.ndarray:
-    """(templates, PERMUTATIONS) MinHash signatures."""
+    """(templates, PERMUTATIONS) MinHash signatures (each minimum's low 32 bits:
+    only their equality is used)."""
     rng = np.random.default_rng(seed)
     a = rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64)
     b = rng.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64)
@@ -87,14 +88,30 @@ def signatures(templates: Sequence[str], seed: int = 7) -> np.ndarray:
         hashed = _shingles(text) or [0]
         values.extend(hashed)
         owners.extend([i] * len(hashed))
+    out = np.empty((len(templates), PERMUTATIONS), dtype=np.uint32)
+    if not templates:
+        return out
     x = np.array(values, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
     owner = np.array(owners, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    out = np.empty((len(templates), PERMUTATIONS), dtype=np.uint64)
     for k in range(PERMUTATIONS):
         permuted = (a[k] * x + b[k]) % np.uint64(_PRIME)
         out[:, k] = np.minimum.reduceat(permuted, starts)
     return out
+
+
+SIGNATURE = pl.Array(pl.UInt32, PERMUTATIONS)
+
+
+def template_signatures(templates: Sequence[str]) -> pl.DataFrame:
+    """(template, signature): what the clustering needs of each template, computed
+    where the reports are ingested."""
+    return pl.DataFrame(
+        [
+            pl.Series("template", templates, pl.String),
+            pl.Series("signature", signatures(templates), SIGNATURE),
+        ]
+    )
 
 
 def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -104,50 +121,65 @@ def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def near_duplicates(templates: Sequence[str]) -> np.ndarray:
     """A cluster number per template."""
-    count = len(templates)
+    return _banded(signatures(templates))
+
+
+_BLOCK = 32_768
+
+
+def _banded(sig: np.ndarray) -> np.ndarray:
+    """A cluster number per row of ``sig`` (LSH: rows sharing a band and similar).
+    The bands are joined one at a time: each row's link to its component so far
+    stands for the bands before, so the edges held are never more than twice
+    the rows."""
+    count = len(sig)
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    sig = signatures(templates)
-    left, right = [], []
+    rows = np.arange(count)
+    labels = rows
     for band in range(BANDS):
         block = sig[:, band * ROWS : (band + 1) * ROWS]
-        keys = np.ascontiguousarray(block).view(f"V{8 * ROWS}").ravel()
+        keys = np.ascontiguousarray(block).view(f"V{block.itemsize * ROWS}").ravel()
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         same = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
-        first = np.maximum.accumulate(np.where(~same, np.arange(count), 0))
+        first = np.maximum.accumulate(np.where(~same, rows, 0))
         members, leaders = order[same], order[first[same]]
-        similar = (sig[members] == sig[leaders]).mean(axis=1) >= SIMILARITY
-        left.append(members[similar])
-        right.append(leaders[similar])
-    return _components(count, np.concatenate(left), np.concatenate(right))
+        left, right = [rows], [np.unique(labels, return_index=True)[1][labels]]
+        for start in range(0, len(members), _BLOCK):  # copies of _BLOCK rows at most
+            block_members = members[start : start + _BLOCK]
+            block_leaders = leaders[start : start + _BLOCK]
+            agree = (sig[block_members] == sig[block_leaders]).mean(axis=1)
+            similar = agree >= SIMILARITY
+            left.append(block_members[similar])
+            right.append(block_leaders[similar])
+        labels = _components(count, np.concatenate(left), np.concatenate(right))
+    return labels
 
 
 Reports = pl.DataFrame | pl.LazyFrame
 
 
-def _infrastructure(reports: pl.LazyFrame) -> pl.LazyFrame:
-    """(cluster, item, first, last): what each cluster used, and when.  The
+def _infrastructure(reports: pl.LazyFrame, by: str) -> pl.LazyFrame:
+    """(item, ``by``, first, last): what each template or cluster used, and when.  The
     sender of a text the model calls ham is left out: a legitimate text from a
     number a campaign also used (recycled, spoofed, a hijacked phone) must not
-    pull its cluster in.  Its links and callback numbers still count."""
-    senders = reports.filter(pl.col("sender_kind") == "e164")
+    pull its cluster in.  Its links and callback numbers still count.  (One
+    pass over the reports: a query that read them in several branches would
+    have Polars hold them all in memory between the branches.)"""
+    sender = pl.col("sender_kind") == "e164"
     if "category" in reports.collect_schema().names():
-        senders = senders.filter(pl.col("category") != "ham")
-    items = [
-        reports.select("cluster", "received_at", pl.col("domains").alias("item"))
-        .explode("item")
-        .filter(pl.col("item").is_not_null())
-        .with_columns(("domain:" + pl.col("item")).alias("item")),
-        reports.select("cluster", "received_at", pl.col("callbacks").alias("item"))
-        .explode("item")
-        .filter(pl.col("item").is_not_null())
-        .with_columns(("phone:" + pl.col("item")).alias("item")),
-        senders.select("cluster", "received_at", ("phone:" + pl.col("sender")).alias("item")),
-    ]
+        sender &= pl.col("category") != "ham"
+    items = pl.concat_list(
+        pl.col("domains").list.eval("domain:" + pl.element()),
+        pl.col("callbacks").list.eval("phone:" + pl.element()),
+        pl.when(sender).then("phone:" + pl.col("sender")),
+    )
     return (
-        pl.concat(items)
-        .group_by("item", "cluster")
+        reports.select(by, "received_at", items.alias("item"))
+        .explode("item")
+        .drop_nulls("item")
+        .group_by("item", by)
         .agg(pl.col("received_at").min().alias("first"), pl.col("received_at").max().alias("last"))
     )
 
@@ -173,31 +205,81 @@ def _collect(query: pl.LazyFrame) -> pl.DataFrame:
     return query.collect(engine="streaming")
 
 
-def template_campaigns(reports: Reports, settings: Settings | None = None) -> pl.DataFrame:
-    """(template, campaign) for every distinct template of ``reports``
-    (classified); campaign -1 for templates in no campaign.  What is held in
-    memory grows with the distinct templates (MinHash signatures) and the
-    infrastructure items, not with the reports."""
+def _key(column: str = "template") -> pl.Expr:
+    """A column's values as 64-bit keys (Polars' hash: stable within one run,
+    which is as long as a key lives): what the queries group and join on, a
+    tenth of the memory of the texts."""
+    return pl.col(column).hash(_KEY_SEED)
+
+
+_KEY_SEED = 20251125
+
+
+def template_campaigns(
+    reports: Reports, signed: Iterable[pl.DataFrame] | None = None, settings: Settings | None = None
+) -> pl.DataFrame:
+    """(template_key, campaign) for every distinct template of ``reports``
+    (classified; see :func:`_key`); campaign -1 for templates in no campaign.
+    ``signed`` has the templates' signatures (:func:`template_signatures`, in
+    as many frames as convenient), computed here if not given.  What is held
+    in memory is a key, a count and a signature (272 bytes) per distinct
+    template, and per template the infrastructure items it used, not the
+    reports."""
     settings = settings or Settings()
-    lazy = reports.lazy()
-    counted = _collect(lazy.group_by("template").len()).sort("template")
+    lazy = reports.lazy().with_columns(_key().alias("template_key"))
+    counted = _collect(lazy.group_by("template_key").len()).sort("template_key")
     if counted.is_empty():
-        return pl.DataFrame(schema={"template": pl.String, "campaign": pl.Int64})
-    numbers = near_duplicates(counted["template"].to_list())
-    clusters = counted.select("template", pl.Series("cluster", numbers, pl.Int64))
-    used = _collect(_infrastructure(lazy.join(clusters.lazy(), on="template")))
+        return pl.DataFrame(schema={"template_key": pl.UInt64, "campaign": pl.Int64})
+    if signed is None:
+        distinct = _collect(reports.lazy().select("template").unique())
+        signed = [template_signatures(distinct["template"].to_list())]
+    keys = counted["template_key"].to_numpy()
+    numbers = _banded(_aligned_signatures(keys, signed))
+    clusters = pl.DataFrame(
+        [pl.Series("template_key", keys), pl.Series("cluster", numbers, pl.Int64)]
+    )
+    used = (
+        _collect(_infrastructure(lazy, "template_key"))
+        .join(clusters, on="template_key")
+        .group_by("item", "cluster")
+        .agg(pl.col("first").min(), pl.col("last").max())
+    )
     campaign = _join_by_infrastructure(used, int(numbers.max()) + 1, settings.window)[numbers]
     sizes = np.bincount(campaign, weights=counted["len"].to_numpy())
     campaign = np.where(sizes[campaign] >= settings.min_reports, campaign, -1)
-    return counted.select("template", pl.Series("campaign", campaign, pl.Int64))
+    return clusters.select("template_key", pl.Series("campaign", campaign, pl.Int64))
 
 
-def find_campaigns(reports: Reports, settings: Settings | None = None) -> Any:
+def _aligned_signatures(keys: np.ndarray, signed: Iterable[pl.DataFrame]) -> np.ndarray:
+    """The signature of each of ``keys`` (sorted template keys), read from
+    ``signed`` a frame at a time.  A key with no signature (none should lack
+    one) gets one that matches nothing."""
+    out = np.empty((len(keys), PERMUTATIONS), dtype=np.uint32)
+    filled = np.zeros(len(keys), dtype=bool)
+    for frame in signed:
+        given = frame.select(_key()).to_series().to_numpy()
+        where = np.minimum(np.searchsorted(keys, given), len(keys) - 1)
+        known = keys[where] == given
+        out[where[known]] = frame["signature"].to_numpy()[known]
+        filled[where[known]] = True
+    lacking = np.flatnonzero(~filled)
+    out[lacking] = (np.uint32(1 << 31) + lacking.astype(np.uint32))[:, None]
+    return out
+
+
+def find_campaigns(
+    reports: Reports, signed: Iterable[pl.DataFrame] | None = None, settings: Settings | None = None
+) -> Any:
     """``reports`` (classified; a frame or a lazy frame, given back as such) with
     a ``campaign`` number per report, and -1 for reports in no campaign."""
-    mapping = template_campaigns(reports, settings)
-    joined = reports.lazy().join(mapping.lazy(), on="template", how="left", maintain_order="left")
-    joined = joined.with_columns(pl.col("campaign").fill_null(-1))
+    mapping = template_campaigns(reports, signed, settings)
+    joined = (
+        reports.lazy()
+        .with_columns(_key().alias("template_key"))
+        .join(mapping.lazy(), on="template_key", how="left", maintain_order="left")
+        .with_columns(pl.col("campaign").fill_null(-1))
+        .drop("template_key")
+    )
     return joined.collect() if isinstance(reports, pl.DataFrame) else joined
 
 
@@ -226,64 +308,66 @@ def _daily(found: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def _counted(found: pl.LazyFrame, column: str, limit: int | None = None) -> pl.DataFrame:
+def _counted(
+    found: pl.LazyFrame, column: str, limit: int | None = None, many: bool = False
+) -> pl.DataFrame:
     """Per campaign, the values of ``column`` (a list column is exploded) from
-    the most to the least reported (ties by value), at most ``limit``; and each
-    one's count in ``<column>_counts``."""
+    the most to the least reported, at most ``limit``; and each one's count in
+    ``<column>_counts``.  Ties go by value, or for a column of ``many`` values
+    (URLs, senders: as many as the reports, at worst) by key: those are counted
+    by their 64-bit keys, and only the values kept are read back."""
     values = found.select("campaign", column)
     if isinstance(values.collect_schema()[column], pl.List):
         values = values.explode(column)
-    counts = _collect(values.drop_nulls(column).group_by("campaign", column).len())
-    ordered = counts.sort(["campaign", "len", column], descending=[False, True, False]).group_by(
-        "campaign", maintain_order=True
+    values = values.drop_nulls(column)
+    by = "key" if many else column
+    if many:
+        values = values.with_columns(_key(column).alias("key"))
+    counts = _collect(values.group_by("campaign", by).len())
+    ordered = counts.sort(["campaign", "len", by], descending=[False, True, False])
+    if limit is not None:
+        ordered = ordered.group_by("campaign", maintain_order=True).head(limit)
+    if many:
+        chosen = ordered["key"].unique().implode()
+        named = values.filter(pl.col("key").is_in(chosen)).group_by("key").agg(pl.col(column).min())
+        ordered = ordered.join(_collect(named), on="key", maintain_order="left")
+    return ordered.group_by("campaign", maintain_order=True).agg(
+        pl.col(column), pl.col("len").alias(f"{column}_counts")
     )
-    if limit is None:
-        return ordered.agg(pl.col(column), pl.col("len").alias(f"{column}_counts"))
-    return ordered.agg(
-        pl.col(column).head(limit), pl.col("len").head(limit).alias(f"{column}_counts")
+
+
+def _examples(found: pl.LazyFrame, limit: int) -> pl.DataFrame:
+    """Per campaign, its ``limit`` most reported templates (``template_examples``)
+    and a text of each (``examples``)."""
+    keyed = found.with_columns(_key().alias("key"))
+    counts = _collect(keyed.group_by("campaign", "key").len())
+    top = (
+        counts.sort(["campaign", "len", "key"], descending=[False, True, False])
+        .group_by("campaign", maintain_order=True)
+        .head(limit)
+    )
+    texts = _collect(
+        keyed.filter(pl.col("key").is_in(top["key"].unique().implode()))
+        .group_by("key")
+        .agg(pl.col("template").first(), pl.col("body").min())
+    )
+    return (
+        top.join(texts, on="key", maintain_order="left")
+        .group_by("campaign", maintain_order=True)
+        .agg(
+            pl.col("body").unique(maintain_order=True).alias("examples"),
+            pl.col("template").alias("template_examples"),
+        )
     )
 
 
 def _distinct(found: pl.LazyFrame, column: str, name: str) -> pl.DataFrame:
     """Per campaign, how many distinct values ``column`` has."""
-    pairs = found.select("campaign", column).drop_nulls(column).unique()
+    values = found.select("campaign", column).drop_nulls(column)
+    pairs = values.select("campaign", _key(column)).unique()
     return _collect(pairs.group_by("campaign").len(name=name))
 
 
-def _first_distinct(
-    found: pl.LazyFrame, columns: dict[str, tuple[str, int]], campaigns: set[int]
-) -> dict[int, dict[str, list[Any]]]:
-    """Per campaign, the first distinct values of each column (a list column is
-    exploded), in input order: ``columns`` maps a column to the name and the
-    number to keep.  The reports are read a batch at a time, and no further
-    than needed."""
-    kept: dict[int, dict[str, list[Any]]] = {
-        c: {name: [] for name, _ in columns.values()} for c in campaigns
-    }
-    waiting = set(campaigns)
-    batches = found.select("campaign", *columns).collect_batches(chunk_size=SLICE, lazy=True)
-    for batch in batches:
-        for column, (name, limit) in columns.items():
-            values = batch.select("campaign", column).filter(pl.col("campaign").is_in(waiting))
-            if isinstance(values.schema[column], pl.List):
-                values = values.explode(column)
-            firsts = (
-                values.drop_nulls(column)
-                .group_by("campaign", maintain_order=True)
-                .agg(pl.col(column).unique(maintain_order=True).head(limit))
-            )
-            for campaign, values_seen in firsts.iter_rows():
-                have = kept[campaign][name]
-                have.extend(v for v in values_seen if v not in have)
-                del have[limit:]
-        waiting = {c for c in waiting if any(len(kept[c][n]) < k for n, k in columns.values())}
-        if not waiting:
-            break
-    return kept
-
-
-#: Reports read at a time for the first examples.
-SLICE = 100_000
 #: Distinct URLs kept per campaign.
 URLS = 20
 
@@ -291,7 +375,8 @@ URLS = 20
 def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[str, Any]]:
     """One summary per campaign, largest first.  ``reports`` (with ``campaign``)
     may be a lazy frame over more reports than memory holds: each figure is a
-    query of its own, run by the streaming engine."""
+    query of its own, run by the streaming engine, that keeps counts, not
+    reports."""
     settings = settings or Settings()
     found = reports.lazy().filter(pl.col("campaign") >= 0)
     grouped = _collect(
@@ -305,35 +390,28 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
         return []
     grouped = grouped.join(_distinct(found, "reporter", "reporters"), on="campaign", how="left")
     grouped = grouped.join(_distinct(found, "template", "templates"), on="campaign", how="left")
+    # column: (name in the summary, values kept, values may be as many as reports)
     tops = {
-        "reporting_network": ("networks", 10),
-        "sender": ("senders", 10),
-        "domains": ("domains", 20),
-        "callbacks": ("callbacks", 10),
-        "brand": ("brands", 10),
-        "sector": ("sectors", 10),
-        "language": ("languages", 10),
-        "originating_gt": ("originating_gts", 10),
+        "reporting_network": ("networks", 10, False),
+        "sender": ("senders", 10, True),
+        "domains": ("domains", 20, True),
+        "urls": ("urls", URLS, True),
+        "callbacks": ("callbacks", 10, True),
+        "brand": ("brands", 10, False),
+        "sector": ("sectors", 10, False),
+        "language": ("languages", 10, False),
+        "originating_gt": ("originating_gts", 10, True),
     }
-    for column, (name, limit) in tops.items():
-        top = _counted(found, column, limit).select("campaign", pl.col(column).alias(name))
+    for column, (name, limit, many) in tops.items():
+        top = _counted(found, column, limit, many).select("campaign", pl.col(column).alias(name))
         grouped = grouped.join(top, on="campaign", how="left")
     grouped = grouped.join(_counted(found, "category"), on="campaign", how="left")
     grouped = grouped.join(_daily(found), on="campaign", how="left")
-    firsts = _first_distinct(
-        found,
-        {
-            "body": ("examples", settings.examples),
-            "template": ("template_examples", settings.examples),
-            "urls": ("urls", URLS),
-        },
-        set(grouped["campaign"].to_list()),
-    )
+    grouped = grouped.join(_examples(found, settings.examples), on="campaign", how="left")
     out = []
     for row in grouped.sort("reports", "campaign", descending=[True, False]).iter_rows(named=True):
-        for name, limit in tops.values():
-            row[name] = (row[name] or [])[:limit]
-        row.update(firsts[row["campaign"]])
+        for name, _, _ in tops.values():
+            row[name] = row[name] or []
         key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]
         row["categories"] = dict(zip(row.pop("category"), row.pop("category_counts"), strict=True))
         category = campaign_category(row["categories"], settings.category_share)

@@ -39,6 +39,7 @@ from typing import Any
 
 import polars as pl
 
+from telsec.fraud.campaigns import template_signatures
 from telsec.fraud.classify import TemplateScores, classify_reports
 from telsec.fraud.records import (
     FORMATS,
@@ -58,7 +59,7 @@ from telsec.rejections import Rejections
 CHUNK = 25_000
 PARALLEL_FROM = 16 << 20
 #: Templates whose scores a process remembers (then it starts again).
-CACHED_TEMPLATES = 200_000
+CACHED_TEMPLATES = 20_000
 
 
 def default_workers() -> int:
@@ -82,10 +83,11 @@ def _start(ingest: Ingest) -> None:
 
 
 def _ingest_part(
-    process: _Process, kind: str, items: list[Any], path: Path
+    process: _Process, kind: str, items: list[Any], paths: tuple[Path, Path]
 ) -> tuple[int, Rejections]:
     """A chunk of raw JSON lines (bytes) or CSV rows (dicts) ingested, classified
-    and written to ``path``: the reports kept, and the counts."""
+    and written to ``paths`` (the reports, their templates' signatures): the
+    reports kept, and the counts."""
     counts = Rejections()
     process.ingest.counts = counts
     if kind == "jsonl":
@@ -96,23 +98,27 @@ def _ingest_part(
     if len(process.scores) > CACHED_TEMPLATES:
         process.scores.clear()
     classified = classify_reports(frame, scores=process.scores)
-    _write(classified, path)
+    _write(classified, paths)
     return classified.height, counts
 
 
-def _write(reports: pl.DataFrame, path: Path) -> None:
-    if reports.height:
-        try:
-            reports.write_parquet(path)
-        except OSError as exc:
-            raise ReaderError(
-                f"cannot write ingested reports to {path.parent}: {exc.strerror or exc}"
-            ) from None
+def _write(reports: pl.DataFrame, paths: tuple[Path, Path]) -> None:
+    """A part of reports and its templates' signatures."""
+    if not reports.height:
+        return
+    templates = reports["template"].unique(maintain_order=True).to_list()
+    try:
+        reports.write_parquet(paths[0])
+        template_signatures(templates).write_parquet(paths[1])
+    except OSError as exc:
+        raise ReaderError(
+            f"cannot write ingested reports to {paths[0].parent}: {exc.strerror or exc}"
+        ) from None
 
 
-def _in_worker(kind: str, items: list[Any], path: Path) -> tuple[int, Rejections]:
+def _in_worker(kind: str, items: list[Any], paths: tuple[Path, Path]) -> tuple[int, Rejections]:
     assert _worker is not None
-    return _ingest_part(_worker, kind, items, path)
+    return _ingest_part(_worker, kind, items, paths)
 
 
 def _chunks(path: Path, kind: str, counts: Rejections) -> Iterator[list[Any]]:
@@ -149,25 +155,25 @@ class Ingester:
         except OSError as exc:
             raise ReaderError(f"cannot read {path}: {exc.strerror or exc}") from None
         before = self.store.rows
-        pending: deque[tuple[Path, Future[tuple[int, Rejections]]]] = deque()
+        pending: deque[tuple[tuple[Path, Path], Future[tuple[int, Rejections]]]] = deque()
 
         def collect() -> None:
-            part, future = pending.popleft()
+            paths, future = pending.popleft()
             rows, counts = future.result()
             self.ingest.counts.merge(counts)
-            self.store.add(part, rows)
+            self.store.add(paths[0], rows, paths[1])
 
         pool = self._start() if self.workers > 1 and size >= PARALLEL_FROM else None
         done = 0
         try:
             for chunk in _chunks(path, kind, self.ingest.counts):
-                part = self.store.next_path()
+                paths = self.store.next_paths()
                 if pool is None:
-                    rows, counts = _ingest_part(self._here, kind, chunk, part)
+                    rows, counts = _ingest_part(self._here, kind, chunk, paths)
                     self.ingest.counts.merge(counts)
-                    self.store.add(part, rows)
+                    self.store.add(paths[0], rows, paths[1])
                 else:
-                    pending.append((part, pool.submit(_in_worker, kind, chunk, part)))
+                    pending.append((paths, pool.submit(_in_worker, kind, chunk, paths)))
                     while len(pending) >= 2 * self.workers:
                         collect()
                 if kind == "jsonl":
@@ -196,17 +202,24 @@ class Ingester:
         missing = sorted(set(REPORT_SCHEMA) - names)
         if missing:
             raise StoreError(f"{path}: not a telsec reports file (no {', '.join(missing)})")
-        if "category" in names:
-            rows = int(handle.metadata.num_rows)
-            self.store.add(path, rows)
-            return rows
         before = self.store.rows
+        if "category" in names:  # read where it is; only its templates are written
+            for batch in handle.iter_batches(CHUNK, columns=["template"]):
+                templates = pl.Series(batch.column(0)).drop_nulls().unique(maintain_order=True)
+                paths = self.store.next_paths()
+                try:
+                    template_signatures(templates.to_list()).write_parquet(paths[1])
+                except OSError as exc:
+                    raise ReaderError(f"cannot write to {paths[1].parent}: {exc}") from None
+                self.store.add(path, 0, paths[1])
+            self.store.add(path, int(handle.metadata.num_rows))
+            return self.store.rows - before
         for batch in handle.iter_batches(CHUNK, columns=list(REPORT_SCHEMA)):
             frame = pl.DataFrame(pl.from_arrow(batch)).cast(pl.Schema(REPORT_SCHEMA))
-            part = self.store.next_path()
+            paths = self.store.next_paths()
             classified = classify_reports(frame, scores=self._here.scores)
-            _write(classified, part)
-            self.store.add(part, classified.height)
+            _write(classified, paths)
+            self.store.add(paths[0], classified.height, paths[1])
         return self.store.rows - before
 
     def _start(self) -> ProcessPoolExecutor:

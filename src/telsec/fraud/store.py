@@ -30,19 +30,33 @@ class ReportStore:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="telsec-fraud-"))
         self.parts: list[Path] = []
+        #: the distinct templates of the parts, with their signatures
+        self.template_parts: list[Path] = []
         self.rows = 0
         self._written = 0
 
-    def next_path(self) -> Path:
-        """Where the next part written by telsec goes."""
+    def next_paths(self) -> tuple[Path, Path]:
+        """Where the next part written by telsec goes, and its templates."""
         self._written += 1
-        return self.directory / f"part-{self._written:06d}.parquet"
+        return (
+            self.directory / f"part-{self._written:06d}.parquet",
+            self.directory / f"templates-{self._written:06d}.parquet",
+        )
 
-    def add(self, path: Path, rows: int) -> None:
-        """A part, after those before it."""
+    def add(self, path: Path, rows: int, templates: Path | None = None) -> None:
+        """A part, after those before it, and its templates' signatures
+        (:func:`telsec.fraud.campaigns.template_signatures`)."""
         if rows:
             self.parts.append(path)
             self.rows += rows
+        if templates is not None and templates.exists():
+            self.template_parts.append(templates)
+
+    def signatures(self) -> Iterator[pl.DataFrame]:
+        """(template, signature) of the parts' templates, a part at a time (a
+        template may be in more than one)."""
+        for path in self.template_parts:
+            yield pl.read_parquet(path)
 
     def scan(self, columns: Sequence[str] | None = None) -> pl.LazyFrame:
         """Every part as one lazy frame (parts from other telsec versions may lack
@@ -54,10 +68,21 @@ class ReportStore:
             frames = [frame.select(columns) for frame in frames]
         return pl.concat(frames, how="diagonal_relaxed")
 
-    def frames(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
-        """The parts one at a time, in input order."""
+    def batches(self, rows: int = 50_000) -> Iterator[pl.DataFrame]:
+        """The reports, ``rows`` at a time, in input order, each with the columns
+        of the first part in its order."""
+        import pyarrow.parquet as pq
+
+        columns: list[str] | None = None
         for path in self.parts:
-            yield pl.read_parquet(path, columns=list(columns) if columns is not None else None)
+            handle = pq.ParquetFile(path)
+            for batch in handle.iter_batches(rows):
+                frame = pl.DataFrame(pl.from_arrow(batch))
+                if columns is None:
+                    columns = frame.columns
+                yield frame.select(
+                    pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in columns
+                )
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
