@@ -5,6 +5,7 @@ repository root:
 
     .venv/bin/python bench/bench_fraud.py                    # 1,000,000 reports
     .venv/bin/python bench/bench_fraud.py --reports 200000
+    .venv/bin/python bench/bench_fraud.py --reports 4000000 --workers 2 --commands-only
 
 The reports are one simulated run of ``telsec fraud simulate`` (seed 1: nine
 lures in five countries, ham and marketing), written once as JSON lines with
@@ -12,8 +13,9 @@ their labels.  Three measurements:
 
 1. the whole command as a user runs it, ``telsec fraud campaigns FILE -f jsonl``
    (read, pseudonymise, extract, classify, cluster, summarise, write), wall
-   clock and the peak resident memory of its largest process, with one worker
-   and with every core;
+   clock and peak resident memory (of the command's own process, of its
+   largest worker, and of the whole tree summed, sampled every 0.2 s), with
+   one worker and with every core;
 2. the clustering step alone on the run's distinct templates, side by side
    with datasketch (MinHash + MinHashLSH, the usual Python library for it) at
    the same settings: 64 permutations, word 3-gram shingles, threshold 0.5;
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import orjson
 import polars as pl
-from measure import timed
+from measure import sampled
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -120,10 +122,15 @@ def quality(path: Path) -> tuple[pl.DataFrame, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--workers", help="worker counts to time, comma-separated (1 and all)")
+    parser.add_argument(
+        "--commands-only", action="store_true", help="time the commands only (no peer, no quality)"
+    )
     args = parser.parse_args()
     path = build(args.reports)
     rows = []
-    for workers in (1, os.cpu_count() or 1):
+    counts = [int(n) for n in args.workers.split(",")] if args.workers else [1, os.cpu_count() or 1]
+    for workers in counts:
         command = [
             *TELSEC,
             "campaigns",
@@ -135,17 +142,22 @@ def main() -> None:
             "--workers",
             str(workers),
         ]
-        seconds, peak = timed(command)
+        seconds, tree, main_process, worker = sampled(command)
         rows.append(
             {
                 "step": f"telsec fraud campaigns, {workers} worker(s)",
                 "reports": args.reports,
                 "seconds": round(seconds, 1),
                 "reports/s": round(args.reports / seconds),
-                "peak_rss_mb": round(peak / 2**20),
+                "peak_rss_mib_main": round(main_process / 2**20),
+                "peak_rss_mib_worker": round(worker / 2**20),
+                "peak_rss_mib_tree": round(tree / 2**20),
             }
         )
         print(f"{rows[-1]}", file=sys.stderr)
+    if args.commands_only:
+        print(json.dumps(rows, indent=2))
+        return
     found, templates = quality(path)
     for name, measure in (("telsec near_duplicates", own_clustering),
                           ("datasketch MinHashLSH", peer_clustering)):  # fmt: skip

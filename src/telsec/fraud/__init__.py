@@ -9,7 +9,8 @@ Data flows one way, one module per step:
 * :mod:`.classify`: ham, spam, scam or smishing, and the impersonated brand or
   sector, by the model the project trains from the CC BY 4.0 SMS sets, and the
   language (:mod:`.language`);
-* :mod:`.pipeline`: ingest and classification on every core;
+* :mod:`.pipeline`: ingest and classification on every core, into
+  :mod:`.store`: the ingested reports as Parquet parts on disk, read lazily;
 * :mod:`.campaigns`: near-duplicate templates (MinHash/LSH) joined by shared
   infrastructure into campaigns, linked to SMS-blaster alerts and signalling
   findings;

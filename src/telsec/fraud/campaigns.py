@@ -5,14 +5,19 @@
    (``PERMUTATIONS`` hash functions, vectorised in NumPy) banded for LSH
    (``BANDS`` bands of ``ROWS`` rows: pairs above a Jaccard of about 0.5 collide);
    colliding pairs whose estimated similarity reaches ``SIMILARITY`` are joined.
-2. Clusters that share a registrable domain (not a shortener), a URL, an E.164
+2. Clusters that share a registrable domain (not a shortener), an E.164
    sender or a callback number, with activity within ``window`` of each other,
    are one campaign: the same people behind different wordings.  The sender
    of a text the model calls ham is not used (it may be a recycled number).
 3. Each campaign is summarised: first and last seen, volume (in all and per
-   UTC day), reporters,
-   networks, senders, domains, brands, examples, and the SMS-blaster alerts and
-   signalling findings it is linked to (:func:`link_blasters`, :func:`link_signalling`).
+   UTC day), reporters, networks, senders, domains, brands, examples, and the
+   SMS-blaster alerts and signalling findings it is linked to
+   (:func:`link_blasters`, :func:`link_signalling`).
+
+The reports may be a lazy frame over Parquet parts (:mod:`.store`) holding
+more than memory does: every step is a query run by Polars' streaming engine
+that keeps keys and counts, so what is held grows with the distinct templates,
+items and values, not with the reports.
 """
 
 from __future__ import annotations
@@ -206,9 +211,10 @@ def _collect(query: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _key(column: str = "template") -> pl.Expr:
-    """A column's values as 64-bit keys (Polars' hash: stable within one run,
-    which is as long as a key lives): what the queries group and join on, a
-    tenth of the memory of the texts."""
+    """A column's values as 64-bit keys: what the queries group and join on, 8
+    bytes in place of a text.  Polars' hash is stable within one run, which is
+    as long as a key lives; two texts of one run share a key with odds of about
+    n^2 / 2^65 (3 in 100 million for a million templates)."""
     return pl.col(column).hash(_KEY_SEED)
 
 
