@@ -16,7 +16,7 @@ from telsec.fraud.classify import classify_reports
 from telsec.fraud.pipeline import Ingester
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import simulate
-from telsec.fraud.store import ReportStore, StoreError
+from telsec.fraud.store import ReportStore, SpillError, StoreError
 from telsec.privacy import Pseudonymiser
 
 KEY = b"test-key-0123456789"
@@ -116,3 +116,17 @@ def test_an_ingested_file_joins_as_it_is_and_a_bare_one_is_classified(tmp_path: 
         both = store.scan().collect()
     assert_frame_equal(both, pl.concat([classified, classified]), check_column_order=False)
     assert (tmp_path / "ingested.parquet").exists()  # the user's file is not the store's
+
+
+def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    """The first part's file is /dev/full (a real device: every write gets
+    ENOSPC): the ingest stops with what failed and what to do."""
+    rows, _ = simulate(200, seed=9)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
+        (store.directory / "part-000001.parquet").symlink_to("/dev/full")
+        with pytest.raises(SpillError, match="No space left on device; set TMPDIR"):
+            ingester.add(path)
+        directory = store.directory
+    assert not directory.exists()

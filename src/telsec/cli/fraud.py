@@ -67,64 +67,75 @@ def _reports(
 ) -> Iterator[Any]:
     """The reports of report files (and of ingested Parquet files), classified,
     in a :class:`~telsec.fraud.store.ReportStore` (on disk, deleted after)."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
     from telsec.config import load_settings
     from telsec.fraud.pipeline import Ingester
     from telsec.fraud.records import Ingest, ReaderError
-    from telsec.fraud.store import ReportStore, StoreError
+    from telsec.fraud.store import ReportStore, SpillError, StoreError
     from telsec.privacy import Pseudonymiser, pseudonym_key
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         fail(f"no such file: {', '.join(missing)}", 2)
     ingest = Ingest(Pseudonymiser(pseudonym_key(load_settings().data_dir)), region)
-    with ReportStore() as store, Ingester(ingest, store, workers) as ingester:
-        for path in files:
-            if path.suffix.lower() == ".parquet":
+    try:
+        with ReportStore() as store, Ingester(ingest, store, workers) as ingester:
+            for path in files:
                 try:
-                    rows = ingester.add_ingested(path)
-                except StoreError as exc:
+                    if path.suffix.lower() == ".parquet":
+                        rows = ingester.add_ingested(path)
+                        err_console.print(f"{escape(str(path))}: {rows:,} ingested reports")
+                    else:
+                        rows = _read(ingester, path, input_format)
+                        err_console.print(f"{escape(str(path))}: {rows:,} reports")
+                except (ReaderError, StoreError) as exc:
                     fail(str(exc), 2)
-                err_console.print(f"{escape(str(path))}: {rows:,} ingested reports")
-                continue
-            try:
-                with Progress(
-                    "[progress.description]{task.description}",
-                    BarColumn(),
-                    DownloadColumn(),
-                    TimeRemainingColumn(),
-                    console=err_console,
-                    transient=True,
-                ) as bar:
-                    task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
+            ingester.close()
+            _tell_counts(ingest.counts, store)
+            yield store
+    except SpillError as exc:
+        fail(str(exc), 1)
 
-                    def advance(done: int) -> None:
-                        bar.update(task, completed=done)  # noqa: B023 (used within the loop)
 
-                    rows = ingester.add(path, input_format, advance)
-            except ReaderError as exc:
-                fail(str(exc), 2)
-            err_console.print(f"{escape(str(path))}: {rows:,} reports")
-        ingester.close()
-        for reason, count in ingest.counts.rejected.most_common():
-            err_console.print(f"  rejected {count:,}: {escape(reason)}")
-        for note, count in ingest.counts.notes.most_common():
-            err_console.print(f"  note {count:,}: {escape(note)}")
-        if not store.parts:
-            fail("no reports", 2)
-        flags = (
-            store.scan(["flags"])
-            .explode("flags")
-            .drop_nulls()
-            .group_by("flags")
-            .len()
-            .sort("len", "flags", descending=[True, False])
-            .collect(engine="streaming")
-        )
-        for flag, count in flags.iter_rows():
-            err_console.print(f"  flagged {count:,}: {escape(flag)}")
-        yield store
+def _read(ingester: Any, path: Path, input_format: str | None) -> int:
+    """A report file into the store, with a progress bar; the reports kept."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
+
+        def advance(done: int) -> None:
+            bar.update(task, completed=done)
+
+        rows: int = ingester.add(path, input_format, advance)
+        return rows
+
+
+def _tell_counts(counts: Any, store: Any) -> None:
+    """Rejected rows by reason, notes and flags, on standard error."""
+    for reason, count in counts.rejected.most_common():
+        err_console.print(f"  rejected {count:,}: {escape(reason)}")
+    for note, count in counts.notes.most_common():
+        err_console.print(f"  note {count:,}: {escape(note)}")
+    if not store.parts:
+        fail("no reports", 2)
+    flags = (
+        store.scan(["flags"])
+        .explode("flags")
+        .drop_nulls()
+        .group_by("flags")
+        .len()
+        .sort("len", "flags", descending=[True, False])
+        .collect(engine="streaming")
+    )
+    for flag, count in flags.iter_rows():
+        err_console.print(f"  flagged {count:,}: {escape(flag)}")
 
 
 @app.command()

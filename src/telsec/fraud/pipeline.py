@@ -53,7 +53,7 @@ from telsec.fraud.records import (
     jsonl_rows,
     raw_lines,
 )
-from telsec.fraud.store import ReportStore, StoreError
+from telsec.fraud.store import ReportStore, StoreError, write_part
 from telsec.rejections import Rejections
 
 CHUNK = 25_000
@@ -104,16 +104,10 @@ def _ingest_part(
 
 def _write(reports: pl.DataFrame, paths: tuple[Path, Path]) -> None:
     """A part of reports and its templates' signatures."""
-    if not reports.height:
-        return
-    templates = reports["template"].unique(maintain_order=True).to_list()
-    try:
-        reports.write_parquet(paths[0])
-        template_signatures(templates).write_parquet(paths[1])
-    except OSError as exc:
-        raise ReaderError(
-            f"cannot write ingested reports to {paths[0].parent}: {exc.strerror or exc}"
-        ) from None
+    if reports.height:
+        write_part(reports, paths[0])
+        templates = reports["template"].unique(maintain_order=True).to_list()
+        write_part(template_signatures(templates), paths[1])
 
 
 def _in_worker(kind: str, items: list[Any], paths: tuple[Path, Path]) -> tuple[int, Rejections]:
@@ -207,10 +201,7 @@ class Ingester:
             for batch in handle.iter_batches(CHUNK, columns=["template"]):
                 templates = pl.Series(batch.column(0)).drop_nulls().unique(maintain_order=True)
                 paths = self.store.next_paths()
-                try:
-                    template_signatures(templates.to_list()).write_parquet(paths[1])
-                except OSError as exc:
-                    raise ReaderError(f"cannot write to {paths[1].parent}: {exc}") from None
+                write_part(template_signatures(templates.to_list()), paths[1])
                 self.store.add(path, 0, paths[1])
             self.store.add(path, int(handle.metadata.num_rows))
             return self.store.rows - before

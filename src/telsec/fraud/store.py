@@ -23,12 +23,40 @@ class StoreError(ValueError):
     """A file cannot join the store (not a telsec reports file)."""
 
 
+class SpillError(RuntimeError):
+    """The parts cannot be written (no temporary directory, a full disk)."""
+
+
+def _hint(exc: Exception) -> str:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if "(os error" in reason:  # Polars' words for an OSError: keep the system's part
+        reason = reason.rsplit("IO error: ", 1)[-1].split(" (os error", 1)[0]
+    return f"{reason}; set TMPDIR to a directory with room"
+
+
+def write_part(frame: pl.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` (in a store's directory) as Parquet; a disk
+    that is full or gone raises :class:`SpillError`."""
+    try:
+        frame.write_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SpillError(
+            f"cannot write the ingested reports to {path.parent}: {_hint(exc)}"
+        ) from None
+
+
 class ReportStore:
     """The parts of one command's reports, deleted when the store is closed
     (files the user gave are only read)."""
 
     def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="telsec-fraud-"))
+        try:
+            self.directory = Path(tempfile.mkdtemp(prefix="telsec-fraud-"))
+        except OSError as exc:
+            raise SpillError(
+                f"cannot make a directory for the ingested reports in "
+                f"{tempfile.gettempdir()}: {_hint(exc)}"
+            ) from None
         self.parts: list[Path] = []
         #: the distinct templates of the parts, with their signatures
         self.template_parts: list[Path] = []
