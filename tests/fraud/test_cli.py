@@ -49,3 +49,34 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     odd.write_text("what is this\n")
     unknown = run("campaigns", str(odd))
     assert unknown.returncode == 2 and b"--input-format" in unknown.stderr
+
+
+def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:
+    """JSON lines on standard output and CSV to a file, from a report file and
+    an ingested Parquet file together: every report, in order, one header."""
+    import os
+
+    import polars as pl
+
+    env = {**os.environ, "TELSEC_DATA_DIR": str(tmp_path / "data")}
+    reports = tmp_path / "reports.jsonl"
+    assert run("simulate", "--out", str(reports), "--reports", "700", env=env).returncode == 0
+    parquet = tmp_path / "in.parquet"
+    done = run("ingest", str(reports), "-f", "parquet", "--out", str(parquet), env=env)
+    assert done.returncode == 0, done.stderr
+    first = pl.read_parquet(parquet)
+    assert first.height == 700 and first["category"].null_count() == 0
+    lines = run("ingest", str(reports), str(parquet), env=env)
+    assert lines.returncode == 0, lines.stderr
+    rows = [orjson.loads(line) for line in lines.stdout.splitlines()]
+    assert [r["report_id"] for r in rows] == first["report_id"].to_list() * 2
+    assert b"1,400 reports:" in lines.stderr
+    csv = tmp_path / "out.csv"
+    done = run("ingest", str(parquet), str(reports), "-f", "csv", "--out", str(csv), env=env)
+    assert done.returncode == 0, done.stderr
+    table = pl.read_csv(csv, infer_schema=False)
+    assert table.height == 1400 and table.columns == first.columns
+    assert table["report_id"].to_list() == first["report_id"].to_list() * 2
+    linked = first.filter(pl.col("urls").list.len() > 0).row(0, named=True)
+    assert table.row(0, named=True)["report_id"] == first["report_id"][0]
+    assert " ".join(linked["urls"]) in table["urls"].to_list()
