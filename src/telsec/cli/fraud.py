@@ -19,6 +19,7 @@ from telsec.cli.output import (
     emit,
     err_console,
     fail,
+    progress_bar,
     utc_time,
     write_list,
 )
@@ -98,22 +99,9 @@ def _reports(
 
 def _read(ingester: Any, path: Path, input_format: str | None) -> int:
     """A report file into the store, with a progress bar; the reports kept."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"reading {escape(path.name)}", total=path.stat().st_size)
-
-        def advance(done: int) -> None:
-            bar.update(task, completed=done)
-
-        rows: int = ingester.add(path, input_format, advance)
+    size = path.stat().st_size
+    with progress_bar(f"reading {escape(path.name)}") as advance:
+        rows: int = ingester.add(path, input_format, lambda done: advance(done, size))
         return rows
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -149,3 +149,20 @@ def handled(func: F) -> F:
 def when(us: int | None) -> str:
     """A time in microseconds since the epoch, for tables (UTC, to the second)."""
     return readable(us)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[float, float], None]]:
+    """A progress bar on standard error, gone when done; yields ``advance(done, total)``."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=1.0)
+        yield lambda done, total: bar.update(task, completed=done / max(total, 1e-9))

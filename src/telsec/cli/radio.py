@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import emit, err_console, fail, utc_time
+from telsec.cli.output import emit, err_console, fail, progress_bar, utc_time
 from telsec.cli.share import (
     BundleOpt,
     ProducerOpt,
@@ -76,7 +74,7 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
                 what = f"device log, {log.rrc:,} RRC and {log.nas:,} NAS messages"
                 _device_summary(path, what, log)
                 continue
-            with _bar(f"reading {escape(path.name)}") as advance:
+            with progress_bar(f"reading {escape(path.name)}") as advance:
                 file_counts = read_observations_into(
                     observations, path, kind, lambda share: advance(share, 1.0)
                 )
@@ -91,23 +89,6 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
     return observations, inventory, settings, events
-
-
-@contextmanager
-def _bar(description: str) -> Iterator[Callable[[float, float], None]]:
-    """A progress bar on standard error, gone when done; yields ``advance(done, total)``."""
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=1.0)
-        yield lambda done, total: bar.update(task, completed=done / max(total, 1e-9))
 
 
 def _device_summary(path: Path, what: str, log: Any) -> None:
@@ -179,7 +160,7 @@ def scan(
 
     level = share_level(publish, bundle, tlp)
     observations, inventory, settings, events = _read(files, cells, input_format, config)
-    with observations, _bar("detecting") as advance:
+    with observations, progress_bar("detecting") as advance:
         found = detect(observations, inventory, settings, events, progress=advance)
     if fmt == ScanFormat.geojson:
         text = orjson.dumps(geojson(found.alerts), option=orjson.OPT_INDENT_2).decode() + "\n"
