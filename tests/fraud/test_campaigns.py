@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from telsec.fraud.campaigns import (
+    _slice,
     campaign_category,
     find_campaigns,
     link_blasters,
@@ -91,13 +92,17 @@ def test_bands_join_transitively() -> None:
 def test_on_disk_campaigns_are_in_memory_campaigns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The store's parts, read by the streaming engine a part at a time, give
-    the campaigns and summaries that the whole frame in memory gives."""
-    from telsec.fraud import pipeline
+    """The store's parts, read by the streaming engine a part at a time, and
+    counted in several passes (a slice of the keys each), give the campaigns
+    and summaries that the whole frame in memory gives in one."""
+    from telsec.fraud import campaigns, pipeline
     from telsec.fraud.pipeline import Ingester
     from telsec.fraud.store import ReportStore
 
     monkeypatch.setattr(pipeline, "CHUNK", 500)
+    monkeypatch.setattr(campaigns, "PASS_ROWS", 700)  # 6 passes
+    passes = []
+    monkeypatch.setattr(campaigns, "_slice", lambda k, i, n: passes.append(n) or _slice(k, i, n))
     rows, _ = simulate(4000, seed=8)
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
@@ -108,6 +113,8 @@ def test_on_disk_campaigns_are_in_memory_campaigns(
         assert isinstance(lazy, pl.LazyFrame)
         on_disk = summarise(lazy)
         whole = store.scan().collect()
+    assert set(passes) == {6}  # the infrastructure (4,000 reports), and the summaries
+    monkeypatch.setattr(campaigns, "PASS_ROWS", 2_000_000)
     found = find_campaigns(whole)
     in_memory = summarise(found)
     assert on_disk == in_memory and len(on_disk) >= 8

@@ -204,6 +204,41 @@ def _join_by_infrastructure(used: pl.DataFrame, clusters: int, window: float) ->
     return _components(clusters, cluster[join], previous[join])
 
 
+#: Reports per pass of a query whose state grows with its distinct values
+#: (templates, URLs, senders, reporters): over more reports than this, such a
+#: query runs in several passes, each over the values whose keys fall in one
+#: slice, so that what it holds stays about the same whatever the input's size.
+PASS_ROWS = 2_000_000
+
+
+def _passes(rows: int) -> int:
+    return max(1, -(-rows // PASS_ROWS))
+
+
+def _slice(key: str, index: int, passes: int) -> pl.Expr:
+    """The rows whose ``key`` (a :func:`_key`) falls in pass ``index``."""
+    return pl.lit(True) if passes == 1 else pl.col(key) % passes == index
+
+
+def _top(counts: pl.DataFrame, by: str, limit: int | None) -> pl.DataFrame:
+    """Per campaign, ``counts``' rows from the most to the least reported (ties
+    by ``by``), at most ``limit``."""
+    ordered = counts.sort(["campaign", "len", by], descending=[False, True, False])
+    if limit is None:
+        return ordered
+    return ordered.group_by("campaign", maintain_order=True).head(limit)
+
+
+def _top_keys(keyed: pl.LazyFrame, limit: int | None, passes: int) -> pl.DataFrame:
+    """Per campaign, its most reported values of ``key`` (at most ``limit``) with
+    their counts, counted a slice of keys at a time."""
+    each = []
+    for index in range(passes):
+        counts = keyed.filter(_slice("key", index, passes)).group_by("campaign", "key").len()
+        each.append(_top(_collect(counts), "key", limit))
+    return _top(pl.concat(each), "key", limit)
+
+
 def _collect(query: pl.LazyFrame) -> pl.DataFrame:
     """A query's result, computed by Polars' streaming engine: the reports are
     read a batch at a time, never held whole."""
@@ -244,9 +279,17 @@ def template_campaigns(
     clusters = pl.DataFrame(
         [pl.Series("template_key", keys), pl.Series("cluster", numbers, pl.Int64)]
     )
+    passes = _passes(int(counted["len"].sum()))
     used = (
-        _collect(_infrastructure(lazy, "template_key"))
-        .join(clusters, on="template_key")
+        pl.concat(
+            _collect(
+                _infrastructure(lazy.filter(_slice("template_key", i, passes)), "template_key")
+            )
+            .join(clusters, on="template_key")
+            .group_by("item", "cluster")
+            .agg(pl.col("first").min(), pl.col("last").max())
+            for i in range(passes)
+        )
         .group_by("item", "cluster")
         .agg(pl.col("first").min(), pl.col("last").max())
     )
@@ -315,25 +358,24 @@ def _daily(found: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _counted(
-    found: pl.LazyFrame, column: str, limit: int | None = None, many: bool = False
+    found: pl.LazyFrame, column: str, limit: int | None = None, many: bool = False, passes: int = 1
 ) -> pl.DataFrame:
     """Per campaign, the values of ``column`` (a list column is exploded) from
     the most to the least reported, at most ``limit``; and each one's count in
     ``<column>_counts``.  Ties go by value, or for a column of ``many`` values
     (URLs, senders: as many as the reports, at worst) by key: those are counted
-    by their 64-bit keys, and only the values kept are read back."""
+    by their 64-bit keys in ``passes`` passes, and only the values kept are
+    read back."""
     values = found.select("campaign", column)
     if isinstance(values.collect_schema()[column], pl.List):
         values = values.explode(column)
     values = values.drop_nulls(column)
-    by = "key" if many else column
-    if many:
+    if not many:
+        counts = _collect(values.group_by("campaign", column).len())
+        ordered = _top(counts, column, limit)
+    else:
         values = values.with_columns(_key(column).alias("key"))
-    counts = _collect(values.group_by("campaign", by).len())
-    ordered = counts.sort(["campaign", "len", by], descending=[False, True, False])
-    if limit is not None:
-        ordered = ordered.group_by("campaign", maintain_order=True).head(limit)
-    if many:
+        ordered = _top_keys(values, limit, passes)
         chosen = ordered["key"].unique().implode()
         named = values.filter(pl.col("key").is_in(chosen)).group_by("key").agg(pl.col(column).min())
         ordered = ordered.join(_collect(named), on="key", maintain_order="left")
@@ -342,16 +384,11 @@ def _counted(
     )
 
 
-def _examples(found: pl.LazyFrame, limit: int) -> pl.DataFrame:
+def _examples(found: pl.LazyFrame, limit: int, passes: int = 1) -> pl.DataFrame:
     """Per campaign, its ``limit`` most reported templates (``template_examples``)
     and a text of each (``examples``)."""
     keyed = found.with_columns(_key().alias("key"))
-    counts = _collect(keyed.group_by("campaign", "key").len())
-    top = (
-        counts.sort(["campaign", "len", "key"], descending=[False, True, False])
-        .group_by("campaign", maintain_order=True)
-        .head(limit)
-    )
+    top = _top_keys(keyed, limit, passes)
     texts = _collect(
         keyed.filter(pl.col("key").is_in(top["key"].unique().implode()))
         .group_by("key")
@@ -367,11 +404,18 @@ def _examples(found: pl.LazyFrame, limit: int) -> pl.DataFrame:
     )
 
 
-def _distinct(found: pl.LazyFrame, column: str, name: str) -> pl.DataFrame:
-    """Per campaign, how many distinct values ``column`` has."""
+def _distinct(found: pl.LazyFrame, column: str, name: str, passes: int = 1) -> pl.DataFrame:
+    """Per campaign, how many distinct values ``column`` has (counted by key, in
+    ``passes`` passes)."""
     values = found.select("campaign", column).drop_nulls(column)
-    pairs = values.select("campaign", _key(column)).unique()
-    return _collect(pairs.group_by("campaign").len(name=name))
+    pairs = values.select("campaign", _key(column).alias("key"))
+    each = (
+        _collect(
+            pairs.filter(_slice("key", i, passes)).unique().group_by("campaign").len(name=name)
+        )
+        for i in range(passes)
+    )
+    return pl.concat(each).group_by("campaign").agg(pl.col(name).sum())
 
 
 #: Distinct URLs kept per campaign.
@@ -394,8 +438,10 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
     )
     if grouped.is_empty():
         return []
-    grouped = grouped.join(_distinct(found, "reporter", "reporters"), on="campaign", how="left")
-    grouped = grouped.join(_distinct(found, "template", "templates"), on="campaign", how="left")
+    passes = _passes(int(grouped["reports"].sum()))
+    for column, name in (("reporter", "reporters"), ("template", "templates")):
+        distinct = _distinct(found, column, name, passes)
+        grouped = grouped.join(distinct, on="campaign", how="left")
     # column: (name in the summary, values kept, values may be as many as reports)
     tops = {
         "reporting_network": ("networks", 10, False),
@@ -409,11 +455,13 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
         "originating_gt": ("originating_gts", 10, True),
     }
     for column, (name, limit, many) in tops.items():
-        top = _counted(found, column, limit, many).select("campaign", pl.col(column).alias(name))
+        top = _counted(found, column, limit, many, passes)
+        top = top.select("campaign", pl.col(column).alias(name))
         grouped = grouped.join(top, on="campaign", how="left")
     grouped = grouped.join(_counted(found, "category"), on="campaign", how="left")
     grouped = grouped.join(_daily(found), on="campaign", how="left")
-    grouped = grouped.join(_examples(found, settings.examples), on="campaign", how="left")
+    examples = _examples(found, settings.examples, passes)
+    grouped = grouped.join(examples, on="campaign", how="left")
     out = []
     for row in grouped.sort("reports", "campaign", descending=[True, False]).iter_rows(named=True):
         for name, _, _ in tops.values():
