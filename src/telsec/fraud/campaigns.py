@@ -16,8 +16,10 @@
 
 The reports may be a lazy frame over Parquet parts (:mod:`.store`) holding
 more than memory does: every step is a query run by Polars' streaming engine
-that keeps keys and counts, so what is held grows with the distinct templates,
-items and values, not with the reports.
+that keeps keys and counts, those whose counts grow with distinct values in
+passes over a slice of keys each (``PASS_ROWS``), so what is held grows with
+the distinct templates (the clustering needs each one's signature), not with
+the reports.
 """
 
 from __future__ import annotations
@@ -264,8 +266,7 @@ def template_campaigns(
     ``signed`` has the templates' signatures (:func:`template_signatures`, in
     as many frames as convenient), computed here if not given.  What is held
     in memory is a key, a count and a signature (272 bytes) per distinct
-    template, and per template the infrastructure items it used, not the
-    reports."""
+    template, and the infrastructure of a slice of them at a time."""
     settings = settings or Settings()
     lazy = reports.lazy().with_columns(_key().alias("template_key"))
     counted = _collect(lazy.group_by("template_key").len()).sort("template_key")
