@@ -80,3 +80,31 @@ def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:
     linked = first.filter(pl.col("urls").list.len() > 0).row(0, named=True)
     assert table.row(0, named=True)["report_id"] == first["report_id"][0]
     assert " ".join(linked["urls"]) in table["urls"].to_list()
+
+
+def test_a_parquet_file_damaged_inside_is_a_one_line_error(tmp_path: Path) -> None:
+    """Its footer reads, so it joins; one of its columns does not: exit 1, no
+    traceback, and the temporary parts are gone."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    env = {**os.environ, "TELSEC_DATA_DIR": str(tmp_path / "data"), "TMPDIR": str(tmp_path)}
+    reports = tmp_path / "reports.jsonl"
+    assert run("simulate", "--out", str(reports), "--reports", "500", env=env).returncode == 0
+    good = tmp_path / "good.parquet"
+    assert run("ingest", str(reports), "-f", "parquet", "--out", str(good), env=env).returncode == 0
+    group = pq.ParquetFile(good).metadata.row_group(0)
+    columns = (group.column(i) for i in range(group.num_columns))
+    column = next(c for c in columns if c.path_in_schema == "received_at")
+    data = bytearray(good.read_bytes())
+    for at in range(
+        column.data_page_offset + 20, column.data_page_offset + column.total_compressed_size - 20
+    ):
+        data[at] ^= 0x5A
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    done = run("campaigns", str(bad), "-f", "jsonl", env=env)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
+    assert b"error: cannot read the reports: parquet" in done.stderr
+    assert not list(tmp_path.glob("telsec-fraud-*"))

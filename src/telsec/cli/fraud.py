@@ -68,6 +68,8 @@ def _reports(
 ) -> Iterator[Any]:
     """The reports of report files (and of ingested Parquet files), classified,
     in a :class:`~telsec.fraud.store.ReportStore` (on disk, deleted after)."""
+    import polars as pl
+
     from telsec.config import load_settings
     from telsec.fraud.pipeline import Ingester
     from telsec.fraud.records import Ingest, ReaderError
@@ -95,6 +97,8 @@ def _reports(
             yield store
     except SpillError as exc:
         fail(str(exc), 1)
+    except pl.exceptions.PolarsError as exc:  # a given Parquet file damaged inside
+        fail(f"cannot read the reports: {exc}", 1)
 
 
 def _read(ingester: Any, path: Path, input_format: str | None) -> int:
