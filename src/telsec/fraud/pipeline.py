@@ -150,11 +150,14 @@ class Ingester:
         before = self.store.rows
         pending: deque[tuple[tuple[Path, Path], Future[tuple[int, Rejections]]]] = deque()
 
+        def keep(paths: tuple[Path, Path], rows: int, counts: Rejections) -> None:
+            self.ingest.counts.merge(counts)
+            self.store.add(paths[0], rows)
+            self.store.add_templates(paths[1])
+
         def collect() -> None:
             paths, future = pending.popleft()
-            rows, counts = future.result()
-            self.ingest.counts.merge(counts)
-            self.store.add(paths[0], rows, paths[1])
+            keep(paths, *future.result())
 
         pool = self._start() if self.workers > 1 and size >= PARALLEL_FROM else None
         done = 0
@@ -162,9 +165,7 @@ class Ingester:
             for chunk in _chunks(path, kind, self.ingest.counts):
                 paths = self.store.next_paths()
                 if pool is None:
-                    rows, counts = _ingest_part(self._here, kind, chunk, paths)
-                    self.ingest.counts.merge(counts)
-                    self.store.add(paths[0], rows, paths[1])
+                    keep(paths, *_ingest_part(self._here, kind, chunk, paths))
                 else:
                     pending.append((paths, pool.submit(_in_worker, kind, chunk, paths)))
                     while len(pending) >= 2 * self.workers:
@@ -201,7 +202,7 @@ class Ingester:
                 templates = pl.Series(batch.column(0)).drop_nulls().unique(maintain_order=True)
                 paths = self.store.next_paths()
                 write_part(template_signatures(templates.to_list()), paths[1])
-                self.store.add(path, 0, paths[1])
+                self.store.add_templates(paths[1])
             self.store.add(path, int(handle.metadata.num_rows))
             return self.store.rows - before
         for batch in handle.iter_batches(CHUNK, columns=list(REPORT_SCHEMA)):
@@ -209,7 +210,8 @@ class Ingester:
             paths = self.store.next_paths()
             classified = classify_reports(frame, scores=self._here.scores)
             _write(classified, paths)
-            self.store.add(paths[0], classified.height, paths[1])
+            self.store.add(paths[0], classified.height)
+            self.store.add_templates(paths[1])
         return self.store.rows - before
 
     def _start(self) -> ProcessPoolExecutor:

@@ -70,14 +70,17 @@ class ReportStore:
             self.directory / f"templates-{self._written:06d}.parquet",
         )
 
-    def add(self, path: Path, rows: int, templates: Path | None = None) -> None:
-        """A part, after those before it, and its templates' signatures
-        (:func:`telsec.fraud.campaigns.template_signatures`)."""
+    def add(self, path: Path, rows: int) -> None:
+        """A part of ``rows`` reports, after those before it."""
         if rows:
             self.parts.append(path)
             self.rows += rows
-        if templates is not None and templates.exists():
-            self.template_parts.append(templates)
+
+    def add_templates(self, path: Path) -> None:
+        """A file of templates' signatures
+        (:func:`telsec.fraud.campaigns.template_signatures`), if one was written."""
+        if path.exists():
+            self.template_parts.append(path)
 
     def signatures(self) -> Iterator[pl.DataFrame]:
         """(template, signature) of the parts' templates, a part at a time (a
