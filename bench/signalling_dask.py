@@ -6,11 +6,13 @@ Not a test.  It starts a real cluster on this machine (``dask scheduler`` and
 cluster of machines), screens the benchmark capture through it with
 :class:`telsec.signalling.pipeline.Scan` writing JSON lines to /dev/null, and
 prints, per run, the wall time, the client's CPU time over the scan (its
-start-up, imports included, is not counted) and the workers' (their processes'
-CPU time over the run, read with psutil, which Dask itself depends on).  The
-client's CPU is what bounds a
-bigger cluster: it cuts the files into chunks, hands them out and writes what
-comes back.  ``bench/bench_signalling.py`` makes the capture the first time it
+start-up, imports included, is not counted), the workers' (their processes'
+CPU time over the run, read with psutil, which Dask itself depends on), and the
+bytes the client read over the scan with ``read`` calls (``rchar``: its files;
+Dask's messages arrive by ``recv``, which it does not count).  The client's
+work is what bounds a bigger cluster: it hands chunks out, hands the stateful
+rules' parts over and writes what comes back; the workers read and cut the
+captures.  ``bench/bench_signalling.py`` makes the capture the first time it
 runs.  From the repository root:
 
     .venv/bin/python bench/signalling_dask.py [--workers 2] [--repeat 3]
@@ -68,6 +70,16 @@ def _workers_cpu(nanny: subprocess.Popen[bytes]) -> float:
     return total
 
 
+def _read_by_client() -> int:
+    """Bytes this process has read so far with ``read`` calls (``rchar`` of
+    /proc/self/io; 0 where there is none)."""
+    try:
+        io = Path("/proc/self/io").read_text()
+    except OSError:
+        return 0
+    return int(next(line for line in io.splitlines() if line.startswith("rchar:")).split()[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--capture", type=Path, default=RESULTS / "signalling-1000000-9.pcap")
@@ -87,14 +99,17 @@ def main() -> None:
         for run in range(1, args.repeat + 1):
             scan = Scan(policy, key, dask=address)
             workers = _workers_cpu(started[1])
+            read = _read_by_client()
             wall, cpu = time.perf_counter(), time.process_time()
             with open(os.devnull, "wb") as sink:
                 for lines in scan.lines([args.capture]):
                     sink.write(lines)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             workers = _workers_cpu(started[1]) - workers
+            read = _read_by_client() - read
             print(f"run {run}: {wall:.2f} s, client CPU {cpu:.2f} s, workers' CPU "
-                  f"{workers:.2f} s, {scan.stats.frames:,} frames, "
+                  f"{workers:.2f} s, client read {read / 1e6:,.1f} MB, "
+                  f"{scan.stats.frames:,} frames, "
                   f"{scan.tally.total:,} findings")  # fmt: skip
     finally:
         for process in reversed(started):

@@ -17,7 +17,14 @@ from telsec.signalling import cluster
 from telsec.signalling.decoder import DecodeStats, decode_file
 from telsec.signalling.findings import LOCATE, Finding
 from telsec.signalling.generate import demo_policy, write_capture
-from telsec.signalling.pipeline import Scan, chunk_records, chunks, inspect_chunk
+from telsec.signalling.pipeline import (
+    MissingCaptures,
+    Scan,
+    chunk_records,
+    chunks,
+    cut,
+    inspect_chunk,
+)
 from telsec.signalling.policy import parse_policy
 
 KEY = Pseudonymiser(b"a shared coalition key, 32 bytes")
@@ -29,6 +36,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pipeline") / "all.pcap"
     with path.open("wb") as out, open(path.with_suffix(".jsonl"), "wb") as labels:
         write_capture(out, labels, "all", 12_000, seed=21)
+    path.with_suffix(".toml").write_text(demo_policy())
     return path
 
 
@@ -245,15 +253,35 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
         parts.append(len({actor._address for actor in self.actors}))  # workers holding one
 
     monkeypatch.setattr(cluster.ClusterTrackers, "__init__", counted)
+    # the workers cut the files (they are other processes, the client's patch is not theirs)
+    monkeypatch.setattr(cluster, "CUT_CHUNKS", 3)
+
+    def not_here(*args, **kw):
+        raise AssertionError("the client read a capture")
+
+    monkeypatch.setattr("telsec.signalling.pipeline._file_chunks", not_here)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as local:  # fmt: skip
         distributed, scan = _run([capture], dask=local.scheduler_address)
+        assert scan.size == capture.stat().st_size
         # JSON lines written on the cluster's workers: the same bytes
         on_cluster = Scan(POLICY, KEY, dask=local.scheduler_address)
         assert b"".join(on_cluster.lines([capture])) == lines
         # and with fewer parts than workers
         monkeypatch.setattr(cluster, "MAX_CLUSTER_PARTS", 1)
         assert b"".join(Scan(POLICY, KEY, dask=local.scheduler_address).lines([capture])) == lines
+        # a file the workers do not see: no scan
+        absent = Scan(POLICY, KEY, dask=local.scheduler_address)
+        with pytest.raises(MissingCaptures, match=r"absent\.pcap"):
+            list(absent.lines([capture, capture.with_name("absent.pcap")]))
+        told = subprocess.run(
+            [sys.executable, "-m", "telsec.cli.main", "signalling", "scan", "absent.pcap",
+             "--policy", str(capture.with_suffix(".toml")), "--dask", local.scheduler_address],
+            capture_output=True, text=True, cwd=capture.parent,
+        )  # fmt: skip
+        assert told.returncode == 2 and "Traceback" not in told.stderr
+        said = f"no such capture file on the Dask cluster's workers: {capture.parent}"
+        assert said in told.stderr
     assert parts == [2, 2, 1]
     assert distributed == serial
     assert scan.stats.frames == 12_000
@@ -316,6 +344,43 @@ def test_a_file_cut_short_keeps_every_whole_frame_in_parallel(capture: Path, tmp
     assert parallel == serial and serial
     assert many.stats.frames == one.stats.frames > 7000
     assert len(many.stats.file_errors) == 1 and "cut short" in many.stats.file_errors[0]
+
+
+@pytest.mark.parametrize(
+    "kind", ["pcap", "pcapng", "two pcapng sections", "cut short", "damaged", "junk", "empty"]
+)
+@pytest.mark.parametrize("count", [1, 4])
+def test_a_file_cut_a_piece_at_a_time_gives_the_chunks_of_one_cut(
+    capture: Path, tshark: str, tmp_path: Path, kind: str, count: int
+) -> None:
+    """What a Dask worker cuts, ``count`` chunks at a time from where the last piece
+    ended, are the chunks of one walk over the file: same bounds, headers, frames."""
+    path = tmp_path / "x.pcap"
+    if kind == "pcap":
+        path = capture
+    elif kind in ("pcapng", "two pcapng sections"):
+        subprocess.run([tshark, "-r", str(capture), "-F", "pcapng", "-w", str(path)], check=True)
+        if kind == "two pcapng sections":  # a second section, its own interfaces
+            path.write_bytes(path.read_bytes() * 2)
+    elif kind == "cut short":
+        path.write_bytes(capture.read_bytes()[: capture.stat().st_size // 2 + 5])
+    elif kind == "damaged":
+        path = _damaged(capture, tmp_path)
+    elif kind == "junk":
+        path.write_bytes(b"\x00 not a capture " * 100)
+    else:
+        path.write_bytes(b"")
+    whole = list(chunks([path], 150_000))
+    pieces, at = cut(str(path), None, 150_000, count)
+    assert len(pieces) == min(count, len(whole))
+    while at is not None:
+        more, at = cut(str(path), at, 150_000, count)
+        assert 1 <= len(more) <= count
+        pieces.extend(more)
+    assert pieces == whole
+    assert len(whole) == 1 if kind in ("junk", "empty") else len(whole) > 4
+    if kind == "two pcapng sections":  # frames are numbered on across the sections
+        assert whole[-1].first_frame > 12_000
 
 
 def test_not_a_capture_is_one_chunk_that_says_so(tmp_path) -> None:

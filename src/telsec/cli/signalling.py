@@ -249,7 +249,8 @@ class _Screening:
         from telsec.signalling.pipeline import Scan
         from telsec.signalling.policy import PolicyError, load_policy
 
-        _check_files(files)
+        if not dask:  # a cluster's workers read the files, and say if they miss one
+            _check_files(files)
         try:
             self.policy = load_policy(policy_path)
         except PolicyError as exc:
@@ -269,7 +270,8 @@ class _Screening:
 
     def steps(self, emit: Emit) -> Iterator[Found]:
         """The scan's steps (:meth:`telsec.signalling.pipeline.Scan.steps`) with progress."""
-        total = sum(f.stat().st_size for f in self.files)
+        from telsec.signalling.pipeline import MissingCaptures
+
         progress = Progress(
             TextColumn("screening"),
             BarColumn(),
@@ -278,13 +280,18 @@ class _Screening:
             console=err_console,
             transient=True,
         )
-        task = progress.add_task("screening", total=max(total, 1))
-        self.scan.on_progress = lambda done: progress.update(task, completed=done)
+        task = progress.add_task("screening", total=None)
+        scan = self.scan  # its size is known once its steps have begun
+        scan.on_progress = lambda done: progress.update(
+            task, completed=done, total=max(scan.size, 1)
+        )
         try:
-            with _lost_workers(self.scan.dask):
-                steps = _primed(self.scan.steps(self.files, emit))
+            with _lost_workers(scan.dask):
+                steps = _primed(scan.steps(self.files, emit))
                 with progress:
                     yield from steps
+        except MissingCaptures as exc:
+            fail(str(exc), 2)
         except OSError as exc:
             if not self.scan.dask:
                 raise

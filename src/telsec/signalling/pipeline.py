@@ -32,6 +32,7 @@ order.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import multiprocessing
 import os
@@ -41,7 +42,8 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
@@ -101,15 +103,36 @@ class Chunk:
 _READ_BLOCK = 1 << 20
 
 
-def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
-    handle.seek(0)
-    header = handle.read(24)
+@dataclass(frozen=True)
+class Cursor:
+    """Where cutting a capture file goes on: the next chunk's start and what its
+    frames need (:func:`cut`), so that a file can be cut a piece at a time,
+    anywhere that sees it."""
+
+    #: The file's size when its cutting began: the later pieces cut the same file.
+    size: int
+    header: bytes
+    start: int
+    first_frame: int
+    pcapng: bool = False
+    #: The byte order of the pcapng section the chunk is in.
+    endian: str = "<"
+
+
+#: A chunk, and where cutting goes on after it (None: the file is done).
+_Cut = tuple[Chunk, Cursor | None]
+
+
+def _pcap_chunks(path: str, handle: BinaryIO, at: Cursor, target: int) -> Iterator[_Cut]:
+    header, size = at.header, at.size
     big_endian = (PCAP_MAGIC_US.get(header[:4]) or PCAP_MAGIC_NS[header[:4]]) == ">"
-    start, frame, first, pos = 24, 0, 1, 24
+    start = pos = at.start
+    first = at.first_frame
+    frame = first - 1
     block, block_at = memoryview(b""), pos
     while pos + 16 <= size:
         if pos - start >= target:
-            yield Chunk(path, header, start, pos, first)
+            yield Chunk(path, header, start, pos, first), Cursor(size, header, pos, frame + 1)
             start, first = pos, frame + 1
         if pos - block_at + 16 + MAX_FRAME > len(block) and block_at + len(block) < size:
             handle.seek(pos)  # what is left of the block may not hold a whole record
@@ -124,14 +147,15 @@ def _pcap_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterato
             break  # the chunk that reaches it reports where
         if offset == 0:
             break  # nothing walked: the rest cannot hold a whole record
-    yield Chunk(path, header, start, size, first)
+    yield Chunk(path, header, start, size, first), None
 
 
-def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Iterator[Chunk]:
-    header = b""
-    endian = "<"
-    start, frame, first, pos = 0, 0, 1, 0
-    block, block_at = memoryview(b""), 0
+def _pcapng_chunks(path: str, handle: BinaryIO, at: Cursor, target: int) -> Iterator[_Cut]:
+    header, endian, size = at.header, at.endian, at.size
+    start = pos = at.start
+    first = at.first_frame
+    frame = first - 1
+    block, block_at = memoryview(b""), pos
 
     def read(at: int, count: int) -> bytes:
         if block_at <= at and at + count <= block_at + len(block):
@@ -166,14 +190,36 @@ def _pcapng_chunks(path: str, handle: BinaryIO, size: int, target: int) -> Itera
                 start = pos + length  # the header travels with every chunk
             pos += length
         elif block_type in (2, 3, 6) and pos - start >= target:
-            yield Chunk(path, header, start, pos, first)
+            yield (
+                Chunk(path, header, start, pos, first),
+                Cursor(size, header, pos, frame + 1, pcapng=True, endian=endian),
+            )
             start, first = pos, frame + 1
         elif offset == 0:  # a block longer than a read: over it here
             if length < 12 or length % 4 or pos + length > size:
                 break
             frame += block_type in (2, 3, 6)
             pos += length
-    yield Chunk(path, header, start, size, first)
+    yield Chunk(path, header, start, size, first), None
+
+
+def _file_chunks(path: str, target: int, at: Cursor | None = None) -> Generator[_Cut, None, None]:
+    """The chunks of one file from ``at`` (None: its start), each with where cutting
+    goes on after it."""
+    with open(path, "rb") as handle:
+        if at is None:
+            size = os.fstat(handle.fileno()).st_size
+            magic = handle.read(4)
+            if size < 24 or magic not in (*PCAP_MAGIC_US, *PCAP_MAGIC_NS, PCAPNG_SHB):
+                # not a capture, or empty: one chunk, whose reader says what is wrong
+                yield Chunk(path, b"", 0, size, 1), None
+                return
+            if magic == PCAPNG_SHB:  # its header blocks are read as they come
+                at = Cursor(size, b"", 0, 1, pcapng=True)
+            else:  # a pcap's header is its first 24 bytes
+                at = Cursor(size, magic + handle.read(20), 24, 1)
+        walk = _pcapng_chunks if at.pcapng else _pcap_chunks
+        yield from walk(path, handle, at, target)
 
 
 def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[Chunk]:
@@ -181,21 +227,25 @@ def chunks(paths: Iterable[str | Path], target: int | None = None) -> Iterator[C
     the first chunks go to work while the rest of the file is still being cut)."""
     target = target or CHUNK_BYTES
     for path in map(str, paths):
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
-            if size < 24 or magic not in (*PCAP_MAGIC_US, *PCAP_MAGIC_NS, PCAPNG_SHB):
-                # not a capture, or empty: one chunk, whose reader says what is wrong
-                yield Chunk(path, b"", 0, size, 1)
-                continue
-            if magic == PCAPNG_SHB:
-                yield from _pcapng_chunks(path, handle, size, target)
-            else:
-                yield from _pcap_chunks(path, handle, size, target)
+        for chunk, _ in _file_chunks(path, target):
+            yield chunk
+
+
+def cut(path: str, at: Cursor | None, target: int, count: int) -> tuple[list[Chunk], Cursor | None]:
+    """The next ``count`` chunks of a file from ``at`` (None: its start), and where
+    cutting goes on (None: the file is done): :func:`chunks` a piece at a time, on
+    whichever machine reads the file (a Dask worker)."""
+    with closing(_file_chunks(path, target, at)) as walk:
+        taken = list(itertools.islice(walk, count))
+    return [chunk for chunk, _ in taken], taken[-1][1]
 
 
 class WorkerLost(Exception):
     """A worker process stopped before its work was done (killed: out of memory?)."""
+
+
+class MissingCaptures(Exception):
+    """Capture files that a Dask cluster's workers do not see."""
 
 
 #: What a scan hands back of its findings: the findings themselves, their JSON
@@ -563,6 +613,8 @@ class Scan:
     undecided: int = 0
     #: Called with the bytes of capture done so far.
     on_progress: Callable[[int], None] | None = None
+    #: Bytes of capture to screen, known once :meth:`steps` has begun.
+    size: int = 0
 
     def findings(self, paths: list[Path]) -> Iterator[Finding]:
         for batch in self.batches(paths):
@@ -596,6 +648,7 @@ class Scan:
                 yield from self._serial(paths, emit)
 
     def _serial(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
+        self.size = sum(map(os.path.getsize, paths))
         work, sizes = _sized(chunks(paths))
         results = (inspect_chunk(chunk, self.policy, self.pseudonym, emit) for chunk in work)
         yield from self._merge(results, sizes, _HereTracker(self.policy, emit))
@@ -639,6 +692,7 @@ class Scan:
         bound_sources(self.activity, self.tally, self.untracked)
 
     def _parallel(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
+        self.size = sum(map(os.path.getsize, paths))
         work, sizes = _sized(chunks(paths))
         parts = self.workers  # one part of the stateful rules per core
         # started before the workers: the pool's own thread would rule out forking
@@ -655,10 +709,24 @@ class Scan:
     def _distributed(self, paths: list[Path], emit: Emit) -> Iterator[Found]:
         from distributed import Client
 
-        from telsec.signalling.cluster import MAX_CLUSTER_PARTS, ClusterTrackers
+        from telsec.signalling.cluster import (
+            MAX_CLUSTER_PARTS,
+            ClusterTrackers,
+            capture_sizes,
+            cluster_chunks,
+        )
 
-        work, sizes = _sized(chunks([p.resolve() for p in paths]))
+        # the workers read the files, at the same paths; this process need not see them
+        files = [str(p.resolve()) for p in paths]
         with Client(self.dask) as client:  # type: ignore[no-untyped-call]
+            seen = client.submit(capture_sizes, files, pure=False).result()
+            missing = [name for name, size in zip(files, seen, strict=True) if size is None]
+            if missing:
+                raise MissingCaptures(
+                    f"no such capture file on the Dask cluster's workers: {', '.join(missing)}"
+                )
+            self.size = sum(seen)
+            work, sizes = _sized(cluster_chunks(client, files, CHUNK_BYTES))
             threads = client.nthreads()
             window = 2 * max(1, sum(threads.values()))
             policy, pseudonym = client.scatter([self.policy, self.pseudonym], broadcast=True)
