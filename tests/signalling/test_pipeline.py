@@ -253,6 +253,15 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
         parts.append(len({actor._address for actor in self.actors}))  # workers holding one
 
     monkeypatch.setattr(cluster.ClusterTrackers, "__init__", counted)
+    # the events go from the inspecting workers to the parts, not through the client
+    relayed: list[int] = []
+    send = cluster.ClusterTrackers.send
+
+    def sent(self, events, clock) -> None:
+        relayed.append(len(events))
+        send(self, events, clock)
+
+    monkeypatch.setattr(cluster.ClusterTrackers, "send", sent)
     # the workers cut the files (they are other processes, the client's patch is not theirs)
     monkeypatch.setattr(cluster, "CUT_CHUNKS", 3)
 
@@ -283,6 +292,7 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
         said = f"no such capture file on the Dask cluster's workers: {capture.parent}"
         assert said in told.stderr
     assert parts == [2, 2, 1]
+    assert len(relayed) >= 3 * 5 and not any(relayed)  # three scans of ten chunks
     assert distributed == serial
     assert scan.stats.frames == 12_000
     assert scan.undecided == one.undecided and on_cluster.tally.total == one.tally.total
@@ -291,8 +301,9 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
 def test_a_part_of_the_stateful_rules_on_a_dask_worker_takes_its_events_in_turn(
     capture: Path, monkeypatch
 ) -> None:
-    """Calls to a worker's part may arrive in any order; each waits for its turn, so
-    the part decides exactly what it would on the events in file order."""
+    """Chunks' events may arrive in any order, some twice (a task run again); the
+    part tracks each once, in turn, so it decides exactly what it would on the
+    events in file order."""
     import asyncio
 
     from telsec.signalling.cluster import TrackingActor
@@ -310,17 +321,39 @@ def test_a_part_of_the_stateful_rules_on_a_dask_worker_takes_its_events_in_turn(
 
     async def backwards() -> list:
         actor = TrackingActor(POLICY, "findings", 1)
-        calls = [actor.track(turn, m) for turn, m in enumerate(messages)]
-        calls.append(actor.finish(len(messages)))
-        tasks = [asyncio.ensure_future(call) for call in reversed(calls)]
-        await asyncio.sleep(0)  # the last turns are waiting before the first starts
-        return list(reversed(await asyncio.gather(*tasks)))
+        turns = list(enumerate(messages))
+        collected = [asyncio.ensure_future(actor.collect(turn)) for turn, _ in turns]
+        for at, (turn, message) in enumerate([*reversed(turns), turns[0], turns[-1]]):
+            await actor.deliver(turn, message)  # the last two come again
+            await asyncio.sleep(0)
+            # nothing is tracked before its turn, then all of it
+            assert actor.turn == (0 if at < len(turns) - 1 else len(turns))
+        answers = await asyncio.gather(*collected)
+        return [*answers, await actor.finish(len(messages))]
 
     answers = asyncio.run(backwards())
     got = [answer.findings for answer in answers[:-1]] + [answers[-1][0].findings]
     assert [list(map(finding_line, f)) for f in got] == [
         list(map(finding_line, f)) for f in expected
     ]
+
+
+def test_an_inspection_that_lost_a_part_of_the_stateful_rules_is_lost_work() -> None:
+    """Dask fails the tasks given an actor whose worker was lost (seen by hand: a
+    worker killed with SIGKILL mid-scan); that is the one-line lost-worker error."""
+    from telsec.signalling.pipeline import WorkerLost
+
+    class Failed:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def result(self):
+            raise self.error
+
+    with pytest.raises(WorkerLost, match="holding the stateful rules stopped"):
+        cluster._Inspection(Failed(RuntimeError("Worker holding Actor was lost"))).result()
+    with pytest.raises(RuntimeError, match="something else"):  # not that: a bug
+        cluster._Inspection(Failed(RuntimeError("something else"))).result()
 
 
 def test_a_dask_cluster_that_cannot_load_the_scan_says_so() -> None:

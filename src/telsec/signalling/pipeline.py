@@ -737,13 +737,21 @@ class Scan:
                 ClusterTrackers(client, workers, policy, emit) if workers
                 else _HereTracker(self.policy, emit)
             )  # fmt: skip
-            parts = len(workers)
-            results = _in_order(
-                lambda c: client.submit(inspect_chunk, c, policy, pseudonym, emit, parts,
-                                        pure=False),
-                work,
-                window,
-            )  # fmt: skip
+            if isinstance(trackers, ClusterTrackers):
+                # each chunk's events go from its worker to the parts, in turn (file order)
+                cluster_trackers = trackers
+                results = _in_order(
+                    lambda c: cluster_trackers.inspect(client, c, policy, pseudonym, emit),
+                    work,
+                    window,
+                )
+            else:
+                results = _in_order(
+                    lambda c: client.submit(inspect_chunk, c, policy, pseudonym, emit,
+                                            pure=False),
+                    work,
+                    window,
+                )  # fmt: skip
             yield from self._merge(results, sizes, trackers)
 
 
