@@ -238,6 +238,10 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
     monkeypatch.setattr("telsec.signalling.pipeline.CHUNK_BYTES", 300_000)
     serial, one = _run([capture])
     lines = b"".join(Scan(POLICY, KEY).lines([capture]))
+    junk = capture.with_name("junk.pcap")
+    junk.write_bytes(b"\x00 not a capture " * 100)
+    files, here = [capture, junk, capture], Scan(POLICY, KEY)
+    files_lines = b"".join(here.lines(files))
 
     class NotInTheClient:
         def __init__(self, *args) -> None:
@@ -279,6 +283,10 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
         # and with fewer parts than workers
         monkeypatch.setattr(cluster, "MAX_CLUSTER_PARTS", 1)
         assert b"".join(Scan(POLICY, KEY, dask=local.scheduler_address).lines([capture])) == lines
+        # several files, one not a capture: cut in turn, each from its start
+        there = Scan(POLICY, KEY, dask=local.scheduler_address)
+        assert b"".join(there.lines(files)) == files_lines
+        assert there.stats == here.stats and len(there.stats.file_errors) == 1
         # a file the workers do not see: no scan
         absent = Scan(POLICY, KEY, dask=local.scheduler_address)
         with pytest.raises(MissingCaptures, match=r"absent\.pcap"):
@@ -291,8 +299,8 @@ def test_a_dask_cluster_finds_exactly_what_one_process_finds(capture: Path, monk
         assert told.returncode == 2 and "Traceback" not in told.stderr
         said = f"no such capture file on the Dask cluster's workers: {capture.parent}"
         assert said in told.stderr
-    assert parts == [2, 2, 1]
-    assert len(relayed) >= 3 * 5 and not any(relayed)  # three scans of ten chunks
+    assert parts == [2, 2, 1, 1]
+    assert len(relayed) >= 3 * 5 and not any(relayed)  # scans of ten chunks and more
     assert distributed == serial
     assert scan.stats.frames == 12_000
     assert scan.undecided == one.undecided and on_cluster.tally.total == one.tally.total
