@@ -8,9 +8,10 @@ capture files, the client does not: it asks them for the files' sizes
 The chunks are inspected as tasks (:func:`~telsec.signalling.pipeline.inspect_chunk`),
 and the stateful rules are split as with ``--workers`` (by subscriber and by
 GT), a part held by each of up to :data:`MAX_CLUSTER_PARTS` workers as a Dask
-actor (:class:`TrackingActor`).  The client hands each chunk's parts over and
-merges what comes back (:class:`ClusterTrackers`); it keeps no state of the
-rules.  Imported only for a cluster scan (it loads asyncio).
+actor (:class:`TrackingActor`).  The worker that inspected a chunk delivers its
+events to the parts itself (:func:`inspect_and_deliver`); the client collects
+the parts' findings and merges them (:class:`ClusterTrackers`), and keeps no
+state of the rules.  Imported only for a cluster scan (it loads asyncio).
 """
 
 from __future__ import annotations

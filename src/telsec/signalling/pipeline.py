@@ -18,10 +18,12 @@ same bytes whatever the number of workers: a chunk's findings of the stateful
 rules are put in one order (:func:`~telsec.signalling.findings.finding_order`).
 
 With Dask, the workers must see the capture files at the same paths (a shared
-filesystem); only chunk descriptions, events and findings cross the network,
-and those carry pseudonyms and keyed hashes, not subscriber identities.  The
-stateful rules are split there too, a part on each of up to four workers
-(:mod:`.cluster`), so that the client only hands over and writes.
+filesystem): they read and cut them (:func:`cut`, a piece at a time), the client
+does not.  Only chunk descriptions, events and findings cross the network, and
+those carry pseudonyms and keyed hashes, not subscriber identities.  The
+stateful rules are split there too, a part on each of up to four workers, each
+chunk's events going from the worker that inspected it to the parts
+(:mod:`.cluster`), so that the client only hands chunks out and writes.
 
 ``telsec signalling decode --workers`` uses the same chunks and worker processes
 to decode every field of every record (:func:`decode_in_parallel`), written by
