@@ -396,21 +396,7 @@ def test_a_file_cut_a_piece_at_a_time_gives_the_chunks_of_one_cut(
 ) -> None:
     """What a Dask worker cuts, ``count`` chunks at a time from where the last piece
     ended, are the chunks of one walk over the file: same bounds, headers, frames."""
-    path = tmp_path / "x.pcap"
-    if kind == "pcap":
-        path = capture
-    elif kind in ("pcapng", "two pcapng sections"):
-        subprocess.run([tshark, "-r", str(capture), "-F", "pcapng", "-w", str(path)], check=True)
-        if kind == "two pcapng sections":  # a second section, its own interfaces
-            path.write_bytes(path.read_bytes() * 2)
-    elif kind == "cut short":
-        path.write_bytes(capture.read_bytes()[: capture.stat().st_size // 2 + 5])
-    elif kind == "damaged":
-        path = _damaged(capture, tmp_path)
-    elif kind == "junk":
-        path.write_bytes(b"\x00 not a capture " * 100)
-    else:
-        path.write_bytes(b"")
+    path = _of_kind(kind, capture, tshark, tmp_path)
     whole = list(chunks([path], 150_000))
     pieces, at = cut(str(path), None, 150_000, count)
     assert len(pieces) == min(count, len(whole))
@@ -445,20 +431,33 @@ def _damaged(capture: Path, tmp_path: Path) -> Path:
     return damaged
 
 
+def _of_kind(kind: str, capture: Path, tshark: str, tmp_path: Path) -> Path:
+    """The capture as a file of ``kind``: itself, as pcapng (one section or two),
+    cut short, damaged, junk, or empty."""
+    path = tmp_path / "x.pcap"
+    if kind == "pcap":
+        return capture
+    if kind in ("pcapng", "two pcapng sections"):
+        subprocess.run([tshark, "-r", str(capture), "-F", "pcapng", "-w", str(path)], check=True)
+        if kind == "two pcapng sections":  # a second section, its own interfaces
+            path.write_bytes(path.read_bytes() * 2)
+    elif kind == "cut short":
+        path.write_bytes(capture.read_bytes()[: capture.stat().st_size // 2 + 5])
+    elif kind == "damaged":
+        return _damaged(capture, tmp_path)
+    elif kind == "junk":
+        path.write_bytes(b"\x00 not a capture " * 100)
+    else:
+        path.write_bytes(b"")
+    return path
+
+
 @pytest.mark.parametrize("kind", ["pcap", "pcapng", "cut short", "damaged", "junk"])
 def test_chunks_decoded_alone_give_the_records_of_one_pass(
     capture: Path, tshark: str, tmp_path: Path, kind: str
 ) -> None:
     """Every record once, in frame order, and the same counts and damage reports."""
-    path = {"pcap": capture, "junk": tmp_path / "junk.pcap"}.get(kind, tmp_path / "x.pcap")
-    if kind == "pcapng":
-        subprocess.run([tshark, "-r", str(capture), "-F", "pcapng", "-w", str(path)], check=True)
-    elif kind == "cut short":
-        path.write_bytes(capture.read_bytes()[: capture.stat().st_size // 2 + 5])
-    elif kind == "damaged":
-        path = _damaged(capture, tmp_path)
-    elif kind == "junk":
-        path.write_bytes(b"\x00 not a capture " * 100)
+    path = _of_kind(kind, capture, tshark, tmp_path)
     whole_stats = DecodeStats()
     whole = list(decode_file(path, whole_stats))
     stats, parts = DecodeStats(), []
