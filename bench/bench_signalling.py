@@ -5,6 +5,8 @@ repository root with the project's venv:
 
     .venv/bin/python bench/bench_signalling.py                  # 1M messages, 1 and 2 workers
     .venv/bin/python bench/bench_signalling.py --memory-gb 10   # also: scan a 10 GB capture
+    .venv/bin/python bench/bench_signalling.py --skip-tshark --skip-decode --scaling 5
+                                                # also: 1 and N workers on 5 copies
 
 What is timed (wall clock, whole commands as a user runs them, on the same file,
 with the package's bytecode compiled, the capture in the page cache and one
@@ -21,6 +23,12 @@ runs and, round by round, tshark's time over its own:
 * ``telsec signalling scan FILE --policy P -f jsonl --view findings -o /dev/null``
   (decode + every rule), pinned to one core, then with ``--workers N`` unpinned.
 
+With ``--scaling COPIES`` the capture is repeated COPIES times (as below) and
+``scan`` is run on it with one process and with each ``--workers`` count,
+unpinned, in alternating rounds: the wall and CPU time of each run (the whole
+process tree's) and the speed-up of the medians over one process, where a
+command's start-up is a small share.
+
 With ``--memory-gb`` the 1M-message capture is repeated, its timestamps shifted
 by the capture's length each time, into a file of that size, which
 ``scan --workers 2`` then screens while the resident memory of its whole
@@ -32,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import struct
@@ -109,12 +118,59 @@ def repeat_capture(source: Path, target: Path, size: int) -> int:
     return frames
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scaling(
+    pcap: Path, policy: Path, copies: int, worker_counts: list[int], repeat: int,
+    env: dict[str, str],
+) -> dict[str, object]:  # fmt: skip
+    """``scan`` of the capture repeated ``copies`` times with 1 and each of
+    ``worker_counts`` workers, unpinned, in alternating rounds: wall and CPU
+    seconds (the whole process tree's) of each run, and the speed-up of the medians."""
+    big = RESULTS / f"signalling-x{copies}.pcap"
+    print(f"writing {big.name} ...", file=sys.stderr)
+    frames = repeat_capture(pcap, big, pcap.stat().st_size * copies - 24 * (copies - 1))
+    counts = [1, *(w for w in worker_counts if w != 1)]
+    runs: dict[int, list[tuple[float, float]]] = {w: [] for w in counts}
+    try:
+        for number in range(repeat):
+            for workers in counts:
+                command = [*TELSEC, "signalling", "scan", str(big), "--policy", str(policy),
+                           "-f", "jsonl", "--view", "findings", "-o", os.devnull, "--workers",
+                           str(workers)]  # fmt: skip
+                cpu = children_cpu()
+                wall = timed(command, env=env)
+                runs[workers].append((wall, children_cpu() - cpu))
+                print(f"scaling round {number + 1}: --workers {workers:<3} {wall:8.2f} s, "
+                      f"CPU {runs[workers][-1][1]:.2f} s", file=sys.stderr)  # fmt: skip
+    finally:
+        big.unlink()
+    one = statistics.median(wall for wall, _ in runs[1])
+    rows = []
+    for workers in counts:
+        wall = statistics.median(w for w, _ in runs[workers])
+        rows.append({"workers": workers, "seconds": round(wall, 2),
+                     "runs": [round(w, 2) for w, _ in runs[workers]],
+                     "cpu": [round(c, 2) for _, c in runs[workers]],
+                     "speed-up": round(one / wall, 2)})  # fmt: skip
+        print(f"--workers {workers:<3} {wall:8.2f} s  {one / wall:.2f}x one process "
+              f"({frames:,} messages)", file=sys.stderr)  # fmt: skip
+    return {"frames": frames, "cpu_count": os.cpu_count(), "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--workers", default="2", help="worker counts to try, comma-separated")
     parser.add_argument("--memory-gb", type=float, default=0.0)
+    parser.add_argument("--scaling", type=int, default=0, metavar="COPIES",
+                        help="also: scan the capture repeated COPIES times with 1 and N "
+                        "workers, unpinned, where start-up is a small share")  # fmt: skip
     parser.add_argument("--skip-tshark", action="store_true")
     parser.add_argument("--skip-decode", action="store_true", help="skip the decode command")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command (median)")
@@ -190,6 +246,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
+    if args.scaling:
+        result["scaling"] = scaling(pcap, policy, args.scaling, worker_counts, args.repeat, env)
     if args.memory_gb:
         big = RESULTS / f"signalling-{args.memory_gb:g}GB.pcap"
         print(f"writing {big.name} ...", file=sys.stderr)
