@@ -40,7 +40,6 @@ from telsec.geo import haversine_m
 PERMUTATIONS = 64
 BANDS, ROWS = 16, 4
 SIMILARITY = 0.5
-_PRIME = (1 << 61) - 1
 _NAMESPACE = uuid.UUID("6f0b8a52-3c1e-5d0a-9a57-7e1c2f4b9d10")
 
 
@@ -84,30 +83,58 @@ def _shingles(text: str) -> list[int]:
 
 
 def signatures(templates: Sequence[str], seed: int = 7) -> np.ndarray:
-    """(templates, PERMUTATIONS) MinHash signatures (each minimum's low 32 bits:
-    only their equality is used)."""
+    """(templates, PERMUTATIONS) MinHash signatures.
+
+    Each of the ``PERMUTATIONS`` hash functions is a salted 64-bit mix of a
+    word 3-gram's hash (:func:`_mixed`), and each signature value is the low 16
+    bits of a template's minimum (b-bit minwise hashing, Li & König 2010): only
+    their equality is used, two different minima agree by chance once in
+    65,536 (an estimated similarity raised by at most 0.00002), and two
+    templates share a band of four by chance once in 2^64.  Half the bytes of
+    32-bit values, for every distinct template the clustering holds.
+
+    The low bits need hash functions whose minimum is as random in every bit as
+    in its rank.  ``(a x + b) mod p`` over 32-bit ``x`` with ``a < 2^31`` (the
+    functions used before) is not: ``a x`` wraps around ``p`` at most three
+    times, so a set's minimum is the element nearest above one of four points,
+    and the low 16 bits of two unrelated templates' minima agreed on 75 % of the
+    functions where their 32 bits agreed on none."""
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64)
-    b = rng.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64)
+    salts = rng.integers(0, np.iinfo(np.int64).max, PERMUTATIONS, dtype=np.int64).astype(np.uint64)
     owners: list[int] = []
     values: list[int] = []
     for i, text in enumerate(templates):
         hashed = _shingles(text) or [0]
         values.extend(hashed)
         owners.extend([i] * len(hashed))
-    out = np.empty((len(templates), PERMUTATIONS), dtype=np.uint32)
+    out = np.empty((len(templates), PERMUTATIONS), dtype=SIGNATURE_BITS)
     if not templates:
         return out
-    x = np.array(values, dtype=np.uint64) & np.uint64(0xFFFFFFFF)
+    x = np.array(values, dtype=np.uint64)
     owner = np.array(owners, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     for k in range(PERMUTATIONS):
-        permuted = (a[k] * x + b[k]) % np.uint64(_PRIME)
-        out[:, k] = np.minimum.reduceat(permuted, starts)
+        out[:, k] = np.minimum.reduceat(_mixed(x ^ salts[k]), starts) & np.uint64(0xFFFF)
     return out
 
 
-SIGNATURE = pl.Array(pl.UInt32, PERMUTATIONS)
+_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB),
+        np.uint64(31))  # fmt: skip
+
+
+def _mixed(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser (Steele, Lea & Flood 2014) of each value: every
+    output bit depends on every input bit (multiplication wraps modulo 2^64)."""
+    first, m1, second, m2, third = _MIX
+    z = (z ^ (z >> first)) * m1
+    z = (z ^ (z >> second)) * m2
+    mixed: np.ndarray = z ^ (z >> third)
+    return mixed
+
+
+#: Each MinHash value's type (:func:`signatures`).
+SIGNATURE_BITS = np.uint16
+SIGNATURE = pl.Array(pl.UInt16, PERMUTATIONS)
 
 
 def template_signatures(templates: Sequence[str]) -> pl.DataFrame:
@@ -146,7 +173,8 @@ def _banded(sig: np.ndarray) -> np.ndarray:
     labels = rows
     for band in range(BANDS):
         block = sig[:, band * ROWS : (band + 1) * ROWS]
-        keys = np.ascontiguousarray(block).view(f"V{block.itemsize * ROWS}").ravel()
+        width = block.itemsize * ROWS  # a band's bytes: 8 sort as integers, faster
+        keys = np.ascontiguousarray(block).view(np.uint64 if width == 8 else f"V{width}").ravel()
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         same = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]
@@ -265,7 +293,7 @@ def template_campaigns(
     (classified; see :func:`_key`); campaign -1 for templates in no campaign.
     ``signed`` has the templates' signatures (:func:`template_signatures`, in
     as many frames as convenient), computed here if not given.  What is held
-    in memory is a key, a count and a signature (272 bytes) per distinct
+    in memory is a key, a count and a signature (144 bytes) per distinct
     template, and the infrastructure of a slice of them at a time."""
     settings = settings or Settings()
     lazy = reports.lazy().with_columns(_key().alias("template_key"))
@@ -303,8 +331,9 @@ def template_campaigns(
 def _aligned_signatures(keys: np.ndarray, signed: Iterable[pl.DataFrame]) -> np.ndarray:
     """The signature of each of ``keys`` (sorted template keys), read from
     ``signed`` a frame at a time.  A key with no signature (none should lack
-    one) gets one that matches nothing."""
-    out = np.empty((len(keys), PERMUTATIONS), dtype=np.uint32)
+    one) gets random values, which share a band with another by chance once in
+    2^64."""
+    out = np.empty((len(keys), PERMUTATIONS), dtype=SIGNATURE_BITS)
     filled = np.zeros(len(keys), dtype=bool)
     for frame in signed:
         given = frame.select(_key()).to_series().to_numpy()
@@ -313,7 +342,11 @@ def _aligned_signatures(keys: np.ndarray, signed: Iterable[pl.DataFrame]) -> np.
         out[where[known]] = frame["signature"].to_numpy()[known]
         filled[where[known]] = True
     lacking = np.flatnonzero(~filled)
-    out[lacking] = (np.uint32(1 << 31) + lacking.astype(np.uint32))[:, None]
+    if len(lacking):
+        values = np.random.default_rng(len(lacking)).integers(
+            0, 1 << 16, (len(lacking), PERMUTATIONS), dtype=np.uint32
+        )
+        out[lacking] = values.astype(SIGNATURE_BITS)
     return out
 
 
