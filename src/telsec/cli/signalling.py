@@ -23,6 +23,7 @@ from telsec.cli.output import (
     emit,
     err_console,
     fail,
+    progress_bar,
     write_list,
     write_table,
 )
@@ -272,23 +273,12 @@ class _Screening:
         """The scan's steps (:meth:`telsec.signalling.pipeline.Scan.steps`) with progress."""
         from telsec.signalling.pipeline import MissingCaptures
 
-        progress = Progress(
-            TextColumn("screening"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        )
-        task = progress.add_task("screening", total=None)
         scan = self.scan  # its size is known once its steps have begun
-        scan.on_progress = lambda done: progress.update(
-            task, completed=done, total=max(scan.size, 1)
-        )
         try:
             with _lost_workers(scan.dask):
                 steps = _primed(scan.steps(self.files, emit))
-                with progress:
+                with progress_bar("screening") as advance:
+                    scan.on_progress = lambda done: advance(done, scan.size)
                     yield from steps
         except MissingCaptures as exc:
             fail(str(exc), 2)
