@@ -17,9 +17,10 @@
 The reports may be a lazy frame over Parquet parts (:mod:`.store`) holding
 more than memory does: every step is a query run by Polars' streaming engine
 that keeps keys and counts, those whose counts grow with distinct values in
-passes over a slice of keys each (``PASS_ROWS``), so what is held grows with
-the distinct templates (the clustering needs each one's signature), not with
-the reports.
+passes over a slice of keys each (``PASS_ROWS``), so what this module holds
+grows with the distinct templates (the clustering needs each one's signature),
+not with the reports.  The engine's own working memory does grow with the rows
+it reads (measured in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -237,7 +238,9 @@ def _join_by_infrastructure(used: pl.DataFrame, clusters: int, window: float) ->
 #: Reports per pass of a query whose state grows with its distinct values
 #: (templates, URLs, senders, reporters): over more reports than this, such a
 #: query runs in several passes, each over the values whose keys fall in one
-#: slice, so that what it holds stays about the same whatever the input's size.
+#: slice, so that the distinct values held at once are one slice's.  (Polars'
+#: streaming engine's own working memory still grows with the rows read: more
+#: passes do not lower the command's peak; see docs/benchmarks.md.)
 PASS_ROWS = 2_000_000
 
 
