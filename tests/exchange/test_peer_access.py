@@ -29,11 +29,13 @@ def test_peer_reads_only_what_may_cross_a_border(coalition, api) -> None:
     peer_identity = find_organisation(engine, "peer:fcc-node").identity_id
     objects = {level: indicator(level) for level in Tlp}
     unmarked = indicator(None)  # the collection's default, GREEN
-    # RED that names the peer's organisation, as recipient and as creator
+    # RED that names the peer's organisation as recipient; naming it as creator
+    # is refused (a member posts only in its own name)
     red_for_peer = indicator(Tlp.RED, recipients=[peer_identity])
     red_by_peer = indicator(Tlp.RED, created_by_ref=peer_identity)
     ofcom = coalition.token("Ofcom")
-    api.add(SHARED, ofcom, [*objects.values(), unmarked, red_for_peer, red_by_peer])
+    api.add(SHARED, ofcom, [*objects.values(), unmarked, red_for_peer])
+    assert api.add(SHARED, ofcom, [red_by_peer])["failure_count"] == 1
 
     def seen(**params: str) -> set[str]:
         response = api.objects(SHARED, peer_token, **params)

@@ -291,18 +291,41 @@ def test_red_status_only_for_the_producer(api, coalition):
         assert_error(api.get(path, coalition.token(org)), 404)
 
 
-def test_recipients_named_in_any_order_and_created_by_ref(api, coalition):
+def test_recipients_named_in_any_order(api, coalition):
     ofcom = coalition.token("Ofcom")
     many = indicator(
         Tlp.RED, recipients=[_identity(coalition, "ACMA"), _identity(coalition, "ISED")]
     )
-    by = indicator(Tlp.RED, created_by_ref=_identity(coalition, "FCC"))
-    api.add(SHARED, ofcom, [many, by])
+    api.add(SHARED, ofcom, [many])
     assert api.ids(SHARED, coalition.token("ISED")) == [many["id"]]
     assert api.ids(SHARED, coalition.token("ACMA")) == [many["id"]]
-    assert api.ids(SHARED, coalition.token("FCC")) == [by["id"]]
+    assert api.ids(SHARED, coalition.token("FCC")) == []
     # Naming an organisation without a grant does not open the collection to it.
     assert_error(api.objects(SHARED, coalition.token("NCSC-NZ")), 404)
+
+
+def test_a_member_posts_only_in_its_own_name(api, coalition):
+    """``created_by_ref`` is who vouches for an object: a member may not post an
+    object another member organisation created (readers would trust it as that
+    member's); its own identity and identities that are no member's (a vendor's
+    report relayed) are fine.  The refused object is not stored at all."""
+    ofcom, fcc = coalition.token("Ofcom"), coalition.token("FCC")
+    as_fcc = indicator(Tlp.GREEN, created_by_ref=_identity(coalition, "FCC"))
+    red_as_fcc = indicator(Tlp.RED, created_by_ref=_identity(coalition, "FCC"))
+    own = indicator(Tlp.GREEN, created_by_ref=_identity(coalition, "Ofcom"))
+    vendor = indicator(Tlp.GREEN, created_by_ref="identity--1f0e4c9e-2b6a-4d8e-9a43-5d1c7e2f8a60")
+    status = api.add(SHARED, ofcom, [as_fcc, own, red_as_fcc, vendor])
+    assert status["success_count"] == 2 and status["failure_count"] == 2
+    refused = {f["id"]: f["message"] for f in status["failures"]}
+    assert set(refused) == {as_fcc["id"], red_as_fcc["id"]}
+    assert all("identity of FCC" in message for message in refused.values())
+    for token in (ofcom, fcc):
+        assert sorted(api.ids(SHARED, token)) == sorted([own["id"], vendor["id"]])
+    # FCC may post in its own name, and sees its RED object as its producer.
+    mine = indicator(Tlp.RED, created_by_ref=_identity(coalition, "FCC"))
+    assert api.add(SHARED, fcc, [mine])["success_count"] == 1
+    assert mine["id"] in api.ids(SHARED, fcc)
+    assert mine["id"] not in api.ids(SHARED, ofcom)
 
 
 def test_unmarked_object_in_red_default_collection_is_red(api, coalition):

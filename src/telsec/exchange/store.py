@@ -45,7 +45,7 @@ from telsec.members.auth import Principal
 from telsec.stix.ids import RED_RECIPIENTS_EXTENSION_ID
 from telsec.stix.timestamps import format_timestamp, now_us, parse_timestamp, version_key
 from telsec.stix.tlp import Tlp, tlp_of
-from telsec.storage.models import Clock, RedRecipient, StixObject, hash64
+from telsec.storage.models import Clock, Organisation, RedRecipient, StixObject, hash64
 
 OBJECT_MEDIA_TYPE = "application/stix+json;version=2.1"
 _OBJECTS_CLOCK_ROW = 1
@@ -231,6 +231,8 @@ def ingest(
             raise TypeError("raw objects need a validator")
         objects = prepare(objects, validate)
     candidates, result = objects.candidates, objects.result
+    if replicas_from is None:
+        _refuse_other_creators(conn, principal, candidates, result)
     if not candidates:
         return result
     # Take the writers' lock before reading what exists, so that two overlapping
@@ -344,6 +346,48 @@ def ingest(
     result.added = len(accepted)
     _audit_writes(conn, scope, principal, accepted, first_us)
     return result
+
+
+def _refuse_other_creators(
+    conn: Connection,
+    principal: Principal,
+    candidates: dict[tuple[str, str], _Candidate],
+    result: IngestResult,
+) -> None:
+    """Refuse (and drop from ``candidates``) the objects whose ``created_by_ref``
+    is another member organisation's identity: readers take ``created_by_ref``
+    for who vouches for an object, so a member may not post in another's name.
+    Identities that are no member's (a vendor's report relayed, telsec's own)
+    are kept; federation's replication, which carries other nodes' objects as
+    they are, does not come through here."""
+    named = {
+        cand.created_by_ref
+        for cand in candidates.values()
+        if cand.created_by_ref is not None and cand.created_by_ref != principal.org_identity
+    }
+    if not named:
+        return
+    members = dict(
+        conn.execute(
+            select(Organisation.identity_id, Organisation.name).where(
+                Organisation.identity_id.in_(sorted(named))
+            )
+        ).all()
+    )
+    if not members:
+        return
+    for key, cand in list(candidates.items()):
+        other = members.get(cand.created_by_ref) if cand.created_by_ref else None
+        if other is not None:
+            del candidates[key]
+            result.failures.append(
+                (
+                    cand.stix_id,
+                    cand.version or None,
+                    f"created_by_ref is the identity of {other}, another member organisation: "
+                    f"{principal.org_name} may post only objects it created",
+                )
+            )
 
 
 #: (is_latest, is_first, below_red) of an object's only version
