@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from telsec.fraud.campaigns import (
+    Settings,
     _slice,
     campaign_category,
     find_campaigns,
@@ -56,6 +57,32 @@ def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> Non
     link_signalling(summaries, [{"source": "40744123456", "verdict": "block"}])
     usps = next(c for c in summaries if c["brands"] and c["brands"][0] == "USPS")
     assert usps["global_titles"] == [{"global_title": "40744123456", "verdict": "block"}]
+
+
+def test_a_sender_seen_once_in_a_campaign_is_not_one_of_its_senders(tmp_path: Path) -> None:
+    """Senders are blocklisted and shared as indicators: one report of a number in
+    a campaign (a person's own text the model misread) does not make it one."""
+    rows, _ = simulate(6000, seed=4)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    found = find_campaigns(classify_reports(read_reports(path, Ingest(Pseudonymiser(KEY)))))
+
+    def reports_of(campaign: dict, sender: str) -> int:
+        mine = found.filter(pl.col("campaign") == campaign["campaign"])
+        return mine.filter(pl.col("sender") == sender).height
+
+    strict, loose = summarise(found), summarise(found, Settings(sender_reports=1))
+    assert [c["campaign"] for c in strict] == [c["campaign"] for c in loose]
+    assert all(reports_of(c, s) >= 2 for c in strict for s in c["senders"])
+    dropped = [(c, s) for c in loose for s in c["senders"] if reports_of(c, s) == 1]
+    assert dropped  # the simulated month has such numbers: the rule is what keeps them out
+    for campaign, sender in dropped:
+        assert (
+            sender
+            not in next(c for c in strict if c["campaign"] == campaign["campaign"])["senders"]
+        )
+    smishing = [c for c in strict if c["category"] == "smishing"]
+    assert smishing and all(c["senders"] for c in smishing)  # the lures' own senders stay
 
 
 def test_a_campaign_takes_the_most_harmful_category_a_third_of_it_has() -> None:

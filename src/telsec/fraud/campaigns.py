@@ -54,6 +54,11 @@ class Settings:
     examples: int = 3
     #: A campaign takes the most harmful category that this share of its reports has.
     category_share: float = 0.3
+    #: A sender is one of a campaign's senders (blocklisted, shared as an indicator)
+    #: once this many of its reports came from it.  A number seen once in a campaign
+    #: is as likely a person whose own text the model misread, and blocking it
+    #: would cut that person off; a campaign's real senders send it again and again.
+    sender_reports: int = 2
 
 
 #: Categories from the most to the least harmful.
@@ -395,11 +400,17 @@ def _daily(found: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _counted(
-    found: pl.LazyFrame, column: str, limit: int | None = None, many: bool = False, passes: int = 1
+    found: pl.LazyFrame,
+    column: str,
+    limit: int | None = None,
+    many: bool = False,
+    passes: int = 1,
+    least: int = 1,
 ) -> pl.DataFrame:
     """Per campaign, the values of ``column`` (a list column is exploded) from
-    the most to the least reported, at most ``limit``; and each one's count in
-    ``<column>_counts``.  Ties go by value, or for a column of ``many`` values
+    the most to the least reported, at most ``limit``, each in at least ``least``
+    reports; and each one's count in ``<column>_counts``.  Ties go by value, or
+    for a column of ``many`` values
     (URLs, senders: as many as the reports, at worst) by key: those are counted
     by their 64-bit keys in ``passes`` passes, and only the values kept are
     read back."""
@@ -416,6 +427,7 @@ def _counted(
         chosen = ordered["key"].unique().implode()
         named = values.filter(pl.col("key").is_in(chosen)).group_by("key").agg(pl.col(column).min())
         ordered = ordered.join(_collect(named), on="key", maintain_order="left")
+    ordered = ordered.filter(pl.col("len") >= least)
     return ordered.group_by("campaign", maintain_order=True).agg(
         pl.col(column), pl.col("len").alias(f"{column}_counts")
     )
@@ -492,7 +504,8 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
         "originating_gt": ("originating_gts", 10, True),
     }
     for column, (name, limit, many) in tops.items():
-        top = _counted(found, column, limit, many, passes)
+        least = settings.sender_reports if column == "sender" else 1
+        top = _counted(found, column, limit, many, passes, least)
         top = top.select("campaign", pl.col(column).alias(name))
         grouped = grouped.join(top, on="campaign", how="left")
     grouped = grouped.join(_counted(found, "category"), on="campaign", how="left")
