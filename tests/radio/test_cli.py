@@ -57,3 +57,7 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
     bad_config.write_text("[[networks]]\nname = 1\n")
     config = run("scan", str(odd), "--cells", str(cells), "--config", str(bad_config))
     assert config.returncode == 2 and b"Traceback" not in config.stderr
+    bad_config.write_bytes(b"\xd2\xd9\xbf\x82 binary, not a configuration")
+    binary = run("scan", str(odd), "--cells", str(cells), "--config", str(bad_config))
+    assert binary.returncode == 2 and b"not UTF-8 text" in binary.stderr, binary.stderr
+    assert b"bug in telsec" not in binary.stderr

@@ -88,6 +88,11 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
     pcap.write_bytes(b"")
     scan = run("signalling", "scan", str(pcap), "--policy", str(bad_policy))
     assert scan.returncode == 2 and b"not valid TOML" in scan.stderr
+    bad_policy.write_bytes(b"\xd2\xd9\xbf\x82 binary, not a policy")
+    for command in ("scan", "blocklist"):
+        binary = run("signalling", command, str(pcap), "--policy", str(bad_policy))
+        assert binary.returncode == 2 and b"not UTF-8 text" in binary.stderr, binary.stderr
+        assert b"Traceback" not in binary.stderr and b"bug in telsec" not in binary.stderr
 
 
 @given(

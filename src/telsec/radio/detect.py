@@ -142,9 +142,12 @@ def load_config(path: Path | None) -> RadioConfig:
     if path is None:
         return RadioConfig()
     try:
-        return parse_config(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a configuration: not UTF-8 text (a TOML file)") from None
+    return parse_config(text)
 
 
 # -- per-observation flags ------------------------------------------------------------

@@ -156,7 +156,9 @@ def parse_policy(text: str) -> Policy:
 
 def load_policy(path: str | Path) -> Policy:
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path} is not a policy: not UTF-8 text (a TOML file)") from None
     return parse_policy(text)
