@@ -42,6 +42,9 @@ def test_simulate_scan_evaluate(tmp_path) -> None:
     assert evaluated.returncode == 0, evaluated.stderr
     (row,) = orjson.loads(evaluated.stdout)
     assert row["scenario"] == "stationary-blaster" and row["precision"] == 1.0
+    # a format it does not write is a usage error before any reading
+    unknown = run("evaluate", str(folder), "-f", "xml")
+    assert unknown.returncode == 2 and b"observations" not in unknown.stderr
 
 
 def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:

@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import emit, err_console, fail, progress_bar, utc_time
+from telsec.cli.output import OutputFormat, emit, err_console, fail, progress_bar, utc_time
 from telsec.cli.share import (
     BundleOpt,
     ProducerOpt,
@@ -230,10 +230,12 @@ def simulate(
 @app.command()
 def evaluate(
     folder: Annotated[Path, typer.Argument(help="a folder written by `telsec radio simulate`")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table|json|jsonl")] = "table",
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="table for people; json or jsonl for machines"),
+    ] = OutputFormat.table,
 ) -> None:
     """Precision, recall, time to first detection and localisation error on a simulation."""
-    from telsec.cli.output import OutputFormat
     from telsec.radio.evaluate import evaluate as score
 
     truth_path = folder / "truth.json"
@@ -246,9 +248,4 @@ def evaluate(
     with observations:
         frame = observations.frame()
     result = score(truth["scenario"], frame, inventory, settings, truth["blasters"])
-    try:
-        output = OutputFormat(fmt)
-    except ValueError:
-        fail(f"--format must be table, json or jsonl, not {fmt!r}", 2)
-        raise
-    emit([result.as_dict()], fmt=output, title="detection and localisation")
+    emit([result.as_dict()], fmt=fmt, title="detection and localisation")
