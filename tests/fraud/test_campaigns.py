@@ -171,7 +171,7 @@ def test_on_disk_campaigns_are_in_memory_campaigns(
     counted in several passes (a slice of the keys each), give the campaigns
     and summaries that the whole frame in memory gives in one."""
     from telsec.fraud import campaigns, pipeline
-    from telsec.fraud.pipeline import Ingester
+    from telsec.fraud.pipeline import Ingester, stored_campaigns
     from telsec.fraud.store import ReportStore
 
     monkeypatch.setattr(pipeline, "CHUNK", 500)
@@ -184,10 +184,14 @@ def test_on_disk_campaigns_are_in_memory_campaigns(
     with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
         ingester.add(path)
         assert len(store.parts) == len(store.template_parts) == 8
-        lazy = find_campaigns(store.scan(), store.signatures())
-        assert isinstance(lazy, pl.LazyFrame)
-        on_disk = summarise(lazy)
         whole = store.scan().collect()
+        given = list(store.parts)
+        lazy = stored_campaigns(store)
+        # the parts are rewritten with each report's campaign and the summaries' keys
+        assert len(store.parts) == 8 and not set(store.parts) & set(given)
+        assert not any(path.exists() for path in given)
+        assert {"campaign", "template_key", "reporter_key"} <= set(lazy.collect_schema().names())
+        on_disk = summarise(lazy)
     assert set(passes) == {6}  # the infrastructure (4,000 reports), and the summaries
     monkeypatch.setattr(campaigns, "PASS_ROWS", 2_000_000)
     found = find_campaigns(whole)

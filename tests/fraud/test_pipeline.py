@@ -12,8 +12,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from telsec.fraud import pipeline, records
+from telsec.fraud.campaigns import find_campaigns, summarise
 from telsec.fraud.classify import classify_reports
-from telsec.fraud.pipeline import Ingester
+from telsec.fraud.pipeline import Ingester, stored_campaigns
 from telsec.fraud.records import Ingest, read_reports
 from telsec.fraud.simulate import simulate
 from telsec.fraud.store import ReportStore, SpillError, StoreError
@@ -116,6 +117,27 @@ def test_an_ingested_file_joins_as_it_is_and_a_bare_one_is_classified(tmp_path: 
         both = store.scan().collect()
     assert_frame_equal(both, pl.concat([classified, classified]), check_column_order=False)
     assert (tmp_path / "ingested.parquet").exists()  # the user's file is not the store's
+
+
+def test_campaigns_written_into_the_parts_leave_the_users_files_alone(tmp_path: Path) -> None:
+    """The campaigns are written into the store's parts (in its own directory):
+    a file the user gave is read, never rewritten or deleted, and the summaries
+    are those of the reports in memory."""
+    rows, _ = simulate(1500, seed=3)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    classified = classify_reports(read_reports(path, Ingest(Pseudonymiser(KEY))))
+    given = tmp_path / "ingested.parquet"
+    classified.write_parquet(given)
+    before = given.read_bytes()
+    with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
+        ingester.add_ingested(given)
+        reports = stored_campaigns(store)
+        assert len(store.parts) == 1 and store.parts[0].parent == store.directory
+        assert reports.select(pl.len()).collect().item() == classified.height
+        on_disk = summarise(reports)
+    assert given.read_bytes() == before
+    assert on_disk == summarise(find_campaigns(classified))
 
 
 def test_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:

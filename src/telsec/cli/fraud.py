@@ -213,13 +213,14 @@ def campaigns(
     token: TokenOpt = None,
 ) -> None:
     """Campaigns: near-duplicate texts joined by shared domains, senders and numbers."""
-    from telsec.fraud.campaigns import find_campaigns, link_blasters, link_signalling, summarise
+    from telsec.fraud.campaigns import link_blasters, link_signalling, summarise
+    from telsec.fraud.pipeline import stored_campaigns
 
     level = share_level(publish, bundle, tlp)
     alerts, sources = _jsonl(blasters), _jsonl(signalling)
     with _reports(files, input_format, region, workers) as store:
         with err_console.status(f"clustering {store.rows:,} reports"):
-            reports = find_campaigns(store.scan(), store.signatures())
+            reports = stored_campaigns(store)
             found = summarise(reports)
             link_blasters(found, reports, alerts)
     link_signalling(found, sources)
@@ -263,10 +264,11 @@ def blocklist(
     workers: WorkersOpt = None,
 ) -> None:
     """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
-    from telsec.fraud.campaigns import find_campaigns, summarise
+    from telsec.fraud.campaigns import summarise
+    from telsec.fraud.pipeline import stored_campaigns
 
     with _reports(files, input_format, region, workers) as store:
-        found = summarise(find_campaigns(store.scan(), store.signatures()))
+        found = summarise(stored_campaigns(store))
     rows = []
     for campaign in found:
         if campaign["category"] == "ham":

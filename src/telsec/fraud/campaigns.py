@@ -20,7 +20,11 @@ that keeps keys and counts, those whose counts grow with distinct values in
 passes over a slice of keys each (``PASS_ROWS``), so what this module holds
 grows with the distinct templates (the clustering needs each one's signature),
 not with the reports.  The engine's own working memory does grow with the rows
-it reads (measured in docs/benchmarks.md).
+it reads, most with joins and with hashing long texts (measured in
+docs/benchmarks.md): once the templates' campaigns are known, the reports'
+parts are rewritten with each one's campaign and the keys the summaries count
+by (:func:`assign_campaigns`, driven by
+:func:`telsec.fraud.pipeline.stored_campaigns`).
 """
 
 from __future__ import annotations
@@ -374,6 +378,33 @@ def find_campaigns(
     return joined.collect() if isinstance(reports, pl.DataFrame) else joined
 
 
+#: Keys of the texts the summaries count by, written beside the reports by
+#: :func:`assign_campaigns` (null where the text is), so that no summary query
+#: hashes a template or reporter again over every report.
+STORED_KEYS = {"template": "template_key", "reporter": "reporter_key"}
+
+
+def assign_campaigns(reports: pl.LazyFrame, mapping: pl.DataFrame) -> pl.LazyFrame:
+    """``reports`` with their ``campaign`` (-1: none) from
+    ``mapping`` (:func:`template_campaigns`) and the :data:`STORED_KEYS`: what
+    the reports' parts are rewritten with once the campaigns are known, so that
+    :func:`summarise` reads numbers where it would join and hash texts."""
+    return (
+        reports.with_columns(
+            pl.when(pl.col(column).is_not_null()).then(_key(column)).alias(stored)
+            for column, stored in STORED_KEYS.items()
+        )
+        .join(mapping.lazy(), on="template_key", how="left", maintain_order="left")
+        .with_columns(pl.col("campaign").fill_null(-1))
+    )
+
+
+def _stored_key(found: pl.LazyFrame, column: str) -> str | None:
+    """The name of ``column``'s key written beside the reports, if it is."""
+    stored = STORED_KEYS.get(column)
+    return stored if stored and stored in found.collect_schema().names() else None
+
+
 DAY_SECONDS = 86_400
 
 
@@ -436,7 +467,8 @@ def _counted(
 def _examples(found: pl.LazyFrame, limit: int, passes: int = 1) -> pl.DataFrame:
     """Per campaign, its ``limit`` most reported templates (``template_examples``)
     and a text of each (``examples``)."""
-    keyed = found.with_columns(_key().alias("key"))
+    stored = _stored_key(found, "template")
+    keyed = found.with_columns((pl.col(stored) if stored else _key()).alias("key"))
     top = _top_keys(keyed, limit, passes)
     texts = _collect(
         keyed.filter(pl.col("key").is_in(top["key"].unique().implode()))
@@ -456,8 +488,12 @@ def _examples(found: pl.LazyFrame, limit: int, passes: int = 1) -> pl.DataFrame:
 def _distinct(found: pl.LazyFrame, column: str, name: str, passes: int = 1) -> pl.DataFrame:
     """Per campaign, how many distinct values ``column`` has (counted by key, in
     ``passes`` passes)."""
-    values = found.select("campaign", column).drop_nulls(column)
-    pairs = values.select("campaign", _key(column).alias("key"))
+    stored = _stored_key(found, column)
+    if stored:
+        pairs = found.select("campaign", pl.col(stored).alias("key")).drop_nulls("key")
+    else:
+        values = found.select("campaign", column).drop_nulls(column)
+        pairs = values.select("campaign", _key(column).alias("key"))
     each = (
         _collect(
             pairs.filter(_slice("key", i, passes)).unique().group_by("campaign").len(name=name)

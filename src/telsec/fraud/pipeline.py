@@ -38,7 +38,12 @@ from typing import Any
 
 import polars as pl
 
-from telsec.fraud.campaigns import template_signatures
+from telsec.fraud.campaigns import (
+    Settings,
+    assign_campaigns,
+    template_campaigns,
+    template_signatures,
+)
 from telsec.fraud.classify import TemplateScores, classify_reports
 from telsec.fraud.records import (
     FORMATS,
@@ -231,3 +236,16 @@ class Ingester:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def stored_campaigns(store: ReportStore, settings: Settings | None = None) -> pl.LazyFrame:
+    """The store's reports with their ``campaign``: the templates' campaigns are
+    found over the parts (:func:`~telsec.fraud.campaigns.template_campaigns`),
+    then written into them, a part at a time, with the keys the summaries
+    count by (:func:`~telsec.fraud.campaigns.assign_campaigns`).  Every later
+    query then reads numbers where it would join the reports to the campaigns
+    and hash their texts; the streaming engine's memory grows with what it
+    reads (docs/benchmarks.md, fraud)."""
+    mapping = template_campaigns(store.scan(), store.signatures(), settings)
+    store.rewrite(lambda part: assign_campaigns(part, mapping))
+    return store.scan()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -113,6 +113,26 @@ class ReportStore:
                 yield frame.select(
                     pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in columns
                 )
+
+    def rewrite(self, transform: Callable[[pl.LazyFrame], pl.LazyFrame]) -> None:
+        """Replace each part by ``transform`` of it, streamed to a new part in
+        this store's directory (files the user gave are only read); the store's
+        old parts are deleted."""
+        written: list[Path] = []
+        for path in self.parts:
+            self._written += 1
+            target = self.directory / f"part-{self._written:06d}.parquet"
+            try:
+                transform(pl.scan_parquet(path)).sink_parquet(target)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise SpillError(
+                    f"cannot write the reports' campaigns to {self.directory}: {_hint(exc)}"
+                ) from None
+            written.append(target)
+        for path in self.parts:
+            if path.parent == self.directory:
+                path.unlink(missing_ok=True)
+        self.parts = written
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
