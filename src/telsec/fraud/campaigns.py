@@ -379,8 +379,10 @@ def find_campaigns(
 
 
 #: Keys of the texts the summaries count by, written beside the reports by
-#: :func:`assign_campaigns` (null where the text is), so that no summary query
-#: hashes a template or reporter again over every report.
+#: :func:`assign_campaigns`, so that no summary query hashes a template or
+#: reporter again over every report.  The template's is :func:`_key`'s, the one
+#: the campaigns were joined on (ingest always gives a template, "" for no
+#: text); the reporter's is null where the reporter is.
 STORED_KEYS = {"template": "template_key", "reporter": "reporter_key"}
 
 
@@ -391,8 +393,8 @@ def assign_campaigns(reports: pl.LazyFrame, mapping: pl.DataFrame) -> pl.LazyFra
     :func:`summarise` reads numbers where it would join and hash texts."""
     return (
         reports.with_columns(
-            pl.when(pl.col(column).is_not_null()).then(_key(column)).alias(stored)
-            for column, stored in STORED_KEYS.items()
+            _key().alias("template_key"),
+            pl.when(pl.col("reporter").is_not_null()).then(_key("reporter")).alias("reporter_key"),
         )
         .join(mapping.lazy(), on="template_key", how="left", maintain_order="left")
         .with_columns(pl.col("campaign").fill_null(-1))
