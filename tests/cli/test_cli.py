@@ -632,6 +632,22 @@ def test_unreachable_database_is_a_clean_failure(args: tuple[str, ...], tmp_path
     assert_failure(invoke(env, *args), "cannot reach the database")
 
 
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://telsec:s3cret-pass@db.example/telsec", "names a mysql database"),
+    ],
+)
+def test_a_database_url_telsec_cannot_use_is_a_clean_failure(
+    url: str, words: str, tmp_path: Path
+) -> None:
+    env = clean_env(TELSEC_DATA_DIR=str(tmp_path), TELSEC_DATABASE_URL=url)
+    for args in (("admin", "org", "list"), ("serve", "--port", "8019")):
+        message = assert_failure(invoke(env, *args), words)
+        assert "s3cret" not in message  # a URL may hold a password: it is not echoed
+
+
 def test_unreachable_database_error_is_one_line(tmp_path: Path) -> None:
     env = clean_env(TELSEC_DATA_DIR=str(tmp_path), TELSEC_DATABASE_URL=UNREACHABLE)
     result = invoke(env, "admin", "org", "list")

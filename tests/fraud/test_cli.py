@@ -49,6 +49,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     odd.write_text("what is this\n")
     unknown = run("campaigns", str(odd))
     assert unknown.returncode == 2 and b"--input-format" in unknown.stderr
+    none = run("simulate", "--out", str(tmp_path / "r.jsonl"), "--reports", "-1")
+    assert none.returncode == 2 and not (tmp_path / "r.jsonl").exists()
 
 
 def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:

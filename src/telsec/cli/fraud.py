@@ -297,7 +297,7 @@ def blocklist(
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option("--out", "-o", help="the report file to write (JSONL)")],
-    reports: Annotated[int, typer.Option(help="how many reports")] = 10_000,
+    reports: Annotated[int, typer.Option(min=1, help="how many reports")] = 10_000,
     seed: Annotated[int, typer.Option()] = 1,
     hostile: Annotated[bool, typer.Option(help="add malformed reports")] = False,
 ) -> None:

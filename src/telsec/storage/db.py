@@ -11,7 +11,8 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from telsec.config import Settings
@@ -32,6 +33,18 @@ def make_engine(settings: Settings, *, pool_size: int = 8) -> Engine:
     instead of failing on a lock upgrade.
     """
     url = settings.database_url
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        # the URL is not echoed: it may hold a password
+        raise DatabaseUnavailable(
+            "TELSEC_DATABASE_URL is not a database URL: give sqlite:///PATH or "
+            "postgresql://USER@HOST/DATABASE"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(
+            f"TELSEC_DATABASE_URL names a {backend} database: telsec runs on SQLite or PostgreSQL"
+        )
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
