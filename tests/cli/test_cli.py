@@ -648,6 +648,23 @@ def test_a_database_url_telsec_cannot_use_is_a_clean_failure(
         assert "s3cret" not in message  # a URL may hold a password: it is not echoed
 
 
+@pytest.mark.parametrize("command", [("serve",), ("demo", "--serve")], ids=" ".join)
+def test_a_port_in_use_is_a_clean_failure_before_any_work(
+    command: tuple[str, ...], upgraded_sqlite: Node
+) -> None:
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = str(held.getsockname()[1])
+        result = invoke(upgraded_sqlite.env, *command, "--port", port)
+    assert_failure(result, f"cannot listen on 127.0.0.1:{port}")
+    assert "demo data" not in result.stderr  # checked before loading anything
+    out_of_range = invoke(upgraded_sqlite.env, *command, "--port", "99999")
+    assert out_of_range.exit_code == 2
+
+
 def test_unreachable_database_error_is_one_line(tmp_path: Path) -> None:
     env = clean_env(TELSEC_DATA_DIR=str(tmp_path), TELSEC_DATABASE_URL=UNREACHABLE)
     result = invoke(env, "admin", "org", "list")

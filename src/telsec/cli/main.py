@@ -366,11 +366,32 @@ def collection_grant(
 # ------------------------------------------------------------------- serve
 
 
+PortOpt = Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")]
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail now, in one line, if the hub could not listen on ``host``:``port``
+    (another process holds the port, or the address is not this machine's)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", 2)
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+
+
 @app.command()
 @handled
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    port: PortOpt = 8000,
     workers: Annotated[
         int,
         typer.Option(min=1, help="worker processes (connections go to the least loaded)"),
@@ -400,6 +421,7 @@ def serve(
         fail("--tls-cert and --tls-key go together", 2)
     if tls_client_ca is not None and tls_cert is None:
         fail("--tls-client-ca needs --tls-cert and --tls-key", 2)
+    _check_listen(host, port)
     engine = _engine()
     prepare(engine)
     scheme = "https" if tls_cert else "http"
@@ -444,11 +466,13 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="start the hub afterwards")
     ] = False,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    port: PortOpt = 8000,
 ) -> None:
     """Load the demo data set (coalition and UK roots, realistic threat data) and print a token."""
     from telsec.demo import load_demo
 
+    if serve_hub:
+        _check_listen(host, port)  # before the demo data, not after
     engine = _engine()
     info = load_demo(engine)
     err_console.print(
