@@ -936,6 +936,21 @@ def test_publish_json_lines_counts_unreadable_and_rejected(
     assert invalid["id"] not in pulled
 
 
+def test_publishing_a_file_without_stix_objects_is_a_usage_error(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.jsonl"
+    junk.write_bytes(b"\n".join(b"\xd2\xd9 not json %d" % n for n in range(25)))
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    env = exchange.as_org("Ofcom")
+    for path, words in ((junk, "no STIX objects to publish (25 unreadable)"), (empty, "no STIX")):
+        result = invoke(env, "publish", str(path), "--collection", "shared")
+        assert result.exit_code == 2, (result.stdout, result.stderr)
+        assert words in result.stderr and "Traceback" not in result.output
+    assert "5 more" in invoke(env, "publish", str(junk), "--collection", "shared").stderr
+
+
 def test_publish_and_pull_failures(exchange: Exchange, tmp_path: Path) -> None:
     path = tmp_path / "one.json"
     path.write_text(json.dumps(attack_pattern("one", tlp=Tlp.GREEN)))

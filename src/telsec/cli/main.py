@@ -525,7 +525,12 @@ def publish(
 
     data = read_stix_file(file)
     for problem in data.bad_records[:20]:
-        err_console.print(f"[yellow]skipped[/] {problem}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(problem))}")
+    if len(data.bad_records) > 20:
+        err_console.print(f"[yellow]skipped[/] {len(data.bad_records) - 20:,} more")
+    if not data.objects:
+        unreadable = f" ({len(data.bad_records):,} unreadable)" if data.bad_records else ""
+        fail(f"{file}: no STIX objects to publish{unreadable}", 2)
     stored = rejected = 0
     failures: list[dict[str, Any]] = []
     with TaxiiClient(url, token) as client:
