@@ -32,13 +32,30 @@ def test_each_scenario_meets_the_targets(tmp_path, scenario: str) -> None:
     scores, _ = _evaluate(tmp_path, scenario, 6000, seed=11)
     assert scores, "the capture holds attacks"
     for s in scores:
-        assert s.recall >= 0.98, s
+        assert s.recall is not None and s.recall >= 0.98, s
         assert s.precision >= 0.98, s
 
 
 def test_benign_traffic_raises_nothing(tmp_path) -> None:
     scores, findings = _evaluate(tmp_path, "benign", 6000, seed=12)
-    assert scores == [] and findings == []
+    assert findings == []
+    # the evaluation still says so: no attack, nothing flagged
+    assert [(s.scenario, s.malicious_frames, s.precision, s.recall, s.false_alarms)
+            for s in scores] == [("all", 0, 1.0, None, 0)]  # fmt: skip
+
+
+def test_false_alarms_are_counted_against_every_scenario() -> None:
+    labels = [
+        {"frame": 1, "scenario": "gt-scan", "malicious": True},
+        {"frame": 2, "scenario": "gt-scan", "malicious": True},
+        {"frame": 3, "scenario": "benign", "malicious": False},
+        {"frame": 4, "scenario": "benign", "malicious": False},
+    ]
+    (scan, total) = score(labels, {1, 3})
+    assert (scan.detected, scan.recall, scan.precision, scan.false_alarms) == (1, 0.5, 0.5, 1)
+    assert total.scenario == "all" and total.false_alarms == 1
+    (benign_only,) = score(labels[2:], {3})
+    assert (benign_only.precision, benign_only.recall, benign_only.false_alarms) == (0.0, None, 1)
 
 
 def test_findings_carry_pseudonyms_not_identities(tmp_path) -> None:

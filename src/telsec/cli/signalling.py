@@ -473,7 +473,8 @@ def evaluate(
             "malicious frames": s.malicious_frames,
             "detected": s.detected,
             "precision": round(s.precision, 4),
-            "recall": round(s.recall, 4),
+            "recall": None if s.recall is None else round(s.recall, 4),
+            "false alarms": s.false_alarms,
         }
         for s in score(truth, flagged)
     ]
