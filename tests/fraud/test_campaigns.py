@@ -26,14 +26,22 @@ from telsec.privacy import Pseudonymiser
 KEY = b"test-key-0123456789"
 
 
-def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    """A simulated month of 6,000 reports, ingested, classified, in campaigns,
+    with each report's true campaign in ``truth`` ("ham" for none)."""
     rows, labels = simulate(6000, seed=4)
-    path = tmp_path / "r.jsonl"
+    path = tmp_path_factory.mktemp("month") / "r.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
-    reports = read_reports(path, Ingest(Pseudonymiser(b"test-key-0123456789")))
-    found = find_campaigns(classify_reports(reports)).with_columns(
+    reports = read_reports(path, Ingest(Pseudonymiser(KEY)))
+    found: pl.DataFrame = find_campaigns(classify_reports(reports)).with_columns(
         pl.col("report_id").replace_strict(labels, default=None).fill_null("ham").alias("truth")
     )
+    return found
+
+
+def test_every_simulated_campaign_is_found_whole_and_pure(month: pl.DataFrame) -> None:
+    found = month
     for lure in LURES:
         mine = found.filter(pl.col("truth") == lure.name)
         campaigns = mine["campaign"].unique().to_list()
@@ -59,13 +67,10 @@ def test_every_simulated_campaign_is_found_whole_and_pure(tmp_path: Path) -> Non
     assert usps["global_titles"] == [{"global_title": "40744123456", "verdict": "block"}]
 
 
-def test_a_sender_seen_once_in_a_campaign_is_not_one_of_its_senders(tmp_path: Path) -> None:
+def test_a_sender_seen_once_in_a_campaign_is_not_one_of_its_senders(month: pl.DataFrame) -> None:
     """Senders are blocklisted and shared as indicators: one report of a number in
     a campaign (a person's own text the model misread) does not make it one."""
-    rows, _ = simulate(6000, seed=4)
-    path = tmp_path / "r.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
-    found = find_campaigns(classify_reports(read_reports(path, Ingest(Pseudonymiser(KEY)))))
+    found = month
 
     def reports_of(campaign: dict, sender: str) -> int:
         mine = found.filter(pl.col("campaign") == campaign["campaign"])

@@ -453,14 +453,13 @@ def _counted(
     values = values.drop_nulls(column)
     if not many:
         counts = _collect(values.group_by("campaign", column).len())
-        ordered = _top(counts, column, limit)
+        ordered = _top(counts, column, limit).filter(pl.col("len") >= least)
     else:
         values = values.with_columns(_key(column).alias("key"))
-        ordered = _top_keys(values, limit, passes)
-        chosen = ordered["key"].unique().implode()
+        ordered = _top_keys(values, limit, passes).filter(pl.col("len") >= least)
+        chosen = ordered["key"].unique().implode()  # only the values kept are read back
         named = values.filter(pl.col("key").is_in(chosen)).group_by("key").agg(pl.col(column).min())
         ordered = ordered.join(_collect(named), on="key", maintain_order="left")
-    ordered = ordered.filter(pl.col("len") >= least)
     return ordered.group_by("campaign", maintain_order=True).agg(
         pl.col(column), pl.col("len").alias(f"{column}_counts")
     )
