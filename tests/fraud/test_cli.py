@@ -53,6 +53,21 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert none.returncode == 2 and not (tmp_path / "r.jsonl").exists()
 
 
+def test_no_report_kept_fails_with_why(tmp_path: Path) -> None:
+    """A report file every line of which is rejected: exit 1, with the reasons,
+    and no empty table or blocklist on standard output."""
+    rejected = tmp_path / "rejected.jsonl"
+    rejected.write_text('[1]\n"text"\n{"body": "no time"}\n')
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    for path, why in ((rejected, b"3 rows read, every one rejected"), (empty, b"no rows")):
+        for command in ("campaigns", "blocklist"):
+            done = run(command, str(path))
+            assert done.returncode == 1, done.stderr
+            assert done.stdout == b"" and b"no reports to work on" in done.stderr
+            assert why in done.stderr and b"Traceback" not in done.stderr
+
+
 def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:
     """JSON lines on standard output and CSV to a file, from a report file and
     an ingested Parquet file together: every report, in order, one header."""

@@ -64,3 +64,28 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
     binary = run("scan", str(odd), "--cells", str(cells), "--config", str(bad_config))
     assert binary.returncode == 2 and b"not UTF-8 text" in binary.stderr, binary.stderr
     assert b"bug in telsec" not in binary.stderr
+
+
+def test_nothing_to_scan_or_to_judge_by_fails_with_why(tmp_path) -> None:
+    """Observations every row of which is rejected, or an inventory without a
+    usable cell (which would silently turn off the rules that use it): exit 1,
+    with why, and no empty table on standard output."""
+    folder = tmp_path / "city"
+    done = run("simulate", "--out", str(folder), "--scenario", "stationary-blaster",
+               "--observers", "4", "--seed", "3")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    observations, cells = folder / "observations.jsonl", folder / "cells.csv"
+    rejected = tmp_path / "rejected.jsonl"
+    rejected.write_text('[1]\n"text"\nnull\n{"rat": "wimax"}\n')
+    empty_inventory = tmp_path / "cells.csv"
+    empty_inventory.write_text(cells.read_text().splitlines()[0] + "\nLTE,999,1,2,3,4,200,200\n")
+    for files, inventory, why in (
+        ([rejected], cells, b"no observation to scan (4 rows read, every one rejected)"),
+        ([observations], empty_inventory, b"no usable cell in the inventory (1 row read and rejected)"),
+    ):
+        scan = run("scan", *map(str, files), "--cells", str(inventory))
+        assert scan.returncode == 1, scan.stderr
+        assert scan.stdout == b"" and why in scan.stderr and b"Traceback" not in scan.stderr
+    assert (
+        b"record is not a JSON object" in run("scan", str(rejected), "--cells", str(cells)).stderr
+    )

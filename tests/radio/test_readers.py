@@ -195,6 +195,20 @@ def test_jsonl_bad_values_reject_their_row_only(tmp_path) -> None:
     assert sum(counts.rejected.values()) == counts.read - 1
 
 
+def test_jsonl_lines_that_are_not_objects_say_so(tmp_path) -> None:
+    """JSON that is not an object (a list, a string, null) is rejected as such,
+    not as an observation of no radio technology; blank and indented lines are
+    read as any other."""
+    good = _observation(1)
+    text = "\n".join(
+        ["[1]", '"text"', "null", json.dumps(good), "", "  " + json.dumps(_observation(2))]
+    )
+    obs, counts = read_observations(_write(tmp_path, "obs.jsonl", text + "\n"))
+    assert obs.height == 2
+    assert counts.rejected == {"record is not a JSON object": 3}
+    assert counts.read == 5
+
+
 def test_unknown_format_is_a_clear_error(tmp_path) -> None:
     path = _write(tmp_path, "x.txt", "hello\n")
     with pytest.raises(ReaderError, match="input-format"):

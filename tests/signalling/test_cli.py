@@ -95,6 +95,29 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
         assert b"Traceback" not in binary.stderr and b"bug in telsec" not in binary.stderr
 
 
+def test_nothing_to_read_fails_before_any_output(tmp_path) -> None:
+    """Files none of which is a capture: exit 1 with why, and no empty tables;
+    one damaged file among good ones is reported, and the good one is read."""
+    junk, empty = tmp_path / "notes.txt", tmp_path / "empty.pcap"
+    junk.write_text("not a capture\n")
+    empty.write_bytes(b"")
+    policy = tmp_path / "p.toml"
+    policy.write_text('[home]\nname = "Home"\nplmn = ["234-15"]\ngt_prefixes = ["44"]\n')
+    for command in (["decode"], ["scan", "--policy", str(policy)]):
+        done = run("signalling", *command, str(junk), str(empty))
+        assert done.returncode == 1, done.stderr
+        assert done.stdout == b""
+        assert b"no capture to read" in done.stderr and b"not a pcap or pcapng file" in done.stderr
+        assert b"empty or truncated file" in done.stderr and b"Traceback" not in done.stderr
+    good = tmp_path / "a.pcap"
+    made = run("signalling", "generate", "--out", str(good), "--labels", str(tmp_path / "l.jsonl"),
+               "--messages", "50")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    mixed = run("signalling", "decode", str(junk), str(good))
+    assert mixed.returncode == 0 and len(mixed.stdout.splitlines()) == 50
+    assert b"damaged" in mixed.stderr and b"notes.txt" in mixed.stderr
+
+
 @given(
     st.builds(
         Finding,

@@ -19,6 +19,7 @@ from telsec.cli.output import (
     emit,
     err_console,
     fail,
+    none_kept,
     progress_bar,
     utc_time,
     write_list,
@@ -116,7 +117,7 @@ def _tell_counts(counts: Any, store: Any) -> None:
     for note, count in counts.notes.most_common():
         err_console.print(f"  note {count:,}: {escape(note)}")
     if not store.parts:
-        fail("no reports", 2)
+        fail(f"no reports to work on ({none_kept(counts.read)})")
     flags = (
         store.scan(["flags"])
         .explode("flags")

@@ -28,6 +28,13 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def none_kept(read: int) -> str:
+    """Why nothing was kept from ``read`` rows, for an error message."""
+    if not read:
+        return "no rows in the input"
+    return "1 row read and rejected" if read == 1 else f"{read:,} rows read, every one rejected"
+
+
 class ListFormat(StrEnum):
     """Lists for other systems (firewalls, blocklists)."""
 

@@ -11,7 +11,15 @@ import orjson
 import typer
 from rich.markup import escape
 
-from telsec.cli.output import OutputFormat, emit, err_console, fail, progress_bar, utc_time
+from telsec.cli.output import (
+    OutputFormat,
+    emit,
+    err_console,
+    fail,
+    none_kept,
+    progress_bar,
+    utc_time,
+)
 from telsec.cli.share import (
     BundleOpt,
     ProducerOpt,
@@ -88,6 +96,12 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
     err_console.print(f"inventory {escape(str(cells))}: {inventory.height:,} cells")
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
+    # nothing to judge by, or nothing to judge: a scan would say "no alerts" and
+    # mean nothing (an empty inventory silently turns off the rules that use it)
+    if inventory.height == 0:
+        fail(f"{cells}: no usable cell in the inventory ({none_kept(inventory_counts.read)})")
+    if counts.kept == 0 and not logs and not reports:
+        fail(f"no observation to scan ({none_kept(counts.read)})")
     return observations, inventory, settings, events
 
 

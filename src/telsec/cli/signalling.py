@@ -146,6 +146,17 @@ def _check_files(files: list[Path]) -> None:
         fail(f"no such capture file: {', '.join(missing)}", 2)
 
 
+def _check_captures(files: list[Path]) -> None:
+    """At least one of the files is a capture: when none is, the command stops
+    before it starts (a damaged file among good ones is reported at the end,
+    with the frames read before the damage)."""
+    from telsec.packets.capture import capture_problem
+
+    problems = [(f, capture_problem(f)) for f in files]
+    if all(problem for _, problem in problems):
+        fail("no capture to read: " + "; ".join(f"{f}: {problem}" for f, problem in problems))
+
+
 @app.command()
 def decode(
     files: Annotated[list[Path], typer.Argument(help="pcap or pcapng captures")],
@@ -159,6 +170,7 @@ def decode(
     _check_files(files)
     if fmt == RecordFormat.parquet and out is None and sys.stdout.isatty():
         fail("Parquet is binary: give --out FILE or redirect standard output", 2)
+    _check_captures(files)
     stats = DecodeStats()
     processes = workers or os.cpu_count() or 1
     if processes > 1:
@@ -257,6 +269,8 @@ class _Screening:
         except PolicyError as exc:
             fail(str(exc), 2)
             raise
+        if not dask:
+            _check_captures(files)
         self.files = files
         self.scan = Scan(
             self.policy,
@@ -459,7 +473,9 @@ def evaluate(
     """Precision and recall of the rules per attack scenario."""
     from telsec.signalling.evaluate import score
 
-    _check_files([*files, labels])
+    _check_files(files)
+    if not labels.is_file():
+        fail(f"no such labels file: {labels}", 2)
     screening = _Screening(files, policy, workers, dask)
     flagged = {frame for f in screening.findings() for frame in f.frames}
     try:

@@ -58,10 +58,28 @@ def read_capture(handle: BinaryIO, first_frame: int = 1) -> Iterator[Packet]:
             yield from _read_pcapng(handle, magic, first_frame - 1)
         elif magic in PCAP_MAGIC_US or magic in PCAP_MAGIC_NS:
             yield from _read_pcap(handle, magic, first_frame - 1)
-        elif len(magic) < 4:
-            raise CaptureError("empty or truncated file: no capture header")
         else:
-            raise CaptureError(f"not a pcap or pcapng file (magic {magic.hex()})")
+            raise CaptureError(_not_a_capture(magic))
+
+
+def _not_a_capture(magic: bytes) -> str:
+    if len(magic) < 4:
+        return "empty or truncated file: no capture header"
+    return f"not a pcap or pcapng file (magic {magic.hex()})"
+
+
+def capture_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a capture at all (it cannot be opened, or
+    does not start as a pcap or pcapng file), or None: a check of its first
+    bytes, before a long run over several files."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    if magic == PCAPNG_SHB or magic in PCAP_MAGIC_US or magic in PCAP_MAGIC_NS:
+        return None
+    return _not_a_capture(magic)
 
 
 class _Buffer:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -531,7 +532,23 @@ def _jsonl_chunks(
 
 
 def _jsonl_block(block: bytes, counts: Rejections) -> pl.DataFrame:
+    if not _objects_only(block):  # Polars reads `[1]` or `null` as a row of nulls
+        return _rows_by_line(_lines_as_records(block, counts), counts)
     try:
         return pl.read_ndjson(io.BytesIO(block), schema=OBSERVATION_SCHEMA, ignore_errors=True)
     except Exception:  # polars raises several kinds; the slow path tells which line
         return _rows_by_line(_lines_as_records(block, counts), counts)
+
+
+#: A line that starts with something other than ``{`` (or is empty)
+_NOT_AN_OBJECT = re.compile(rb"\n[^{\n]")
+
+
+def _objects_only(block: bytes) -> bool:
+    """Whether every non-blank line of ``block`` starts with ``{`` (a JSON object,
+    if it is JSON at all): a search over the bytes (30 ms for a block), not a
+    parse; where a line starts otherwise (indented, ``\r\n`` blank lines),
+    line by line."""
+    if block[:1] == b"{" and not _NOT_AN_OBJECT.search(block):
+        return True
+    return all(not line.strip() or line.lstrip().startswith(b"{") for line in block.splitlines())
