@@ -256,6 +256,20 @@ def test_every_summary_is_one_line(path: tuple[str, ...]) -> None:
     assert summary and "\n" not in summary, summary
 
 
+
+def test_workers_are_one_per_core_by_default_and_bounded(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--workers 10000`` (a typo) must not fork ten thousand processes."""
+    from telsec.cli import output
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    assert output.worker_processes(None) == output.worker_processes(0) == 3
+    assert output.worker_processes(5) == 5 and output.worker_processes(12) == 12
+    assert "note" not in capsys.readouterr().err
+    assert output.worker_processes(10_000) == 12
+    assert "10,000 workers on 3 cores: running 12" in capsys.readouterr().err
+
 def test_version() -> None:
     result = ok(clean_env(), "--version")
     assert result.stdout.startswith("telsec ")

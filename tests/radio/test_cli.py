@@ -81,7 +81,11 @@ def test_nothing_to_scan_or_to_judge_by_fails_with_why(tmp_path) -> None:
     empty_inventory.write_text(cells.read_text().splitlines()[0] + "\nLTE,999,1,2,3,4,200,200\n")
     for files, inventory, why in (
         ([rejected], cells, b"no observation to scan (4 rows read, every one rejected)"),
-        ([observations], empty_inventory, b"no usable cell in the inventory (1 row read and rejected)"),
+        (
+            [observations],
+            empty_inventory,
+            b"no usable cell in the inventory (1 row read and rejected)",
+        ),
     ):
         scan = run("scan", *map(str, files), "--cells", str(inventory))
         assert scan.returncode == 1, scan.stderr

@@ -22,6 +22,7 @@ from telsec.cli.output import (
     none_kept,
     progress_bar,
     utc_time,
+    worker_processes,
     write_list,
 )
 from telsec.cli.share import (
@@ -82,7 +83,7 @@ def _reports(
         fail(f"no such file: {', '.join(missing)}", 2)
     ingest = Ingest(Pseudonymiser(pseudonym_key(load_settings().data_dir)), region)
     try:
-        with ReportStore() as store, Ingester(ingest, store, workers) as ingester:
+        with ReportStore() as store, Ingester(ingest, store, worker_processes(workers)) as ingester:
             for path in files:
                 try:
                     if path.suffix.lower() == ".parquet":

@@ -16,7 +16,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from telsec import __version__
-from telsec.cli.output import OutputFormat, emit, err_console, fail, handled
+from telsec.cli.output import OutputFormat, emit, err_console, fail, handled, worker_processes
 from telsec.cli.output import when as _when
 
 # The capabilities' command groups, in the order ``telsec --help`` lists them
@@ -444,6 +444,7 @@ def serve(
             tls.update(ssl_ca_certs=str(tls_client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
     options: dict[str, Any] = {"log_level": log_level, "access_log": log_level == "debug", **tls}
     application = "telsec.exchange.taxii:app_from_environment"
+    workers = worker_processes(workers)
     try:
         if workers > 1:
             from telsec.exchange.workers import WorkerError, run_workers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -26,6 +27,27 @@ def fail(message: str, code: int = 1) -> None:
     """A one-line error on standard error, then exit (1: failed, 2: usage)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+#: Worker processes per core beyond which more only cost memory (and a typo,
+#: ``--workers 10000``, would fork until the machine stops).
+WORKERS_PER_CORE = 4
+
+
+def worker_processes(requested: int | None) -> int:
+    """How many processes ``--workers`` runs: one per core this process may use
+    for None or 0; at most :data:`WORKERS_PER_CORE` per core, with a note if lowered."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(1, cores or 1)
+    if not requested:
+        return cores
+    if requested > WORKERS_PER_CORE * cores:
+        err_console.print(
+            f"[yellow]note:[/] {requested:,} workers on {cores} cores: running "
+            f"{WORKERS_PER_CORE * cores} ({WORKERS_PER_CORE} per core); more would only cost memory"
+        )
+        return WORKERS_PER_CORE * cores
+    return requested
 
 
 def none_kept(read: int) -> str:

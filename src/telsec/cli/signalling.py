@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from telsec.cli.output import (
     err_console,
     fail,
     progress_bar,
+    worker_processes,
     write_list,
     write_table,
 )
@@ -172,7 +172,7 @@ def decode(
         fail("Parquet is binary: give --out FILE or redirect standard output", 2)
     _check_captures(files)
     stats = DecodeStats()
-    processes = workers or os.cpu_count() or 1
+    processes = worker_processes(workers)
     if processes > 1:
         _write_blocks(_blocks(files, fmt, processes, stats), fmt, out)
     else:
@@ -275,7 +275,7 @@ class _Screening:
         self.scan = Scan(
             self.policy,
             Pseudonymiser(pseudonym_key(load_settings().data_dir)),
-            workers=workers or os.cpu_count() or 1,
+            workers=1 if dask else worker_processes(workers),
             dask=dask,
         )
 
