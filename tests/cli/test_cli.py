@@ -256,7 +256,6 @@ def test_every_summary_is_one_line(path: tuple[str, ...]) -> None:
     assert summary and "\n" not in summary, summary
 
 
-
 def test_workers_are_one_per_core_by_default_and_bounded(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -269,6 +268,7 @@ def test_workers_are_one_per_core_by_default_and_bounded(
     assert "note" not in capsys.readouterr().err
     assert output.worker_processes(10_000) == 12
     assert "10,000 workers on 3 cores: running 12" in capsys.readouterr().err
+
 
 def test_version() -> None:
     result = ok(clean_env(), "--version")

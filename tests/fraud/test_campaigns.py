@@ -8,6 +8,8 @@ import numpy as np
 import orjson
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from telsec.fraud.campaigns import (
     Settings,
@@ -65,6 +67,49 @@ def test_every_simulated_campaign_is_found_whole_and_pure(month: pl.DataFrame) -
     link_signalling(summaries, [{"source": "40744123456", "verdict": "block"}])
     usps = next(c for c in summaries if c["brands"] and c["brands"][0] == "USPS")
     assert usps["global_titles"] == [{"global_title": "40744123456", "verdict": "block"}]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_POINT_KEYS = st.sampled_from(["lat", "lon", "start", "end", "time", "radius_m"])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"id": st.text(max_size=8)},
+            optional={
+                "track": st.lists(
+                    st.dictionaries(_POINT_KEYS, _JSON, max_size=6) | _JSON, max_size=4
+                )
+                | _JSON,
+                "first_seen": _JSON,
+                "last_seen": _JSON,
+            },
+        ),
+        max_size=4,
+    )
+)
+def test_alerts_someone_else_wrote_never_break_the_linking(month: pl.DataFrame, alerts) -> None:
+    """``--blasters`` reads a file: a track point with values of any JSON type is
+    left out, never a crash; a well-formed point among them still links."""
+    summaries = [{"campaign": c} for c in month["campaign"].unique().to_list() if c >= 0]
+    well_formed = {"id": "good", "track": [
+        {"lat": lat, "lon": lon, "start": BLASTER_START, "end": BLASTER_START + 3600}
+        for lat, lon in BLASTER_ROUTE
+    ]}  # fmt: skip
+    link_blasters(summaries, month, [*alerts, well_formed])
+    links = [link for summary in summaries for link in summary["blasters"]]
+    assert all(isinstance(link["reports"], int) and link["reports"] > 0 for link in links)
+    assert any(link["alert"] == "good" for link in links)
 
 
 def test_a_sender_seen_once_in_a_campaign_is_not_one_of_its_senders(month: pl.DataFrame) -> None:

@@ -68,6 +68,28 @@ def test_no_report_kept_fails_with_why(tmp_path: Path) -> None:
             assert why in done.stderr and b"Traceback" not in done.stderr
 
 
+def test_files_to_link_that_are_not_what_they_say_are_refused_or_trimmed(tmp_path: Path) -> None:
+    """``--blasters`` and ``--signalling`` read files other commands wrote: one
+    holding none of what it should is a usage error before any report is read;
+    lines of another kind are left out, and counted."""
+    reports = tmp_path / "r.jsonl"
+    assert run("simulate", "--out", str(reports), "--reports", "200").returncode == 0
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('[1]\n"text"\nnull\n{"id": "x"}\n')
+    for option in ("--blasters", "--signalling"):
+        done = run("campaigns", str(reports), option, str(odd))
+        assert done.returncode == 2 and b"none of its 4 lines is a" in done.stderr
+        assert b"Traceback" not in done.stderr and b"reports" not in done.stderr
+    mixed = tmp_path / "scan.jsonl"
+    finding = '{"record": "finding", "rule": "SIG-CAT1"}'
+    mixed.write_text(
+        finding + '\n{"record": "source", "source": "40744123456", "verdict": "block"}\n'
+    )
+    done = run("campaigns", str(reports), "--signalling", str(mixed), "-f", "jsonl")
+    assert done.returncode == 0, done.stderr
+    assert b"1 line that is not a signalling source" in done.stderr
+
+
 def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:
     """JSON lines on standard output and CSV to a file, from a report file and
     an ingested Parquet file together: every report, in order, one header."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -177,16 +177,35 @@ def ingest(
     )
 
 
-def _jsonl(path: Path | None) -> list[dict[str, Any]]:
+def _jsonl(path: Path | None, what: str, wanted: Callable[[dict[str, Any]], bool]) -> list[Any]:
+    """The objects of a JSON lines file that another command wrote: those that
+    are ``wanted``; the other lines are counted, and a file of none is an error."""
     if path is None:
         return []
     if not path.is_file():
         fail(f"no such file: {path}", 2)
     try:
-        return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
     except orjson.JSONDecodeError as exc:
         fail(f"{path}: not JSON lines ({exc})", 2)
         raise
+    kept = [line for line in lines if isinstance(line, dict) and wanted(line)]
+    if lines and not kept:
+        fail(f"{path}: none of its {len(lines):,} lines is {what}", 2)
+    left = len(lines) - len(kept)
+    if left:
+        lines_are = "1 line that is" if left == 1 else f"{left:,} lines that are"
+        err_console.print(f"{escape(str(path))}: {lines_are} not {what} left out")
+    return kept
+
+
+def _is_alert(line: dict[str, Any]) -> bool:
+    return isinstance(line.get("id"), str) and isinstance(line.get("track"), list)
+
+
+def _is_source(line: dict[str, Any]) -> bool:
+    named = line.get("source") or line.get("global_title")
+    return line.get("record", "source") == "source" and isinstance(named, str)
 
 
 @app.command()
@@ -219,7 +238,10 @@ def campaigns(
     from telsec.fraud.pipeline import stored_campaigns
 
     level = share_level(publish, bundle, tlp)
-    alerts, sources = _jsonl(blasters), _jsonl(signalling)
+    alerts = _jsonl(blasters, "a radio alert (telsec radio scan -f jsonl)", _is_alert)
+    sources = _jsonl(
+        signalling, "a signalling source (telsec signalling scan --view sources)", _is_source
+    )
     with _reports(files, input_format, region, workers) as store:
         with err_console.status(f"clustering {store.rows:,} reports"):
             reports = stored_campaigns(store)

@@ -30,8 +30,9 @@ by (:func:`assign_campaigns`, driven by
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -595,13 +596,8 @@ def link_blasters(
     when, owner = located["received_at"].to_numpy(), located["campaign"].to_numpy()
     for alert in alerts:
         hits = np.zeros(len(lat), dtype=bool)
-        for point in alert.get("track") or []:
-            if point.get("lat") is None or point.get("lon") is None:
-                continue
-            start = float(point.get("start", point.get("time", alert.get("first_seen", 0))))
-            end = float(point.get("end", point.get("time", alert.get("last_seen", start))))
-            reach = distance_m + float(point.get("radius_m") or 0)
-            near = haversine_m(lat, lon, float(point["lat"]), float(point["lon"])) <= reach
+        for start, end, point_lat, point_lon, radius in _track(alert):
+            near = haversine_m(lat, lon, point_lat, point_lon) <= distance_m + radius
             hits |= near & (when >= start - slack_s) & (when <= end + slack_s)
         for number, count in zip(*np.unique(owner[hits], return_counts=True), strict=True):
             linked = by_campaign.get(int(number))
@@ -609,6 +605,32 @@ def link_blasters(
                 linked["blasters"].append(
                     {"alert": alert.get("id"), "reports": int(count), "cell": _cell(alert)}
                 )
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None (for a value of a file someone else wrote)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _track(alert: dict[str, Any]) -> Iterator[tuple[float, float, float, float, float]]:
+    """``(start, end, lat, lon, radius_m)`` of each usable point of an alert's
+    track (a point without a place, or with values that are not numbers, is left out)."""
+    track = alert.get("track")
+    for point in track if isinstance(track, list) else []:
+        if not isinstance(point, dict):
+            continue
+        point_lat, point_lon = _number(point.get("lat")), _number(point.get("lon"))
+        if point_lat is None or point_lon is None or abs(point_lat) > 90 or abs(point_lon) > 180:
+            continue
+        first = _number(point.get("time", alert.get("first_seen")))
+        start = _number(point.get("start", first))
+        if start is None:
+            start = 0.0
+        end = _number(point.get("end", point.get("time", alert.get("last_seen"))))
+        radius = max(_number(point.get("radius_m")) or 0.0, 0.0)
+        yield start, start if end is None else end, point_lat, point_lon, radius
 
 
 def _cell(alert: dict[str, Any]) -> dict[str, Any] | None:
