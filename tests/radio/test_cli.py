@@ -93,3 +93,21 @@ def test_nothing_to_scan_or_to_judge_by_fails_with_why(tmp_path) -> None:
     assert (
         b"record is not a JSON object" in run("scan", str(rejected), "--cells", str(cells)).stderr
     )
+
+
+def test_ground_truth_that_is_not_is_a_usage_error(tmp_path) -> None:
+    folder = tmp_path / "city"
+    done = run("simulate", "--out", str(folder), "--scenario", "stationary-blaster",
+               "--observers", "4", "--seed", "3")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    truth = orjson.loads((folder / "truth.json").read_bytes())
+    truth["blasters"][0]["track"][0][1] = 200.0  # latitude
+    for text, why in (
+        (b"[1]", b"Input should be an object"),
+        (b'{"blasters": "x"}', b"scenario: Field required (2 problems)"),
+        (orjson.dumps(truth), b"blasters.0.track.0.1: Input should be less than or equal to 90"),
+    ):
+        (folder / "truth.json").write_bytes(text)
+        evaluated = run("evaluate", str(folder))
+        assert evaluated.returncode == 2 and why in evaluated.stderr, evaluated.stderr
+        assert b"Traceback" not in evaluated.stderr and b"observations" not in evaluated.stderr

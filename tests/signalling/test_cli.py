@@ -118,6 +118,25 @@ def test_nothing_to_read_fails_before_any_output(tmp_path) -> None:
     assert b"damaged" in mixed.stderr and b"notes.txt" in mixed.stderr
 
 
+def test_labels_that_are_not_labels_are_a_usage_error_before_the_scan(tmp_path) -> None:
+    pcap, labels = tmp_path / "a.pcap", tmp_path / "l.jsonl"
+    made = run("signalling", "generate", "--out", str(pcap), "--labels", str(labels),
+               "--messages", "50", "--policy-out", str(tmp_path / "p.toml"))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('[1]\n{"frame": "x"}\n')
+    common = ["--policy", str(tmp_path / "p.toml"), "-f", "json"]
+    done = run("signalling", "evaluate", str(pcap), "--labels", str(odd), *common)
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+    assert b"no label in it (1 not a JSON object; 1 no frame number" in done.stderr
+    assert b"frames" not in done.stderr  # refused before the capture was read
+    with labels.open("a") as more:
+        more.write('{"frame": "x"}\n')
+    done = run("signalling", "evaluate", str(pcap), "--labels", str(labels), *common)
+    assert done.returncode == 0 and b"lines left out: 1 no frame number" in done.stderr
+    assert orjson.loads(done.stdout)[-1]["scenario"] == "all"
+
+
 @given(
     st.builds(
         Finding,

@@ -9,7 +9,7 @@ import pytest
 
 from telsec.privacy import Pseudonymiser
 from telsec.signalling.decoder import DecodeStats, decode_file
-from telsec.signalling.evaluate import score
+from telsec.signalling.evaluate import Label, read_labels, score
 from telsec.signalling.generate import SCENARIOS, demo_policy, write_capture
 from telsec.signalling.policy import PolicyError, parse_policy
 from telsec.signalling.rules import Screen, screen
@@ -23,7 +23,8 @@ def _evaluate(tmp_path, scenario: str, messages: int, seed: int):
         write_capture(out, labels, scenario, messages, seed)
     policy = parse_policy(demo_policy())
     findings = list(screen(decode_file(pcap, DecodeStats()), Screen(policy, KEY)))
-    truth = [orjson.loads(line) for line in labels.getvalue().splitlines()]
+    truth, rejected = read_labels(labels.getvalue().splitlines())
+    assert not rejected
     return score(truth, {f for x in findings for f in x.frames}), findings
 
 
@@ -46,16 +47,43 @@ def test_benign_traffic_raises_nothing(tmp_path) -> None:
 
 def test_false_alarms_are_counted_against_every_scenario() -> None:
     labels = [
-        {"frame": 1, "scenario": "gt-scan", "malicious": True},
-        {"frame": 2, "scenario": "gt-scan", "malicious": True},
-        {"frame": 3, "scenario": "benign", "malicious": False},
-        {"frame": 4, "scenario": "benign", "malicious": False},
+        Label(1, True, "gt-scan"),
+        Label(2, True, "gt-scan"),
+        Label(3, False, "benign"),
+        Label(4, False, "benign"),
     ]
     (scan, total) = score(labels, {1, 3})
     assert (scan.detected, scan.recall, scan.precision, scan.false_alarms) == (1, 0.5, 0.5, 1)
     assert total.scenario == "all" and total.false_alarms == 1
     (benign_only,) = score(labels[2:], {3})
     assert (benign_only.precision, benign_only.recall, benign_only.false_alarms) == (0.0, None, 1)
+
+
+def test_labels_written_by_hand_are_read_or_counted_out() -> None:
+    """A labels file may be someone's own, for their own capture: a line that is
+    not a label is left out with its reason, never a crash."""
+    lines = [
+        b'{"frame": 1, "malicious": true, "scenario": "gt-scan", "operation": "x"}',
+        b'{"frame": 2}',  # benign by default
+        b"",
+        b"not json",
+        b"[1]",
+        b'{"frame": "x"}',
+        b'{"frame": 0}',
+        b'{"frame": true}',
+        b'{"frame": 3, "malicious": "yes"}',
+        b'{"frame": 4, "malicious": true}',
+        b'{"frame": 5, "malicious": true, "scenario": [1]}',
+    ]
+    labels, rejected = read_labels(lines)
+    assert labels == [Label(1, True, "gt-scan"), Label(2, False, "")]
+    assert rejected == {
+        "not JSON": 1,
+        "not a JSON object": 1,
+        "no frame number (an integer from 1)": 3,
+        "malicious is not true or false": 1,
+        "a malicious frame without a scenario": 2,
+    }
 
 
 def test_findings_carry_pseudonyms_not_identities(tmp_path) -> None:

@@ -250,16 +250,21 @@ def evaluate(
     ] = OutputFormat.table,
 ) -> None:
     """Precision, recall, time to first detection and localisation error on a simulation."""
+    from telsec.radio.evaluate import TruthError, read_truth
     from telsec.radio.evaluate import evaluate as score
 
     truth_path = folder / "truth.json"
     if not truth_path.is_file():
         fail(f"{folder} has no truth.json: write it with `telsec radio simulate`", 2)
-    truth = orjson.loads(truth_path.read_bytes())
+    try:
+        scenario, blasters = read_truth(truth_path.read_bytes())
+    except TruthError as exc:
+        fail(f"{truth_path}: not the ground truth `telsec radio simulate` writes: {exc}", 2)
+        raise
     observations, inventory, settings, _events = _read(
         [folder / "observations.jsonl"], folder / "cells.csv", None, folder / "operator.toml"
     )
     with observations:
         frame = observations.frame()
-    result = score(truth["scenario"], frame, inventory, settings, truth["blasters"])
+    result = score(scenario, frame, inventory, settings, blasters)
     emit([result.as_dict()], fmt=fmt, title="detection and localisation")

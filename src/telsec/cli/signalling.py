@@ -471,18 +471,19 @@ def evaluate(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
 ) -> None:
     """Precision and recall of the rules per attack scenario."""
-    from telsec.signalling.evaluate import score
+    from telsec.signalling.evaluate import read_labels, score
 
     _check_files(files)
     if not labels.is_file():
         fail(f"no such labels file: {labels}", 2)
+    truth, rejected = read_labels(labels.read_bytes().splitlines())
+    reasons = "; ".join(f"{count:,} {why}" for why, count in rejected.most_common())
+    if not truth:
+        fail(f"{labels}: no label in it" + (f" ({reasons})" if reasons else ""), 2)
+    if rejected:
+        err_console.print(f"{escape(str(labels))}: lines left out: {escape(reasons)}")
     screening = _Screening(files, policy, workers, dask)
     flagged = {frame for f in screening.findings() for frame in f.frames}
-    try:
-        truth = [orjson.loads(line) for line in labels.read_bytes().splitlines() if line.strip()]
-    except orjson.JSONDecodeError as exc:
-        fail(f"{labels}: not JSON lines ({exc})", 2)
-        raise
     rows = [
         {
             "scenario": s.scenario,

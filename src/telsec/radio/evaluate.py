@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from telsec.geo import haversine_m
 from telsec.radio.detect import RadioConfig, detect
@@ -17,6 +18,51 @@ from telsec.radio.schema import CELL_KEY
 HEARD_OBSERVATIONS, HEARD_SOURCES = 5, 2
 #: Windows with at least this many observations count towards localisation error.
 LOCALISATION_MIN_OBSERVATIONS = 20
+
+
+class TruthError(ValueError):
+    """A ground-truth file that cannot be read (says where)."""
+
+
+class _Point(NamedTuple):
+    time: float
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class _Blaster(BaseModel):
+    """One transmitter of ``truth.json`` (``telsec radio simulate``): its cell, when
+    it was on the air and where (``track``: time, latitude, longitude)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    rat: str
+    mcc: int
+    mnc: int
+    area: int
+    cell: int
+    start: Annotated[float, Field(strict=False, allow_inf_nan=False)]
+    track: Annotated[list[_Point], Field(min_length=1)]
+    observations: int | None = None
+    observers: int | None = None
+
+
+class _Truth(BaseModel):
+    scenario: str
+    blasters: list[_Blaster]
+
+
+def read_truth(data: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """The scenario and blasters of a ``truth.json``; :class:`TruthError` (where,
+    what) if it is not one."""
+    try:
+        truth = _Truth.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        count = exc.error_count()
+        problems = "1 problem" if count == 1 else f"{count} problems"
+        raise TruthError(f"{where}: {first['msg']} ({problems})") from None
+    return truth.scenario, [b.model_dump(exclude_none=True) for b in truth.blasters]
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+import orjson
 
 
 @dataclass
@@ -20,7 +21,49 @@ class ScenarioScore:
     false_alarms: int = 0
 
 
-def score(labels: Iterable[dict[str, Any]], flagged: set[int]) -> list[ScenarioScore]:
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The ground truth of one frame (a line of ``generate --labels``)."""
+
+    frame: int
+    malicious: bool
+    scenario: str
+
+
+def read_labels(lines: Iterable[bytes]) -> tuple[list[Label], Counter[str]]:
+    """The labels of JSON lines (``{"frame": 1, "malicious": false, "scenario":
+    "benign"}``, other fields ignored), and the lines left out, counted by reason:
+    a labels file may be written by hand, for a capture of one's own."""
+    labels: list[Label] = []
+    rejected: Counter[str] = Counter()
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            rejected["not JSON"] += 1
+            continue
+        if not isinstance(item, dict):
+            rejected["not a JSON object"] += 1
+            continue
+        frame, malicious, scenario = (
+            item.get("frame"),
+            item.get("malicious", False),
+            item.get("scenario"),
+        )
+        if isinstance(frame, bool) or not isinstance(frame, int) or frame < 1:
+            rejected["no frame number (an integer from 1)"] += 1
+        elif not isinstance(malicious, bool):
+            rejected["malicious is not true or false"] += 1
+        elif malicious and not (isinstance(scenario, str) and scenario):
+            rejected["a malicious frame without a scenario"] += 1
+        else:
+            labels.append(Label(frame, malicious, scenario if isinstance(scenario, str) else ""))
+    return labels, rejected
+
+
+def score(labels: Iterable[Label], flagged: set[int]) -> list[ScenarioScore]:
     """Per attack scenario: recall over its malicious frames; precision counting every
     flagged frame that is not malicious against every scenario (the strict reading).
     Then ``all``, also for labels of benign traffic alone, where it says how many
@@ -31,12 +74,11 @@ def score(labels: Iterable[dict[str, Any]], flagged: set[int]) -> list[ScenarioS
     seen = False
     for label in labels:
         seen = True
-        frame = int(label["frame"])
-        if label.get("malicious"):
-            malicious[label["scenario"]] += 1
-            if frame in flagged:
-                hits[label["scenario"]] += 1
-        elif frame in flagged:
+        if label.malicious:
+            malicious[label.scenario] += 1
+            if label.frame in flagged:
+                hits[label.scenario] += 1
+        elif label.frame in flagged:
             false_positives += 1
 
     def scored(name: str, positives: int, detected: int) -> ScenarioScore:
