@@ -67,9 +67,9 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path) -> None:
 
 
 def test_nothing_to_scan_or_to_judge_by_fails_with_why(tmp_path) -> None:
-    """Observations every row of which is rejected, or an inventory without a
-    usable cell (which would silently turn off the rules that use it): exit 1,
-    with why, and no empty table on standard output."""
+    """Observations every row of which is rejected, or an inventory every row of
+    which is (which would silently turn off the rules that use it): exit 1, with
+    why, and no empty table on standard output."""
     folder = tmp_path / "city"
     done = run("simulate", "--out", str(folder), "--scenario", "stationary-blaster",
                "--observers", "4", "--seed", "3")  # fmt: skip
@@ -93,6 +93,10 @@ def test_nothing_to_scan_or_to_judge_by_fails_with_why(tmp_path) -> None:
     assert (
         b"record is not a JSON object" in run("scan", str(rejected), "--cells", str(cells)).stderr
     )
+    # a header alone is no inventory on purpose (device logs): said, and scanned
+    empty_inventory.write_text(cells.read_text().splitlines()[0] + "\n")
+    scan = run("scan", str(observations), "--cells", str(empty_inventory), "-f", "jsonl")
+    assert scan.returncode == 0 and b"an empty inventory: the rules that compare" in scan.stderr
 
 
 def test_ground_truth_that_is_not_is_a_usage_error(tmp_path) -> None:

@@ -11,6 +11,7 @@ from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import (
     _EMPTY_CELL,
     RULES,
+    ConfigError,
     _evidence,
     detect,
     movement_m,
@@ -276,3 +277,30 @@ def test_evidence_combines_as_noisy_or_and_names_real_techniques() -> None:
     for rule in RULES.values():
         for technique in rule.techniques:
             assert technique_by_external_id(technique), (rule.id, technique)
+
+
+_NETWORK = "[[networks]]\nname = 'Albion Mobile'\nmcc = 234\nmnc = 15\n"
+
+
+@pytest.mark.parametrize(
+    ("more", "why"),
+    [
+        # "false" in quotes was true: every 2G cell of the network looked like a blaster
+        ("gsm_switched_off = 'false'", "gsm_switched_off must be true or false (no quotes)"),
+        ("gsm_switched_of = true", "unknown setting(s) gsm_switched_of"),  # dropped unseen
+        ("mnc = '15x'", "Cannot overwrite a value"),  # TOML itself: mnc given twice
+        ("\n[detection]\nthreshold = 1.5", "threshold must be above 0 and at most 1"),
+        ("\n[detection]\nwindow_s = 0", "window_s must be above 0"),
+        ("\n[detection]\nwindow = 300", "[detection]: unknown setting(s) window"),
+        ("\n[detectoin]\nwindow_s = 300", "the configuration: unknown setting(s) detectoin"),
+    ],
+)
+def test_a_radio_configuration_means_what_it_says_or_is_refused(more: str, why: str) -> None:
+    parse_config(_NETWORK)
+    with pytest.raises(ConfigError) as refused:
+        parse_config(_NETWORK + more)
+    assert why in str(refused.value)
+    with pytest.raises(ConfigError, match="mcc must be a whole number from 0 to 999"):
+        parse_config(_NETWORK.replace("234", "2340"))
+    config = parse_config(_NETWORK + "gsm_switched_off = true\n[detection]\nwindow_s = 600")
+    assert config.networks[0].gsm_switched_off and config.window_s == 600.0

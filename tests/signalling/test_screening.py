@@ -130,6 +130,59 @@ def test_bad_policies_are_refused_clearly(text: str) -> None:
         parse_policy(text)
 
 
+_HOME = "[home]\nname = 'Home'\nplmn = ['234-15']\ngt_prefixes = ['4477009']\n"
+
+
+@pytest.mark.parametrize(
+    ("more", "why"),
+    [
+        # a bare string where a list belongs was read as a list of its characters:
+        # leased_prefixes = "4237770" flagged every GT that starts with 4, 2, 3 or 7
+        ("[lists]\nleased_prefixes = '4237770'", "[lists]: leased_prefixes must be a list"),
+        ("[lists]\ndeny_gts = [447700900123]", "deny_gts must be strings (in quotes)"),
+        ("[lists]\nallow_gts = ['44 77']", "allow_gts must be digit strings"),
+        # a misspelt setting was dropped without a word
+        ("[lists]\ndeny_gt = ['447700900123']", "[lists]: unknown setting(s) deny_gt"),
+        ("[list]\ndeny_gts = ['447700900123']", "the policy: unknown setting(s) list"),
+        (
+            "[[partners]]\nname = 'P'\ngt_prefixes = ['33']\npoint_code = [1]",
+            "[[partners]] #1: unknown setting(s) point_code",
+        ),
+        (
+            "[[partners]]\nname = 'P'\ngt_prefixes = ['33']\npoint_codes = ['a']",
+            "point_codes must be whole numbers",
+        ),
+        ("[[partners]]\nname = 'P'\ngt_prefixes = '33'", "gt_prefixes must be a list"),
+        (
+            "[[partners]]\nname = 'P'\ngt_prefixes = ['33']\ncountry = 'France'",
+            "country must be a two-letter ISO code",
+        ),
+        ("[thresholds]\nfan_out_subscribers = 0", "fan_out_subscribers must be above 0"),
+        ("[thresholds]\nmax_speed_kmh = -1", "max_speed_kmh must be above 0"),
+        ("[thresholds]\nfan_out_window_s = '600'", "fan_out_window_s must be a number"),
+        ("[thresholds]\nfan_out_subscribers = 2.5", "fan_out_subscribers must be a whole number"),
+    ],
+)
+def test_a_policy_means_what_it_says_or_is_refused(more: str, why: str) -> None:
+    parse_policy(_HOME)  # the policy without the mistake is fine
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(_HOME + more)
+    assert why in str(refused.value)
+
+
+def test_policy_thresholds_and_lists_are_read() -> None:
+    policy = parse_policy(
+        _HOME + "[lists]\nleased_prefixes = ['4237770']\ndeny_gts = ['447700900123']\n"
+        "[thresholds]\nfan_out_subscribers = 3\nmax_speed_kmh = 900\n"
+    )
+    assert policy.leased_prefixes == ("4237770",) and policy.deny_gts == {"447700900123"}
+    assert policy.is_leased("42377700015") and not policy.is_leased("44770090101")
+    assert (policy.thresholds.fan_out_subscribers, policy.thresholds.max_speed_kmh) == (3, 900.0)
+    assert policy.thresholds.fan_out_window_s == 600.0  # the default
+    with pytest.raises(PolicyError, match=r"partners: expected \[\[partners\]\] tables"):
+        parse_policy("partners = 3\n" + _HOME)
+
+
 def _s6a(frame: int, time: float, code: int, realm: str, imsi: str, visited: str | None = None):
     names = {316: "ULR", 317: "CLR", 318: "AIR", 319: "IDR"}
     return {

@@ -20,7 +20,8 @@ from rich.table import Table
 
 from telsec.stix.timestamps import readable
 
-err_console = Console(stderr=True)
+#: Messages on standard error, one line each whatever their length (logs are grepped).
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> None:

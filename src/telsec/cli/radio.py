@@ -97,9 +97,13 @@ def _read(files: list[Path], cells: Path, input_format: str | None, config: Path
     for reason, count in [*inventory_counts.rejected.most_common(), *counts.rejected.most_common()]:
         err_console.print(f"  rejected {count:,}: {escape(reason)}")
     # nothing to judge by, or nothing to judge: a scan would say "no alerts" and
-    # mean nothing (an empty inventory silently turns off the rules that use it)
-    if inventory.height == 0:
+    # mean nothing (an inventory of rejected rows would turn off the rules that use it)
+    if inventory.height == 0 and inventory_counts.read:
         fail(f"{cells}: no usable cell in the inventory ({none_kept(inventory_counts.read)})")
+    if inventory.height == 0:  # a header alone: no inventory, on purpose (device logs)
+        err_console.print(
+            "[yellow]note:[/] an empty inventory: the rules that compare cells with it are off"
+        )
     if counts.kept == 0 and not logs and not reports:
         fail(f"no observation to scan ({none_kept(counts.read)})")
     return observations, inventory, settings, events

@@ -27,6 +27,7 @@ from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
 from telsec.radio.store import FIX_COLUMNS, ObservationStore
+from telsec.tomlfile import flag, number, refuse_unknown, table
 
 
 @dataclass(frozen=True)
@@ -107,35 +108,55 @@ class ConfigError(ValueError):
     pass
 
 
+_NETWORK_KEYS = {"name", "mcc", "mnc", "gsm_switched_off"}
+_DETECTION_KEYS = {"threshold", "window_s", "transient_s", "max_ground_speed"}
+
+
+def _network(item: Any, where: str) -> Network:
+    item = table(item, where, ConfigError)
+    refuse_unknown(item, _NETWORK_KEYS, where, ConfigError)
+    missing = [key for key in ("name", "mcc", "mnc") if key not in item]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    if not isinstance(item["name"], str) or not item["name"].strip():
+        raise ConfigError(f"{where}: name must be a non-empty string")
+    codes = []
+    for key, most in (("mcc", 999), ("mnc", 999)):
+        value = item[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise ConfigError(
+                f"{where}: {key} must be a whole number from 0 to {most}, not {value!r}"
+            )
+        codes.append(value)
+    switched_off = flag(item, "gsm_switched_off", False, where, ConfigError)
+    return Network(item["name"], codes[0], codes[1], switched_off)
+
+
 def parse_config(text: str) -> RadioConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
-    networks = []
-    for i, item in enumerate(data.get("networks", [])):
-        try:
-            networks.append(
-                Network(
-                    str(item["name"]),
-                    int(item["mcc"]),
-                    int(item["mnc"]),
-                    bool(item.get("gsm_switched_off", False)),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"[[networks]] #{i + 1}: {exc}") from None
-    limits = data.get("detection", {})
-    try:
-        return RadioConfig(
-            tuple(networks),
-            threshold=float(limits.get("threshold", 0.5)),
-            window_s=float(limits.get("window_s", 300)),
-            transient_s=float(limits.get("transient_s", 2700)),
-            max_ground_speed=float(limits.get("max_ground_speed", 55)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[detection]: {exc}") from None
+    refuse_unknown(data, {"networks", "detection"}, "the configuration", ConfigError)
+    items = data.get("networks", [])
+    if not isinstance(items, list):
+        raise ConfigError("networks: expected [[networks]] tables")
+    networks = tuple(_network(item, f"[[networks]] #{i + 1}") for i, item in enumerate(items))
+    where, default = "[detection]", RadioConfig()
+    limits = table(data.get("detection", {}), where, ConfigError)
+    refuse_unknown(limits, _DETECTION_KEYS, where, ConfigError)
+
+    def positive(key: str) -> float:
+        return float(number(limits, key, getattr(default, key), where, ConfigError))
+
+    threshold = number(limits, "threshold", default.threshold, where, ConfigError, at_most=1.0)
+    return RadioConfig(
+        networks,
+        threshold=float(threshold),
+        window_s=positive("window_s"),
+        transient_s=positive("transient_s"),
+        max_ground_speed=positive("max_ground_speed"),
+    )
 
 
 def load_config(path: Path | None) -> RadioConfig:

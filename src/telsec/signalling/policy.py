@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telsec.tomlfile import number, refuse_unknown, strings, table, whole_numbers
+
 
 class PolicyError(ValueError):
     """The policy file is missing, not TOML, or not shaped as documented."""
@@ -96,27 +98,58 @@ class Policy:
         return bool(gt) and any(gt.startswith(p) for p in self.leased_prefixes)  # type: ignore[union-attr]
 
 
+_OPERATOR_KEYS = {"name", "country", "plmn", "gt_prefixes", "point_codes", "diameter_realms"}
+_LIST_KEYS = {"allow_gts", "deny_gts", "leased_prefixes"}
+_TABLES = {"home", "partners", "lists", "thresholds"}
+
+
+def _digits(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    values = tuple(item.strip() for item in strings(data, key, where, PolicyError))
+    if not all(value.isdigit() for value in values):
+        raise PolicyError(f"{where}: {key} must be digit strings")
+    return values
+
+
 def _operator(data: Any, where: str) -> Operator:
-    if not isinstance(data, dict):
-        raise PolicyError(f"{where}: expected a table")
-    try:
-        name = str(data["name"])
-        plmns = tuple(str(p) for p in data.get("plmn", []))
-        prefixes = tuple(str(p) for p in data["gt_prefixes"])
-        pcs = tuple(int(p) for p in data.get("point_codes", []))
-        realms = tuple(str(r).lower().strip(".") for r in data.get("diameter_realms", []))
-    except KeyError as exc:
-        raise PolicyError(f"{where}: missing {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
-        raise PolicyError(f"{where}: {exc}") from None
+    data = table(data, where, PolicyError)
+    refuse_unknown(data, _OPERATOR_KEYS, where, PolicyError)
+    for key in ("name", "gt_prefixes"):
+        if key not in data:
+            raise PolicyError(f"{where}: missing {key!r}")
+    name, country = data["name"], data.get("country")
+    if not isinstance(name, str) or not name.strip():
+        raise PolicyError(f"{where}: name must be a non-empty string")
+    if country is not None and not (isinstance(country, str) and len(country) == 2):
+        raise PolicyError(f'{where}: country must be a two-letter ISO code, e.g. country = "GB"')
+    plmns = tuple(strings(data, "plmn", where, PolicyError))
     for plmn in plmns:
         mcc, _, mnc = plmn.partition("-")
         if not (len(mcc) == 3 and mcc.isdigit() and len(mnc) in (2, 3) and mnc.isdigit()):
             raise PolicyError(f"{where}: PLMN {plmn!r} is not MCC-MNC (e.g. 234-15)")
-    if not prefixes or not all(p.isdigit() for p in prefixes):
-        raise PolicyError(f"{where}: gt_prefixes must be digit strings")
-    country = data.get("country")
-    return Operator(name, plmns, prefixes, pcs, str(country).upper() if country else None, realms)
+    prefixes = _digits(data, "gt_prefixes", where)
+    if not prefixes:
+        raise PolicyError(f"{where}: gt_prefixes must name at least one GT prefix")
+    point_codes = tuple(whole_numbers(data, "point_codes", where, PolicyError))
+    realms = tuple(
+        r.lower().strip(".") for r in strings(data, "diameter_realms", where, PolicyError)
+    )
+    return Operator(name, plmns, prefixes, point_codes, country.upper() if country else None,
+                    tuple(realms))  # fmt: skip
+
+
+def _thresholds(data: Any) -> Thresholds:
+    where, default = "[thresholds]", Thresholds()
+    limits = table(data, where, PolicyError)
+    refuse_unknown(limits, set(Thresholds.__dataclass_fields__), where, PolicyError)
+    fan_out = number(limits, "fan_out_subscribers", default.fan_out_subscribers, where,
+                     PolicyError, whole=True)  # fmt: skip
+    return Thresholds(
+        fan_out_subscribers=int(fan_out),
+        **{
+            key: float(number(limits, key, getattr(default, key), where, PolicyError))
+            for key in ("fan_out_window_s", "sri_sm_followup_s", "max_speed_kmh")
+        },
+    )
 
 
 def parse_policy(text: str) -> Policy:
@@ -126,31 +159,20 @@ def parse_policy(text: str) -> Policy:
         raise PolicyError(f"not valid TOML: {exc}") from None
     if "home" not in data:
         raise PolicyError("the policy needs a [home] table")
+    refuse_unknown(data, _TABLES, "the policy", PolicyError)
     home = _operator(data["home"], "[home]")
-    partners = tuple(
-        _operator(p, f"[[partners]] #{i + 1}") for i, p in enumerate(data.get("partners", []))
-    )
-    lists = data.get("lists", {})
-    limits = data.get("thresholds", {})
-    try:
-        thresholds = Thresholds(
-            fan_out_subscribers=int(limits.get("fan_out_subscribers", 5)),
-            fan_out_window_s=float(limits.get("fan_out_window_s", 600)),
-            sri_sm_followup_s=float(limits.get("sri_sm_followup_s", 60)),
-            max_speed_kmh=float(limits.get("max_speed_kmh", 1000)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise PolicyError(f"[thresholds]: {exc}") from None
-    unknown = set(limits) - set(Thresholds.__dataclass_fields__)
-    if unknown:
-        raise PolicyError(f"[thresholds]: unknown setting(s) {', '.join(sorted(unknown))}")
+    partners = data.get("partners", [])
+    if not isinstance(partners, list):
+        raise PolicyError("partners: expected [[partners]] tables")
+    lists = table(data.get("lists", {}), "[lists]", PolicyError)
+    refuse_unknown(lists, _LIST_KEYS, "[lists]", PolicyError)
     return Policy(
         home=home,
-        partners=partners,
-        allow_gts=frozenset(str(g) for g in lists.get("allow_gts", [])),
-        deny_gts=frozenset(str(g) for g in lists.get("deny_gts", [])),
-        leased_prefixes=tuple(str(p) for p in lists.get("leased_prefixes", [])),
-        thresholds=thresholds,
+        partners=tuple(_operator(p, f"[[partners]] #{i + 1}") for i, p in enumerate(partners)),
+        allow_gts=frozenset(_digits(lists, "allow_gts", "[lists]")),
+        deny_gts=frozenset(_digits(lists, "deny_gts", "[lists]")),
+        leased_prefixes=_digits(lists, "leased_prefixes", "[lists]"),
+        thresholds=_thresholds(data.get("thresholds", {})),
     )
 
 
