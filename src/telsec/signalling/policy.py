@@ -134,7 +134,7 @@ def _operator(data: Any, where: str) -> Operator:
         r.lower().strip(".") for r in strings(data, "diameter_realms", where, PolicyError)
     )
     return Operator(name, plmns, prefixes, point_codes, country.upper() if country else None,
-                    tuple(realms))  # fmt: skip
+                    realms)  # fmt: skip
 
 
 def _thresholds(data: Any) -> Thresholds:
