@@ -24,6 +24,24 @@ def test_a_parcel_lure() -> None:
     )
 
 
+def test_links_to_ip_addresses_are_links() -> None:
+    """Smishing links to bare IP addresses so that there is no domain to block:
+    they are URLs (for the blocklist and the indicators), without a domain."""
+    found = scan(
+        "Log in http://192.0.2.7/login, or 198.51.100.9/pay, or http://[2001:db8::1]/x, "
+        "or https://portal.example/y today. Version 1.2.3.4, score 3.5/10, https://",
+        "GB",
+    )
+    assert found.urls == [
+        "http://192.0.2.7/login", "198.51.100.9/pay", "http://[2001:db8::1]/x",
+        "https://portal.example/y",
+    ]  # fmt: skip
+    assert found.domains == []
+    assert found.template == (
+        "log in <url> or <url> or <url> or <url> today version <code> score <code> https://"
+    )
+
+
 def test_copies_of_one_lure_share_a_template() -> None:
     one = scan("USPS: package 8KD2M on hold, update at https://a-usps.top/8KD2M", "US")
     two = scan("USPS: package Q7PZ3 on hold, update at https://b-usps.xyz/x", "US")

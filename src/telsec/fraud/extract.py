@@ -16,6 +16,7 @@ domains and numbers thousands of times): this runs once per report.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -148,6 +149,38 @@ def url_domain(word: str) -> str | None:
     return parts[0] if parts is not None and parts[1] in _BARE_SUFFIXES else None
 
 
+_SCHEMES = ("http://", "https://", "hxxp://", "hxxps://")
+#: A bare IPv4 address with a path ("192.0.2.7/login"): a link, where the
+#: address alone could be a version or a code
+_BARE_IP_LINK = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?/")
+
+
+def _ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def link_of(word: str) -> tuple[bool, str | None]:
+    """Whether ``word`` is a link, and its registrable domain if it has one: a
+    host with a public suffix (:func:`url_domain`), or a link to an IP address
+    (``http://192.0.2.7/login``, ``192.0.2.7/login``; smishing uses them to have
+    no domain to block) or to a host of no public suffix after an explicit scheme."""
+    domain = url_domain(word)
+    if domain is not None:
+        return True, domain
+    lowered = word.lower()
+    if lowered.startswith(_SCHEMES):
+        rest = lowered.split("://", 1)[1]
+        host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+        host = host if host.startswith("[") else host.split(":", 1)[0]
+        return bool(host) and (_ip(host) or ("." in host and host[-1].isalnum())), None
+    bare = _BARE_IP_LINK.match(lowered)
+    return (bare is not None and _ip(bare.group(1))), None
+
+
 @dataclass(frozen=True)
 class Extracted:
     urls: list[str]
@@ -209,9 +242,10 @@ def scan(text: str, region: str | None) -> Extracted:
         elif "@" in link and _EMAIL.fullmatch(link):
             found_emails.append(link.lower())
             parts.append("<email>")
-        elif "." in link and (domain := url_domain(link)) is not None:
+        elif ("." in link or "://" in link) and (found := link_of(link))[0]:
             found_urls.append(link)
-            domains.add(domain)
+            if found[1] is not None:
+                domains.add(found[1])
             parts.append("<url>")
         elif _DIGIT.search(link) is None:
             parts.append(link.lower())
