@@ -44,3 +44,11 @@ def load_settings(
     if schema is not None and not schema.replace("_", "").isalnum():
         raise ValueError(f"TELSEC_DATABASE_SCHEMA must be letters, digits and _: {schema!r}")
     return Settings(data_dir=directory, database_url=url, database_schema=schema)
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's or
+    ``taskset``'s limit, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from telsec.config import usable_cores
 from telsec.stix.timestamps import readable
 
 #: Messages on standard error, one line each whatever their length (logs are grepped).
@@ -38,8 +38,7 @@ WORKERS_PER_CORE = 4
 def worker_processes(requested: int | None) -> int:
     """How many processes ``--workers`` runs: one per core this process may use
     for None or 0; at most :data:`WORKERS_PER_CORE` per core, with a note if lowered."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = max(1, cores or 1)
+    cores = usable_cores()
     if not requested:
         return cores
     if requested > WORKERS_PER_CORE * cores:

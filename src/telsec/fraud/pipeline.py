@@ -27,7 +27,6 @@ script that calls these with more than one worker needs Python's
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,6 +37,7 @@ from typing import Any
 
 import polars as pl
 
+from telsec.config import usable_cores
 from telsec.fraud.campaigns import (
     Settings,
     assign_campaigns,
@@ -64,10 +64,6 @@ CHUNK = 25_000
 PARALLEL_FROM = 16 << 20
 #: Templates whose scores a process remembers (then it starts again).
 CACHED_TEMPLATES = 20_000
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
 
 
 @dataclasses.dataclass
@@ -133,7 +129,7 @@ class Ingester:
     def __init__(self, ingest: Ingest, store: ReportStore, workers: int | None = None) -> None:
         self.ingest = ingest
         self.store = store
-        self.workers = workers or default_workers()
+        self.workers = workers or usable_cores()
         self._here = _Process(dataclasses.replace(ingest, counts=Rejections()))
         self._pool: ProcessPoolExecutor | None = None
 

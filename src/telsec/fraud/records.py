@@ -37,12 +37,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import phonenumbers
 import polars as pl
 
 from telsec.fraud.extract import SHORTENERS, classify_sender, clean_text, scan
-from telsec.rejections import Rejections
+from telsec.rejections import Rejections, json_objects
 
 MAX_BODY = 4096
 #: A line longer than this is not a report (a 10 MB "message" is cut to MAX_BODY
@@ -183,19 +182,7 @@ def csv_rows(path: Path, counts: Rejections) -> Iterator[dict[str, Any]]:
 
 def jsonl_rows(lines: Iterable[str], counts: Rejections) -> Iterator[dict[str, Any]]:
     """Raw rows of JSON lines, names mapped through :data:`ALIASES`."""
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            counts.read += 1
-            counts.add("line that is not JSON")
-            continue
-        if not isinstance(row, dict):
-            counts.read += 1
-            counts.add("line that is not a JSON object")
-            continue
+    for row in json_objects(lines, counts):
         yield {ALIASES.get(str(k).lower(), str(k).lower()): v for k, v in row.items()}
 
 

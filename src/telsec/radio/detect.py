@@ -120,16 +120,12 @@ def _network(item: Any, where: str) -> Network:
         raise ConfigError(f"{where}: missing {', '.join(missing)}")
     if not isinstance(item["name"], str) or not item["name"].strip():
         raise ConfigError(f"{where}: name must be a non-empty string")
-    codes = []
-    for key, most in (("mcc", 999), ("mnc", 999)):
+    for key in ("mcc", "mnc"):
         value = item[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
-            raise ConfigError(
-                f"{where}: {key} must be a whole number from 0 to {most}, not {value!r}"
-            )
-        codes.append(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 999:
+            raise ConfigError(f"{where}: {key} must be a whole number from 0 to 999, not {value!r}")
     switched_off = flag(item, "gsm_switched_off", False, where, ConfigError)
-    return Network(item["name"], codes[0], codes[1], switched_off)
+    return Network(item["name"], item["mcc"], item["mnc"], switched_off)
 
 
 def parse_config(text: str) -> RadioConfig:

@@ -54,6 +54,7 @@ from telsec.radio.schema import (
     slices,
 )
 from telsec.radio.store import ObservationStore
+from telsec.rejections import json_objects
 
 INVENTORY_FORMATS = ("opencellid", "cells-csv")
 OBSERVATION_FORMATS = ("towercollector", "wigle", "cellinfo", "jsonl", "parquet")
@@ -409,14 +410,8 @@ def _lines_as_records(block: bytes, counts: Rejections) -> list[Any]:
     return records
 
 
-def _rows_by_line(records: list[Any], counts: Rejections) -> pl.DataFrame:
-    rows = []
-    for record in records:
-        if isinstance(record, dict):
-            rows.append(record)
-        else:
-            counts.read += 1
-            counts.add("record is not a JSON object")
+def _rows_by_line(block: bytes, counts: Rejections) -> pl.DataFrame:
+    rows = json_objects(block.splitlines(), counts, "not JSON", "record is not a JSON object")
     # each column read on its own, so one bad value rejects its row, not the file
     out = []
     for row in rows:
@@ -533,11 +528,11 @@ def _jsonl_chunks(
 
 def _jsonl_block(block: bytes, counts: Rejections) -> pl.DataFrame:
     if not _objects_only(block):  # Polars reads `[1]` or `null` as a row of nulls
-        return _rows_by_line(_lines_as_records(block, counts), counts)
+        return _rows_by_line(block, counts)
     try:
         return pl.read_ndjson(io.BytesIO(block), schema=OBSERVATION_SCHEMA, ignore_errors=True)
     except Exception:  # polars raises several kinds; the slow path tells which line
-        return _rows_by_line(_lines_as_records(block, counts), counts)
+        return _rows_by_line(block, counts)
 
 
 #: A line that starts with something other than ``{`` (or is empty)

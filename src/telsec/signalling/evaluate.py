@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import orjson
+from telsec.rejections import Rejections, json_objects
 
 
 @dataclass
@@ -35,18 +35,9 @@ def read_labels(lines: Iterable[bytes]) -> tuple[list[Label], Counter[str]]:
     "benign"}``, other fields ignored), and the lines left out, counted by reason:
     a labels file may be written by hand, for a capture of one's own."""
     labels: list[Label] = []
-    rejected: Counter[str] = Counter()
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            rejected["not JSON"] += 1
-            continue
-        if not isinstance(item, dict):
-            rejected["not a JSON object"] += 1
-            continue
+    counts = Rejections()
+    rejected = counts.rejected
+    for item in json_objects(lines, counts, "not JSON", "not a JSON object"):
         frame, malicious, scenario = (
             item.get("frame"),
             item.get("malicious", False),
