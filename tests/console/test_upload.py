@@ -20,6 +20,7 @@ from telsec.signalling.encode import PcapWriter, ethernet, ipv4
 from telsec.storage.db import make_engine
 from tests.conftest import Database
 from tests.console.conftest import DemoNode, csrf, sign_in
+from tests.fraud.test_ip_links import ip_link_reports
 from tests.interop.hub import start_hub
 from tests.radio.conftest import SHARED_RADIO
 
@@ -272,3 +273,24 @@ def test_readers_may_not_upload_and_jobs_are_private(demo_node: DemoNode) -> Non
         token = csrf(other.get("/upload"))
         refused = other.post("/upload", data={"csrf": token}, files={"file": ("a.json", b"[]")})
         assert refused.status_code == 403
+
+
+def test_campaigns_that_link_to_ip_addresses_show_them(demo_node: DemoNode) -> None:
+    content = b"".join(orjson.dumps(r) + b"\n" for r in ip_link_reports())
+    with demo_node.signed_in("ofcom") as client:
+        before = _campaign_links(client)
+        job = _upload(client, "ip-links.jsonl", content).json()["job"]
+        assert _wait(client, job)["state"] == "done"
+        assert "203.0.113.9" in client.get(f"/upload/{job}").text
+        _publish(client, job, _collection_id(client, job, "UK provider reports"), "amber")
+        published = _campaign_links(client) - before
+        assert "via 203.0.113.9" in client.get("/campaigns").text
+        pages = [client.get(f"/campaigns/{campaign}").text for campaign in published]
+        shown = {
+            address
+            for page in pages
+            if "<h3>IP addresses</h3>" in page
+            for address in re.findall(r"<li><code>([0-9a-f.:]+)</code></li>",
+                                      page.split("<h3>IP addresses</h3>")[1].split("</ul>")[0])
+        }  # fmt: skip
+        assert shown == {"203.0.113.9", "2001:db8::7"}

@@ -37,9 +37,21 @@ def test_links_to_ip_addresses_are_links() -> None:
         "https://portal.example/y",
     ]  # fmt: skip
     assert found.domains == []
+    # the address is what a firewall blocks and what a STIX ipv4-addr/ipv6-addr names
+    assert found.ip_addresses == ["192.0.2.7", "198.51.100.9", "2001:db8::1"]
     assert found.template == (
         "log in <url> or <url> or <url> or <url> today version <code> score <code> https://"
     )
+
+
+def test_ip_addresses_in_canonical_form() -> None:
+    found = scan(
+        "Pay at HTTP://[2001:DB8:0:0::1]:8443/p or http://user@192.0.2.7:8080/q or "
+        "http://192.0.2.7/r or http://999.1.2.3/s (not an address) or hxxps://203.0.113.5",
+        "GB",
+    )
+    assert len(found.urls) == 5
+    assert found.ip_addresses == ["192.0.2.7", "2001:db8::1", "203.0.113.5"]
 
 
 def test_copies_of_one_lure_share_a_template() -> None:

@@ -261,7 +261,7 @@ def campaigns(
                 "last seen": utc_time(c["last_seen"]),
                 "networks": c["networks"][:3],
                 "senders": c["senders"][:3],
-                "domains": c["domains"][:3],
+                "domains, IPs": (c["domains"] + c["ip_addresses"])[:3],
                 "links": [b["alert"] for b in c["blasters"]]
                 + [g["global_title"] for g in c["global_titles"]],
             }
@@ -287,7 +287,8 @@ def blocklist(
     region: RegionOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Domains, URLs, senders and callback numbers of the campaigns, for SMS firewalls."""
+    """Domains, IP addresses, URLs, senders and callback numbers of the campaigns, for
+    SMS firewalls."""
     from telsec.fraud.campaigns import summarise
     from telsec.fraud.pipeline import stored_campaigns
 
@@ -299,6 +300,7 @@ def blocklist(
             continue
         for kind, key in (
             ("domain", "domains"),
+            ("ip", "ip_addresses"),
             ("url", "urls"),
             ("sender", "senders"),
             ("callback", "callbacks"),

@@ -505,14 +505,14 @@ class Jobs:
         job.progress = 0.7
         campaigns = [c for c in summarise(find_campaigns(reports)) if c["category"] != "ham"]
         job.message = f"{reports.height:,} reports: {len(campaigns)} campaigns"
-        job.columns = ["campaign", "category", "reports", "senders", "domains"]
+        job.columns = ["campaign", "category", "reports", "senders", "domains, IPs"]
         job.rows = [
             {
                 "campaign": c["name"],
                 "category": c["category"],
                 "reports": c["reports"],
                 "senders": ", ".join(c["senders"][:3]),
-                "domains": ", ".join(c["domains"][:3]),
+                "domains, IPs": ", ".join((c["domains"] + c["ip_addresses"])[:3]),
             }
             for c in campaigns
         ]

@@ -401,6 +401,8 @@ def blaster_tracks(conn: Connection, principal: Principal) -> list[BlasterTrack]
 class CampaignProfile:
     campaign: ObjectRow
     domains: list[str] = field(default_factory=list)
+    #: IP addresses that the campaign's links without a domain point at
+    ip_addresses: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     senders: list[str] = field(default_factory=list)
     blasters: list[ObjectRow] = field(default_factory=list)  # cell identities / their indicators
@@ -426,8 +428,8 @@ def _spread(counts: dict[int, int], first: int | None, last: int | None, total: 
 def campaign_profiles(
     conn: Connection, principal: Principal, *, campaign_id: str | None = None
 ) -> list[CampaignProfile]:
-    """Campaigns with their domains, URLs and senders (from the indicators that indicate
-    them), their links to blasters and Global Titles, and their volume over time."""
+    """Campaigns with their domains, IP addresses, URLs and senders (from the indicators
+    that indicate them), their links to blasters and Global Titles, and their volume over time."""
     if campaign_id is not None:
         found = browse.latest(conn, principal, [campaign_id], include_vocabulary=False)
         campaigns = [found[campaign_id]] if campaign_id in found else []
@@ -464,6 +466,8 @@ def campaign_profiles(
                     continue
                 if stix_type == "domain-name" and path == "value":
                     profile.domains.append(value)
+                elif stix_type in ("ipv4-addr", "ipv6-addr") and path == "value":
+                    profile.ip_addresses.append(value)
                 elif stix_type == "url" and path == "value":
                     profile.urls.append(value)
                 elif stix_type == "sms-sender" and path == "value":
@@ -494,7 +498,7 @@ def campaign_profiles(
                 count if isinstance(count, int) else 1,
             )
         profile.volume = dict(sorted(volume.items()))
-        for values in (profile.domains, profile.urls, profile.senders):
+        for values in (profile.domains, profile.ip_addresses, profile.urls, profile.senders):
             values[:] = sorted(set(values))
         profiles.append(profile)
     return profiles

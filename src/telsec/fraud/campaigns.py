@@ -5,14 +5,15 @@
    (``PERMUTATIONS`` hash functions, vectorised in NumPy) banded for LSH
    (``BANDS`` bands of ``ROWS`` rows: pairs above a Jaccard of about 0.5 collide);
    colliding pairs whose estimated similarity reaches ``SIMILARITY`` are joined.
-2. Clusters that share a registrable domain (not a shortener), an E.164
-   sender or a callback number, with activity within ``window`` of each other,
-   are one campaign: the same people behind different wordings.  The sender
-   of a text the model calls ham is not used (it may be a recycled number).
+2. Clusters that share a registrable domain (not a shortener), the IP
+   address of a link without a domain, an E.164 sender or a callback number,
+   with activity within ``window`` of each other, are one campaign: the same
+   people behind different wordings.  The sender of a text the model calls
+   ham is not used (it may be a recycled number).
 3. Each campaign is summarised: first and last seen, volume (in all and per
-   UTC day), reporters, networks, senders, domains, brands, examples, and the
-   SMS-blaster alerts and signalling findings it is linked to
-   (:func:`link_blasters`, :func:`link_signalling`).
+   UTC day), reporters, networks, senders, domains, IP addresses, brands,
+   examples, and the SMS-blaster alerts and signalling findings it is linked
+   to (:func:`link_blasters`, :func:`link_signalling`).
 
 The reports may be a lazy frame over Parquet parts (:mod:`.store`) holding
 more than memory does: every step is a query run by Polars' streaming engine
@@ -218,6 +219,7 @@ def _infrastructure(reports: pl.LazyFrame, by: str) -> pl.LazyFrame:
         sender &= pl.col("category") != "ham"
     items = pl.concat_list(
         pl.col("domains").list.eval("domain:" + pl.element()),
+        pl.col("ip_addresses").list.eval("ip:" + pl.element()),
         pl.col("callbacks").list.eval("phone:" + pl.element()),
         pl.when(sender).then("phone:" + pl.col("sender")),
     )
@@ -534,6 +536,7 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
         "reporting_network": ("networks", 10, False),
         "sender": ("senders", 10, True),
         "domains": ("domains", 20, True),
+        "ip_addresses": ("ip_addresses", 20, True),
         "urls": ("urls", URLS, True),
         "callbacks": ("callbacks", 10, True),
         "brand": ("brands", 10, False),
@@ -554,7 +557,8 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
     for row in grouped.sort("reports", "campaign", descending=[True, False]).iter_rows(named=True):
         for name, _, _ in tops.values():
             row[name] = row[name] or []
-        key = "|".join(sorted(row["domains"] + row["callbacks"])) or row["examples"][0]
+        infrastructure = row["domains"] + row["ip_addresses"] + row["callbacks"]
+        key = "|".join(sorted(infrastructure)) or row["examples"][0]
         row["categories"] = dict(zip(row.pop("category"), row.pop("category_counts"), strict=True))
         category = campaign_category(row["categories"], settings.category_share)
         row["id"] = str(uuid.uuid5(_NAMESPACE, key))
@@ -567,7 +571,7 @@ def summarise(reports: Reports, settings: Settings | None = None) -> list[dict[s
 def _name(campaign: dict[str, Any]) -> str:
     subject = campaign["brands"][0] if campaign["brands"] else (campaign["sectors"] or ["SMS"])[0]
     kind = campaign["category"]
-    where = (campaign["domains"] or campaign["callbacks"] or [""])[0]
+    where = (campaign["domains"] or campaign["ip_addresses"] or campaign["callbacks"] or [""])[0]
     return f"{subject} {kind}" + (f" via {where}" if where else "")
 
 

@@ -5,7 +5,8 @@ Pure functions, cached where the same value recurs (a campaign repeats its
 domains and numbers thousands of times): this runs once per report.
 
 * Domains are reduced to the registrable domain with ``tldextract`` and its
-  bundled public suffix list (no network).
+  bundled public suffix list (no network); a link to an IP address has none,
+  and its address is kept instead, in canonical form.
 * Numbers are runs of digit words ("07911 123456"), checked and put in E.164
   by ``phonenumbers`` with the reporter's country as the default region.
 * The template is the text with URLs, e-mail addresses, numbers, amounts,
@@ -155,30 +156,41 @@ _SCHEMES = ("http://", "https://", "hxxp://", "hxxps://")
 _BARE_IP_LINK = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?/")
 
 
-def _ip(host: str) -> bool:
+def ip_address(host: str) -> str | None:
+    """``host`` as an IP address in its canonical form (IPv6 compressed, lower
+    case), or None if it is not one."""
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def link_of(word: str) -> tuple[bool, str | None]:
-    """Whether ``word`` is a link, and its registrable domain if it has one: a
-    host with a public suffix (:func:`url_domain`), or a link to an IP address
-    (``http://192.0.2.7/login``, ``192.0.2.7/login``; smishing uses them to have
-    no domain to block) or to a host of no public suffix after an explicit scheme."""
+#: A link: its registrable domain, or the IP address it points at (neither: a
+#: host of no public suffix after an explicit scheme).
+Link = tuple[str | None, str | None]
+
+
+def link_of(word: str) -> Link | None:
+    """``word``'s :data:`Link` if it is a link, else None: a host with a public
+    suffix (:func:`url_domain`), a link to an IP address (``http://192.0.2.7/login``,
+    ``192.0.2.7/login``; smishing uses them to have no domain to block) or to a
+    host of no public suffix after an explicit scheme."""
     domain = url_domain(word)
     if domain is not None:
-        return True, domain
+        return domain, None
     lowered = word.lower()
     if lowered.startswith(_SCHEMES):
         rest = lowered.split("://", 1)[1]
         host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
-        host = host if host.startswith("[") else host.split(":", 1)[0]
-        return bool(host) and (_ip(host) or ("." in host and host[-1].isalnum())), None
+        # an IPv6 address is bracketed, so that a port can follow it
+        host = host.split("]", 1)[0] + "]" if host.startswith("[") else host.split(":", 1)[0]
+        address = ip_address(host) if host else None
+        if address is not None or ("." in host and host[-1].isalnum()):
+            return None, address
+        return None
     bare = _BARE_IP_LINK.match(lowered)
-    return (bare is not None and _ip(bare.group(1))), None
+    address = ip_address(bare.group(1)) if bare else None
+    return (None, address) if address else None
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,8 @@ class Extracted:
     urls: list[str]
     #: the registrable domains of ``urls``, sorted, once each
     domains: list[str]
+    #: the IP addresses that ``urls`` without a domain point at, sorted, once each
+    ip_addresses: list[str]
     emails: list[str]
     callbacks: list[str]
     template: str
@@ -209,6 +223,7 @@ def scan(text: str, region: str | None) -> Extracted:
     regular expressions over the whole text cost ten times more)."""
     found_urls: list[str] = []
     domains: set[str] = set()
+    addresses: set[str] = set()
     found_emails: list[str] = []
     callbacks: list[str] = []
     parts: list[str] = []
@@ -242,10 +257,13 @@ def scan(text: str, region: str | None) -> Extracted:
         elif "@" in link and _EMAIL.fullmatch(link):
             found_emails.append(link.lower())
             parts.append("<email>")
-        elif ("." in link or "://" in link) and (found := link_of(link))[0]:
+        elif ("." in link or "://" in link) and (found := link_of(link)) is not None:
             found_urls.append(link)
-            if found[1] is not None:
-                domains.add(found[1])
+            domain, address = found
+            if domain is not None:
+                domains.add(domain)
+            elif address is not None:
+                addresses.add(address)
             parts.append("<url>")
         elif _DIGIT.search(link) is None:
             parts.append(link.lower())
@@ -253,4 +271,5 @@ def scan(text: str, region: str | None) -> Extracted:
             parts.append("<amount>")
         else:
             parts.append("<code>")
-    return Extracted(found_urls, sorted(domains), found_emails, callbacks, " ".join(parts))
+    return Extracted(found_urls, sorted(domains), sorted(addresses), found_emails, callbacks,
+                     " ".join(parts))  # fmt: skip

@@ -55,6 +55,7 @@ from telsec.fraud.records import (
     detect_format,
     ingest_rows,
     jsonl_rows,
+    link_addresses,
     raw_lines,
 )
 from telsec.fraud.store import ReportStore, StoreError, write_part
@@ -195,10 +196,13 @@ class Ingester:
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path}: not a telsec reports file ({exc})") from None
         missing = sorted(set(REPORT_SCHEMA) - names)
-        if missing:
+        # written before telsec kept the IP addresses of links: read from the URLs
+        older = missing == ["ip_addresses"]
+        if missing and not older:
             raise StoreError(f"{path}: not a telsec reports file (no {', '.join(missing)})")
         before = self.store.rows
-        if "category" in names:  # read where it is; only its templates are written
+        classified = "category" in names
+        if classified and not older:  # read where it is; only its templates are written
             for batch in handle.iter_batches(CHUNK, columns=["template"]):
                 templates = pl.Series(batch.column(0)).drop_nulls().unique(maintain_order=True)
                 paths = self.store.next_paths()
@@ -206,12 +210,22 @@ class Ingester:
                 self.store.add_templates(paths[1])
             self.store.add(path, int(handle.metadata.num_rows))
             return self.store.rows - before
-        for batch in handle.iter_batches(CHUNK, columns=list(REPORT_SCHEMA)):
-            frame = pl.DataFrame(pl.from_arrow(batch)).cast(pl.Schema(REPORT_SCHEMA))
+        for batch in handle.iter_batches(CHUNK):
+            frame = pl.DataFrame(pl.from_arrow(batch))
+            if older:
+                addresses = [link_addresses(urls) for urls in frame["urls"].to_list()]
+                frame = frame.with_columns(
+                    pl.Series("ip_addresses", addresses, dtype=pl.List(pl.String()))
+                )
+            reports = frame.select(list(REPORT_SCHEMA)).cast(pl.Schema(REPORT_SCHEMA))
+            if classified:  # as this version's ingest writes it: the same columns, in order
+                rest = [name for name in frame.columns if name not in REPORT_SCHEMA]
+                reports = pl.concat([reports, frame.select(rest)], how="horizontal")
+            else:
+                reports = classify_reports(reports, scores=self._here.scores)
             paths = self.store.next_paths()
-            classified = classify_reports(frame, scores=self._here.scores)
-            _write(classified, paths)
-            self.store.add(paths[0], classified.height)
+            _write(reports, paths)
+            self.store.add(paths[0], reports.height)
             self.store.add_templates(paths[1])
         return self.store.rows - before
 

@@ -40,7 +40,7 @@ from typing import Any
 import phonenumbers
 import polars as pl
 
-from telsec.fraud.extract import SHORTENERS, classify_sender, clean_text, scan
+from telsec.fraud.extract import SHORTENERS, classify_sender, clean_text, link_of, scan
 from telsec.rejections import Rejections, json_objects
 
 MAX_BODY = 4096
@@ -82,6 +82,8 @@ REPORT_SCHEMA: dict[str, pl.DataType] = {
     "originating_gt": pl.String(),
     "urls": pl.List(pl.String()),
     "domains": pl.List(pl.String()),
+    #: the IP addresses of the links that have no domain
+    "ip_addresses": pl.List(pl.String()),
     "shorteners": pl.List(pl.String()),
     "callbacks": pl.List(pl.String()),
     "emails": pl.List(pl.String()),
@@ -299,12 +301,20 @@ class Ingest:
             "urls": found.urls,
             # a shortener is everyone's domain: kept apart, its URLs stay in urls
             "domains": [d for d in found.domains if d not in SHORTENERS],
+            "ip_addresses": found.ip_addresses,
             "shorteners": [d for d in found.domains if d in SHORTENERS],
             "callbacks": found.callbacks,
             "emails": found.emails,
             "template": found.template,
             "flags": flags,
         }
+
+
+def link_addresses(urls: Iterable[str] | None) -> list[str]:
+    """The IP addresses that the links among ``urls`` without a domain point at,
+    sorted, once each (the ``ip_addresses`` that ingest keeps)."""
+    found = {link[1] for link in map(link_of, urls or ()) if link is not None and link[1]}
+    return sorted(found)
 
 
 def read_reports(path: Path, ingest: Ingest, input_format: str | None = None) -> pl.DataFrame:

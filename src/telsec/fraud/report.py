@@ -10,7 +10,8 @@ Per campaign (ham is never shared):
   analysis with more reports of that day adds a new version, not a duplicate);
 * an indicator per registrable domain (shorteners are left out: blocking
   ``bit.ly`` would block everyone's links; the shortened URL itself is shared),
-  per URL and per sender (the ``sms-sender`` SCO: alphanumeric ID, short code
+  per IP address that links without a domain point at (``ipv4-addr`` or
+  ``ipv6-addr``), per URL and per sender (the ``sms-sender`` SCO: alphanumeric ID, short code
   or E.164 number), each ``indicates`` the campaign;
 * ``uses`` the mobile-phishing attack-pattern (CAPEC-164, ATT&CK for Mobile
   T1660) when the campaign is smishing or a scam, and the FiGHT false-base-
@@ -99,10 +100,14 @@ def _describe(campaign: dict[str, Any]) -> str:
 
 
 def _observables(campaign: dict[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    """(what, pattern, SCO) for each domain, URL and sender of the campaign."""
+    """(what, pattern, SCO) for each domain, IP address, URL and sender of the campaign."""
     for domain in campaign["domains"]:  # never a shortener (records keeps those apart)
         sco = dict(value_sco("domain-name", domain))
         yield f"domain {domain}", f"[domain-name:value = {quote(domain)}]", sco
+    for address in campaign.get("ip_addresses") or []:  # of links that have no domain
+        kind = "ipv6-addr" if ":" in address else "ipv4-addr"
+        sco = dict(value_sco(kind, address))
+        yield f"IP address {address}", f"[{kind}:value = {quote(address)}]", sco
     for url in campaign["urls"]:
         yield f"URL {url}", f"[url:value = {quote(url)}]", dict(value_sco("url", url))
     for sender in campaign["senders"]:
