@@ -12,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from telsec.fraud import pipeline, records
+from telsec.fraud import store as store_module
 from telsec.fraud.campaigns import find_campaigns, summarise
 from telsec.fraud.classify import classify_reports
 from telsec.fraud.pipeline import Ingester, stored_campaigns
@@ -119,10 +120,14 @@ def test_an_ingested_file_joins_as_it_is_and_a_bare_one_is_classified(tmp_path: 
     assert (tmp_path / "ingested.parquet").exists()  # the user's file is not the store's
 
 
-def test_campaigns_written_into_the_parts_leave_the_users_files_alone(tmp_path: Path) -> None:
-    """The campaigns are written into the store's parts (in its own directory):
-    a file the user gave is read, never rewritten or deleted, and the summaries
-    are those of the reports in memory."""
+def test_campaigns_written_into_the_parts_leave_the_users_files_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The campaigns are written into the store's parts (in its own directory),
+    a slice of ``REWRITE_ROWS`` reports at a time (a large file is not held
+    whole): a file the user gave is read, never rewritten or deleted, and the
+    summaries are those of the reports in memory."""
+    monkeypatch.setattr(store_module, "REWRITE_ROWS", 400)
     rows, _ = simulate(1500, seed=3)
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
@@ -133,8 +138,10 @@ def test_campaigns_written_into_the_parts_leave_the_users_files_alone(tmp_path: 
     with ReportStore() as store, Ingester(Ingest(Pseudonymiser(KEY)), store, 1) as ingester:
         ingester.add_ingested(given)
         reports = stored_campaigns(store)
-        assert len(store.parts) == 1 and store.parts[0].parent == store.directory
-        assert reports.select(pl.len()).collect().item() == classified.height
+        assert len(store.parts) == 4  # 1,500 reports
+        assert all(part.parent == store.directory for part in store.parts)
+        in_order = reports.select("report_id").collect()["report_id"]
+        assert in_order.to_list() == classified["report_id"].to_list()
         on_disk = summarise(reports)
     assert given.read_bytes() == before
     assert on_disk == summarise(find_campaigns(classified))
