@@ -250,10 +250,10 @@ def _join_by_infrastructure(used: pl.DataFrame, clusters: int, window: float) ->
 #: Reports per pass of a query whose state grows with its distinct values
 #: (templates, URLs, senders, reporters): over more reports than this, such a
 #: query runs in several passes, each over the values whose keys fall in one
-#: slice, so that the distinct values held at once are one slice's.  (Polars'
-#: streaming engine's own working memory still grows with the rows read: more
-#: passes do not lower the command's peak; see docs/benchmarks.md.)
-PASS_ROWS = 2_000_000
+#: slice, so that the distinct values held at once are one slice's.  Over the
+#: parts of 4M reports, summarising took 281 MiB at 2M reports per pass, 251 MiB
+#: at 1M and 212 MiB at 500k, in 3.7, 4.7 and 7.8 s (docs/benchmarks.md).
+PASS_ROWS = 1_000_000
 
 
 def _passes(rows: int) -> int:
