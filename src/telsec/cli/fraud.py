@@ -287,8 +287,7 @@ def blocklist(
     region: RegionOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Domains, IP addresses, URLs, senders and callback numbers of the campaigns, for
-    SMS firewalls."""
+    """Domains, IP addresses, URLs, senders and callbacks of the campaigns, for SMS firewalls."""
     from telsec.fraud.campaigns import summarise
     from telsec.fraud.pipeline import stored_campaigns
 
