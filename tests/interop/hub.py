@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -91,10 +92,48 @@ def cli_env(db: Database, **extra: str) -> dict[str, str]:
 # -------------------------------------------------------------- the server
 
 
+def _ephemeral_low() -> int:
+    """Where the kernel's ephemeral ports start (outgoing connections and binds to
+    port 0 take theirs from there up)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_PORTS_FROM = 20000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback TCP port that nothing listens on and that nothing else in the
+    test run will take before the test's server binds it: below the kernel's
+    ephemeral range (a port from a bind to port 0 could be taken by any
+    outgoing connection in the meantime: a five-node cluster's node, whose
+    port its peers are told before it starts, once found its port taken), in
+    this pytest-xdist worker's own share of that range, and never handed out
+    twice by one process."""
+    top = min(_ephemeral_low(), 32768)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    share = (top - _PORTS_FROM) // workers
+    if share < 100:  # an unusual ephemeral range: let the kernel choose
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    low = _PORTS_FROM + (int(worker) % workers if worker.isdigit() else 0) * share
+    for _ in range(1000):
+        port = random.randrange(low, low + share)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {low}-{low + share}")
 
 
 @dataclass
