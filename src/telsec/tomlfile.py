@@ -19,6 +19,14 @@ def table(data: Any, where: str, error: type[ValueError]) -> dict[str, Any]:
     return data
 
 
+def tables(data: dict[str, Any], key: str, error: type[ValueError]) -> list[Any]:
+    """The ``[[key]]`` tables (missing: none); each is checked by the caller."""
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise error(f"{key}: expected [[{key}]] tables")
+    return value
+
+
 def refuse_unknown(
     data: dict[str, Any], known: set[str], where: str, error: type[ValueError]
 ) -> None:

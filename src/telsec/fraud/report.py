@@ -104,7 +104,7 @@ def _observables(campaign: dict[str, Any]) -> Iterable[tuple[str, str, dict[str,
     for domain in campaign["domains"]:  # never a shortener (records keeps those apart)
         sco = dict(value_sco("domain-name", domain))
         yield f"domain {domain}", f"[domain-name:value = {quote(domain)}]", sco
-    for address in campaign.get("ip_addresses") or []:  # of links that have no domain
+    for address in campaign["ip_addresses"]:  # of links that have no domain
         kind = "ipv6-addr" if ":" in address else "ipv4-addr"
         sco = dict(value_sco(kind, address))
         yield f"IP address {address}", f"[{kind}:value = {quote(address)}]", sco

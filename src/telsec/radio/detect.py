@@ -27,7 +27,7 @@ from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
 from telsec.radio.store import FIX_COLUMNS, ObservationStore
-from telsec.tomlfile import flag, number, refuse_unknown, table
+from telsec.tomlfile import flag, number, refuse_unknown, table, tables
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,7 @@ def parse_config(text: str) -> RadioConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}") from None
     refuse_unknown(data, {"networks", "detection"}, "the configuration", ConfigError)
-    items = data.get("networks", [])
-    if not isinstance(items, list):
-        raise ConfigError("networks: expected [[networks]] tables")
+    items = tables(data, "networks", ConfigError)
     networks = tuple(_network(item, f"[[networks]] #{i + 1}") for i, item in enumerate(items))
     where, default = "[detection]", RadioConfig()
     limits = table(data.get("detection", {}), where, ConfigError)

@@ -332,6 +332,9 @@ _CELLINFO_RATS = {
 }
 
 
+_NO_CELLS = "CellInfo record without a list of cells"
+
+
 def _json_records(path: Path, counts: Rejections) -> list[Any]:
     raw = path.read_bytes()
     try:
@@ -339,7 +342,7 @@ def _json_records(path: Path, counts: Rejections) -> list[Any]:
         return document if isinstance(document, list) else [document]
     except orjson.JSONDecodeError:
         pass
-    return _lines_as_records(raw, counts)
+    return list(json_objects(raw.splitlines(), counts, "not JSON", _NO_CELLS))
 
 
 def _cellinfo(path: Path) -> tuple[pl.DataFrame, Rejections]:
@@ -349,7 +352,7 @@ def _cellinfo(path: Path) -> tuple[pl.DataFrame, Rejections]:
         cells = record.get("cells") if isinstance(record, dict) else None
         if not isinstance(cells, list):
             counts.read += 1
-            counts.add("CellInfo record without a list of cells")
+            counts.add(_NO_CELLS)
             continue
         registered = [c for c in cells if isinstance(c, dict) and c.get("registered")]
         for cell in cells:
@@ -395,19 +398,6 @@ def _cellinfo(path: Path) -> tuple[pl.DataFrame, Rejections]:
                 }
             )
     return _frame(out), counts
-
-
-def _lines_as_records(block: bytes, counts: Rejections) -> list[Any]:
-    records = []
-    for line in block.splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            counts.read += 1
-            counts.add("not JSON")
-    return records
 
 
 def _rows_by_line(block: bytes, counts: Rejections) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telsec.tomlfile import number, refuse_unknown, strings, table, whole_numbers
+from telsec.tomlfile import number, refuse_unknown, strings, table, tables, whole_numbers
 
 
 class PolicyError(ValueError):
@@ -161,9 +161,7 @@ def parse_policy(text: str) -> Policy:
         raise PolicyError("the policy needs a [home] table")
     refuse_unknown(data, _TABLES, "the policy", PolicyError)
     home = _operator(data["home"], "[home]")
-    partners = data.get("partners", [])
-    if not isinstance(partners, list):
-        raise PolicyError("partners: expected [[partners]] tables")
+    partners = tables(data, "partners", PolicyError)
     lists = table(data.get("lists", {}), "[lists]", PolicyError)
     refuse_unknown(lists, _LIST_KEYS, "[lists]", PolicyError)
     return Policy(
