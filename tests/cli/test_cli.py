@@ -235,6 +235,39 @@ def test_a_scan_loads_only_what_it_needs(tmp_path: Path) -> None:
     assert not {m for m in loaded if m.startswith("pydantic")}
 
 
+LEAVE_PROBE = """
+import atexit, sys, threading, time
+from telsec.cli.main import leave
+atexit.register(lambda: print("exit handler ran"))
+sys.stdout.write("buffered, not flushed")
+if sys.argv[1] == "thread":  # a thread still working: Python's own exit waits for it
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done"))).start()
+leave(None if sys.argv[2] == "none" else int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize(
+    ("thread", "code", "status"),
+    [("no", "none", 0), ("no", "0", 0), ("no", "3", 3), ("no", "cannot go on", 1),
+     ("thread", "none", 0), ("thread", "3", 3)],
+)  # fmt: skip
+def test_leaving_keeps_the_status_the_output_and_the_exit_handlers(
+    thread: str, code: str, status: int
+) -> None:
+    """``leave`` ends the process without tearing the interpreter down, but as
+    ``sys.exit`` would: the same status, buffered output written, exit handlers run,
+    a message on standard error, and a thread still running waited for."""
+    done = subprocess.run(
+        [sys.executable, "-c", LEAVE_PROBE, thread, code], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == status
+    assert done.stdout.startswith("buffered, not flushed")
+    assert "exit handler ran" in done.stdout
+    assert ("thread done" in done.stdout) == (thread == "thread")
+    assert ("cannot go on" in done.stderr) == (code == "cannot go on")
+
+
 @pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "telsec")
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     env = clean_env(TELSEC_DATABASE_URL=UNREACHABLE)  # --help must not touch the database

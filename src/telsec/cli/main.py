@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.main
@@ -686,6 +688,8 @@ def run() -> None:
     user can act on (an output directory that does not exist, a full disk)."""
     try:
         app()
+    except SystemExit as done:  # how every command ends (click's standalone mode)
+        leave(done.code)
     except OSError as exc:  # a file, a disk, a connection: the machine's answer, not a bug
         if os.environ.get("TELSEC_DEBUG"):
             raise
@@ -699,6 +703,31 @@ def run() -> None:
             "This is a bug in telsec; run again with TELSEC_DEBUG=1 for the details."
         )
         sys.exit(1)
+
+
+def leave(code: str | int | None) -> NoReturn:
+    """Exit with ``code`` (as ``sys.exit`` takes it) without tearing the interpreter
+    down: freeing every module and object a command leaves behind takes tens of
+    milliseconds (55 ms after a scan of a million messages) and nobody needs it, so
+    the exit handlers run (temporary files, worker processes, logging), the streams
+    are flushed and the process ends, as mypy's ``hard_exit`` does.  Where another
+    thread still runs, Python's own exit waits for it as usual."""
+    if threading.active_count() > 1 or os.environ.get("TELSEC_DEBUG"):
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # a message, as sys.exit("...") prints it
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
+            pass
+    os._exit(status)
 
 
 if __name__ == "__main__":  # pragma: no cover
