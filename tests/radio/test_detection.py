@@ -84,11 +84,14 @@ def test_a_stationary_blaster_is_located_within_a_hundred_metres() -> None:
 def test_a_cloned_identity_is_located_by_where_it_was_not_heard_too() -> None:
     """A clone stands near the city's edge, heard by a few observers from one side:
     the readings alone left half the cities' fits to the centroid, 250 m off (median
-    of the cities).  Where observers listened and did not report it bounds the
-    other side: 132 m now (docs/radio.md); not the 100 m target."""
+    of the cities).  Where observers listened to its technology and did not report
+    it bounds the other side: 155 m now (docs/radio.md); not the 100 m target.  (It
+    was 132 m while a fix that listed only LTE cells counted as a silence of a GSM
+    transmitter: true of the simulator, whose observers rank every technology in
+    one list, not of phones, which list the cells of the technology they measure.)"""
     errors = [r.median_error_m for r in (_run("cloned-cell", s) for s in range(5, 13))]
     assert all(e is not None for e in errors)
-    assert float(np.median(errors)) <= 150, errors
+    assert float(np.median(errors)) <= 160, errors
     assert max(e for e in errors if e is not None) <= 350, errors  # 458 m before
 
 

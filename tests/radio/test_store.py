@@ -113,3 +113,42 @@ def test_detection_over_a_spilled_store_is_detection_over_the_frame() -> None:
     assert whole.alerts
     assert (spilled.cells, spilled.observations) == (whole.cells, whole.observations)
     assert spilled.alerts == whole.alerts
+
+
+def test_each_technology_has_its_own_floor_and_its_own_silences() -> None:
+    """A fix's floor is the weakest cell of each technology reported there (an LTE
+    RSRP reads 20 to 30 dB below a GSM RSSI of the same power), and a fix that
+    listed no GSM cell is no silence of a GSM transmitter: the phone was not
+    measuring GSM."""
+    from telsec.radio.detect import _silent
+
+    def row(source: str, t: float, rat: str, cell: int, signal: float) -> dict[str, object]:
+        place = {"time": 1000.0 + t, "lat": 51.5, "lon": -0.1 + t * 1e-3, "source": source}
+        return {**place, "rat": rat, "mcc": 234, "mnc": 20, "area": 1, "cell": cell,
+                "signal": signal}  # fmt: skip
+
+    frame = conform(
+        pl.DataFrame(
+            [
+                row("both", 0, "gsm", 1, -70.0),  # the suspect, heard here
+                row("both", 10, "gsm", 2, -75.0),
+                row("both", 10, "gsm", 3, -95.0),
+                row("both", 10, "lte", 4, -112.0),
+                row("lte-only", 20, "lte", 4, -100.0),
+                row("lte-only", 20, "lte", 5, -118.0),
+            ]
+        ),
+        OBSERVATION_SCHEMA,
+    )
+    with ObservationStore.of(frame) as store:
+        fixes = store.fixes().sort("time", "rat")
+    assert fixes.select("source", "rat", "floor").rows() == [
+        ("both", "gsm", -70.0),
+        ("both", "gsm", -95.0),
+        ("both", "lte", -112.0),
+        ("lte-only", "lte", -118.0),
+    ]
+    suspect = frame.filter(pl.col("cell") == 1)
+    times, _lat, _lon, floors = _silent(fixes, suspect, suspect, 300.0)
+    assert times.tolist() == [1010.0]  # the GSM list without it; not the LTE-only fix
+    assert floors.tolist() == [-95.0]

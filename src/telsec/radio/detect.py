@@ -469,7 +469,7 @@ def detect(
         return Detection([], 0, 0)
     fixes = store.fixes()
     airborne = airborne_fixes(fixes, config.max_ground_speed)
-    # where ground observers listened, and the weakest cell each reported there
+    # where ground observers listened, and the weakest cell of each technology reported there
     listened = fixes.join(airborne, on=list(FIX_COLUMNS), how="anti").filter(
         pl.col("floor").is_not_null()
     )
@@ -660,12 +660,17 @@ def _silent(
     listened: pl.DataFrame, flagged: pl.DataFrame, mine: pl.DataFrame, window_s: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(times, latitudes, longitudes, floors) of the fixes where observers listened
-    while the transmitter was heard (from its first located reading to the end of
-    its last one's window) and reported nothing under its identity (``flagged``:
-    all the cell's rows, a clone's real cell's too)."""
+    to the transmitter's radio technology while it was heard (from its first
+    located reading to the end of its last one's window) and reported nothing
+    under its identity (``flagged``: all the cell's rows, a clone's real cell's
+    too).  A fix that reported only other technologies' cells is no silence: a
+    phone on LTE does not list the GSM cells around it."""
     times = mine["time"].to_numpy()
     first, last = float(times.min()), float(times.max())
-    quiet = listened.filter(pl.col("time").is_between(first, last + window_s)).join(
+    rat = mine["rat"][0]
+    quiet = listened.filter(
+        pl.col("rat") == rat, pl.col("time").is_between(first, last + window_s)
+    ).join(
         flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti"
     )
     return (

@@ -138,18 +138,23 @@ class ObservationStore:
                 yield frame.slice(start, rows)
 
     def fixes(self) -> pl.DataFrame:
-        """Every distinct observer fix (source, time, lat, lon) and the weakest
-        signal reported at it (``floor``; null if none has one): a fix is shared
-        by all the cells heard at it, so there are several times fewer than rows."""
+        """Every distinct observer fix (source, time, lat, lon), once per radio
+        technology reported at it (``rat``), with the weakest signal of that
+        technology reported there (``floor``; null if none has one).  Each
+        technology has its own floor: a phone lists the loudest cells of the
+        technologies it measures, and an LTE RSRP reads 20 to 30 dB below a GSM
+        RSSI of the same power.  A fix is shared by all the cells heard at it,
+        so there are several times fewer than rows."""
+        keys = [*FIX_COLUMNS, "rat"]
         parts = [
-            chunk.group_by(FIX_COLUMNS).agg(pl.col("signal").min().alias("floor"))
+            chunk.group_by(keys).agg(pl.col("signal").min().alias("floor"))
             for chunk in self.chunks(1_000_000)
         ]
         if not parts:
             return pl.DataFrame(
-                schema={**{k: OBSERVATION_SCHEMA[k] for k in FIX_COLUMNS}, "floor": pl.Float64}
+                schema={**{k: OBSERVATION_SCHEMA[k] for k in keys}, "floor": pl.Float64}
             )
-        return pl.concat(parts).group_by(FIX_COLUMNS).agg(pl.col("floor").min())
+        return pl.concat(parts).group_by(keys).agg(pl.col("floor").min())
 
     def frame(self) -> pl.DataFrame:
         """Every observation in one frame (reads the spilled ones back)."""
