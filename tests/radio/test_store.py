@@ -141,12 +141,11 @@ def test_each_technology_has_its_own_floor_and_its_own_silences() -> None:
         OBSERVATION_SCHEMA,
     )
     with ObservationStore.of(frame) as store:
-        fixes = store.fixes().sort("time", "rat")
-    assert fixes.select("source", "rat", "floor").rows() == [
-        ("both", "gsm", -70.0),
-        ("both", "gsm", -95.0),
-        ("both", "lte", -112.0),
-        ("lte-only", "lte", -118.0),
+        fixes = store.fixes().sort("time")
+    assert fixes.select("source", "floor_gsm", "floor_lte", "floor_umts").rows() == [
+        ("both", -70.0, None, None),
+        ("both", -95.0, -112.0, None),
+        ("lte-only", None, -118.0, None),
     ]
     suspect = frame.filter(pl.col("cell") == 1)
     times, _lat, _lon, floors = _silent(fixes, suspect, suspect, 300.0)

@@ -26,7 +26,7 @@ from telsec.geo import haversine_m
 from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
-from telsec.radio.store import FIX_COLUMNS, ObservationStore
+from telsec.radio.store import FIX_COLUMNS, ObservationStore, floor_column
 from telsec.tomlfile import flag, number, refuse_unknown, table, tables
 
 
@@ -470,9 +470,7 @@ def detect(
     fixes = store.fixes()
     airborne = airborne_fixes(fixes, config.max_ground_speed)
     # where ground observers listened, and the weakest cell of each technology reported there
-    listened = fixes.join(airborne, on=list(FIX_COLUMNS), how="anti").filter(
-        pl.col("floor").is_not_null()
-    )
+    listened = fixes.join(airborne, on=list(FIX_COLUMNS), how="anti")
     done = 0
 
     def chunks() -> Iterator[pl.DataFrame]:
@@ -667,17 +665,15 @@ def _silent(
     phone on LTE does not list the GSM cells around it."""
     times = mine["time"].to_numpy()
     first, last = float(times.min()), float(times.max())
-    rat = mine["rat"][0]
+    floor = floor_column(mine["rat"][0])
     quiet = listened.filter(
-        pl.col("rat") == rat, pl.col("time").is_between(first, last + window_s)
-    ).join(
-        flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti"
-    )
+        pl.col(floor).is_not_null(), pl.col("time").is_between(first, last + window_s)
+    ).join(flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti")
     return (
         quiet["time"].to_numpy(),
         quiet["lat"].to_numpy(),
         quiet["lon"].to_numpy(),
-        quiet["floor"].to_numpy(),
+        quiet[floor].to_numpy().astype(np.float64),
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 from telsec.radio.schema import (
     CLEAN_CHUNK_ROWS,
     OBSERVATION_SCHEMA,
+    RATS,
     Rejections,
     check_observations,
     conform,
@@ -30,6 +31,12 @@ from telsec.radio.schema import (
 SPILL_ROWS = 2_000_000
 #: The columns that place an observer: what the airborne check reads.
 FIX_COLUMNS = ("source", "time", "lat", "lon")
+
+
+def floor_column(rat: str) -> str:
+    """The column of :meth:`ObservationStore.fixes` with the weakest signal of
+    technology ``rat`` reported at each fix."""
+    return f"floor_{rat}"
 
 
 class ObservationStore:
@@ -138,23 +145,30 @@ class ObservationStore:
                 yield frame.slice(start, rows)
 
     def fixes(self) -> pl.DataFrame:
-        """Every distinct observer fix (source, time, lat, lon), once per radio
-        technology reported at it (``rat``), with the weakest signal of that
-        technology reported there (``floor``; null if none has one).  Each
-        technology has its own floor: a phone lists the loudest cells of the
-        technologies it measures, and an LTE RSRP reads 20 to 30 dB below a GSM
-        RSSI of the same power.  A fix is shared by all the cells heard at it,
-        so there are several times fewer than rows."""
-        keys = [*FIX_COLUMNS, "rat"]
+        """Every distinct observer fix (source, time, lat, lon) and, for each radio
+        technology, the weakest signal of that technology reported at it
+        (``floor_gsm``, ``floor_lte``, ...: :func:`floor_column`; null where it
+        reported none).  Each technology has its own floor: a phone lists the
+        loudest cells of the technologies it measures, and an LTE RSRP reads 20 to
+        30 dB below a GSM RSSI of the same power.  A fix is shared by all the cells
+        heard at it, so there are several times fewer than rows; the floors are
+        32-bit (a tenth of a dB is all a reading holds)."""
+        floors = [floor_column(rat) for rat in RATS]
         parts = [
-            chunk.group_by(keys).agg(pl.col("signal").min().alias("floor"))
+            chunk.group_by(FIX_COLUMNS).agg(
+                pl.col("signal").filter(pl.col("rat") == rat).min().cast(pl.Float32).alias(name)
+                for rat, name in zip(RATS, floors, strict=True)
+            )
             for chunk in self.chunks(1_000_000)
         ]
         if not parts:
             return pl.DataFrame(
-                schema={**{k: OBSERVATION_SCHEMA[k] for k in keys}, "floor": pl.Float64}
+                schema={
+                    **{k: OBSERVATION_SCHEMA[k] for k in FIX_COLUMNS},
+                    **dict.fromkeys(floors, pl.Float32),
+                }
             )
-        return pl.concat(parts).group_by(keys).agg(pl.col("floor").min())
+        return pl.concat(parts).group_by(FIX_COLUMNS).agg(pl.col(floors).min())
 
     def frame(self) -> pl.DataFrame:
         """Every observation in one frame (reads the spilled ones back)."""
