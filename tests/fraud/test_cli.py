@@ -88,6 +88,12 @@ def test_files_to_link_that_are_not_what_they_say_are_refused_or_trimmed(tmp_pat
     done = run("campaigns", str(reports), "--signalling", str(mixed), "-f", "jsonl")
     assert done.returncode == 0, done.stderr
     assert b"1 line that is not a signalling source" in done.stderr
+    # a line cut short (a file still being written) is left out like the others
+    with mixed.open("a") as more:
+        more.write('{"record": "source", "sour')
+    done = run("campaigns", str(reports), "--signalling", str(mixed), "-f", "jsonl")
+    assert done.returncode == 0, done.stderr
+    assert b"2 lines that are not a signalling source" in done.stderr
 
 
 def test_ingest_writes_every_report_once_in_each_format(tmp_path: Path) -> None:

@@ -180,19 +180,19 @@ def ingest(
 def _jsonl(path: Path | None, what: str, wanted: Callable[[dict[str, Any]], bool]) -> list[Any]:
     """The objects of a JSON lines file that another command wrote: those that
     are ``wanted``; the other lines are counted, and a file of none is an error."""
+    from telsec.rejections import Rejections, json_objects
+
     if path is None:
         return []
     if not path.is_file():
         fail(f"no such file: {path}", 2)
-    try:
-        lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-    except orjson.JSONDecodeError as exc:
-        fail(f"{path}: not JSON lines ({exc})", 2)
-        raise
-    kept = [line for line in lines if isinstance(line, dict) and wanted(line)]
+    others = Rejections()  # lines that are not JSON objects: counted with the rest
+    objects = list(json_objects(path.read_bytes().splitlines(), others))
+    kept = [item for item in objects if wanted(item)]
+    lines = len(objects) + others.read
     if lines and not kept:
-        fail(f"{path}: none of its {len(lines):,} lines is {what}", 2)
-    left = len(lines) - len(kept)
+        fail(f"{path}: none of its {lines:,} lines is {what}", 2)
+    left = lines - len(kept)
     if left:
         lines_are = "1 line that is" if left == 1 else f"{left:,} lines that are"
         err_console.print(f"{escape(str(path))}: {lines_are} not {what} left out")
