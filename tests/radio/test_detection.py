@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import polars as pl
 import pytest
 
 from telsec.geo import from_local, haversine_m
@@ -27,6 +28,7 @@ from telsec.radio.locate import (
     profile,
     silence_penalty,
 )
+from telsec.radio.schema import INVENTORY_SCHEMA, OBSERVATION_SCHEMA, conform
 from telsec.radio.simulate import OPERATOR_TOML
 from telsec.stix.techniques import technique_by_external_id
 from tests.radio.cities import city
@@ -307,3 +309,67 @@ def test_a_radio_configuration_means_what_it_says_or_is_refused(more: str, why: 
         parse_config(_NETWORK.replace("234", "2340"))
     config = parse_config(_NETWORK + "gsm_switched_off = true\n[detection]\nwindow_s = 600")
     assert config.networks[0].gsm_switched_off and config.window_s == 600.0
+
+
+def _reading(source: str, t: float, metres_east: float, rat: str, cell: int, signal: float):
+    lat, lon = from_local(metres_east, 0.0, 51.5, -0.1)
+    return {
+        "source": source, "time": t, "lat": float(lat), "lon": float(lon), "rat": rat,
+        "mcc": 234, "mnc": 10, "area": 7777 if cell == 888_001 else 1010, "cell": cell,
+        "signal": signal, "neighbours": 4,
+    }  # fmt: skip
+
+
+def test_a_cell_is_missed_only_where_and_when_it_would_have_been_listed() -> None:
+    """An absence is a fix near a loud reading, outside the time the cell was heard,
+    listing cells of its technology well below that reading."""
+    from telsec.radio.detect import ABSENCE_GAP_S, absences
+    from telsec.radio.store import ObservationStore
+
+    heard = [_reading("a", 5000.0 + 60 * i, 0.0, "lte", 888_001, -70.0) for i in range(3)]
+
+    def fix(t: float, metres_east: float, floor: float, rat: str = "lte") -> dict:
+        return _reading(f"f{t}{metres_east}{floor}{rat}", t, metres_east, rat, 42, floor)
+
+    fixes = [
+        fix(1000.0, 0.0, -95.0),  # before, here, listing down to 25 dB below: missed it
+        fix(8000.0, 60.0, -100.0),  # after, 60 m away: missed it
+        fix(1000.0, 40.0, -80.0),  # 10 dB below: a shadowed reading could miss it
+        fix(1000.0, 400.0, -100.0),  # 400 m away: it may never reach there
+        fix(5100.0, 0.0, -100.0),  # while it was heard: not an absence of it
+        fix(5120.0 + ABSENCE_GAP_S - 1, 0.0, -100.0),  # too soon after the last reading
+        fix(1000.0, 0.0, -60.0, "gsm"),  # listed GSM only: not listening to LTE
+    ]
+    frame = conform(pl.DataFrame(heard + fixes), OBSERVATION_SCHEMA)
+    with ObservationStore.of(frame) as store:
+        listened = store.fixes()
+    own = frame.filter(pl.col("cell") == 888_001)
+    assert absences(own, listened, 5000.0, 5120.0) == 2
+    assert absences(own.head(0), listened, 5000.0, 5120.0) == 0
+
+
+def test_a_cell_heard_for_minutes_is_transient_only_if_it_was_missed_before_or_after() -> None:
+    """A femtocell in a quiet street is heard for the minutes two phones took to walk
+    past: without places where observers would have heard it, before or after,
+    and did not, its short life is the observers', not its own."""
+    from telsec.radio.detect import ABSENCES
+
+    macro_cell = {"rat": "lte", "mcc": 234, "mnc": 10, "area": 1010, "cell": 42,
+                  "lat": 51.5, "lon": -0.09, "range_m": 3000.0}  # fmt: skip
+    inventory = conform(pl.DataFrame([macro_cell]), INVENTORY_SCHEMA)
+    config = parse_config("[[networks]]\nname = 'Thames Telecom'\nmcc = 234\nmnc = 10\n")
+    femto = [_reading(s, 5000.0 + 100 * i, 10.0 * i, "lte", 888_001, -75.0)
+             for i, s in enumerate(["p1", "p1", "p2", "p2"])]  # fmt: skip
+    # the macro cell, heard all day far from the femtocell (6 h observed)
+    macro = [_reading("d", t, 3000.0, "lte", 42, -80.0) for t in (0.0, 21_600.0)]
+    passers = [_reading(f"q{i}", 900.0 + 10 * i, 0.0, "lte", 42, -98.0) for i in range(ABSENCES)]
+
+    def rules(rows: list[dict]) -> list[set[str]]:
+        found = detect(conform(pl.DataFrame(rows), OBSERVATION_SCHEMA), inventory, config)
+        return [{e["rule"] for e in a["evidence"]} for a in found.alerts]
+
+    assert rules(femto + macro) == []  # in no inventory, a TAC of its own: not enough
+    assert rules(femto + macro + passers) == [
+        {"RADIO-NOT-IN-INVENTORY", "RADIO-LONESOME-AREA", "RADIO-TRANSIENT"}
+    ]
+    assert rules(femto + macro + passers[1:]) == []

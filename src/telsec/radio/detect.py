@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from telsec.geo import haversine_m
+from telsec.geo import METRES_PER_DEGREE, haversine_m
 from telsec.radio.device import DeviceEvent
 from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
@@ -537,6 +537,7 @@ def detect(
     parts = near.partition_by(list(CELL_KEY), as_dict=True) if near.height else {}
     for cell, evidence in suspects:
         own = parts.get(tuple(cell[k] for k in CELL_KEY), near.head(0))
+        evidence = _confirm_transient(evidence, cell, own, listened)
         track, moved = [], 0.0
         # each stretch on the air is followed on its own: the same identity back on
         # another day may be somewhere else
@@ -574,6 +575,80 @@ def detect(
         )
     alerts.sort(key=lambda a: (-a["score"], a["first_seen"]))
     return Detection(alerts, len(cells), store.height)
+
+
+#: A transient cell must have been missed where it had been loud: at a fix this
+#: close to one of its readings, before or after it was heard, listening to its
+#: technology, whose weakest reported cell was this much weaker than that reading.
+ABSENCE_NEAR_M = 100.0
+ABSENCE_MARGIN_DB = 15.0
+#: ... at this many fixes, and this long before its first or after its last reading.
+ABSENCES = 3
+ABSENCE_GAP_S = 120.0
+
+
+def absences(own: pl.DataFrame, listened: pl.DataFrame, first_seen: float, last_seen: float) -> int:
+    """How many fixes in ``listened`` (fixes with their floors) missed the cell of
+    ``own`` (its readings: time, lat, lon, signal, rat) where it had been loud.
+
+    A fix counts when it lies within :data:`ABSENCE_NEAR_M` of one of the readings,
+    reported cells of the reading's technology down to :data:`ABSENCE_MARGIN_DB`
+    below it, and came :data:`ABSENCE_GAP_S` or more before the cell's first reading
+    or after its last: there and then the cell would have been listed, had it been
+    on the air.  A cell heard for minutes because observers passed by for minutes
+    (an indoor cell in a quiet street) has none."""
+    readings = own.filter(pl.col("signal").is_not_null())
+    if readings.is_empty():
+        return 0
+    floor = floor_column(str(readings["rat"][0]))
+    lat, lon = readings["lat"].to_numpy(), readings["lon"].to_numpy()
+    pad_lat = ABSENCE_NEAR_M / METRES_PER_DEGREE
+    pad_lon = pad_lat / max(float(np.cos(np.radians(np.abs(lat).max()))), 0.01)
+    fixes = listened.filter(
+        pl.col(floor).is_not_null(),
+        (pl.col("time") <= first_seen - ABSENCE_GAP_S)
+        | (pl.col("time") >= last_seen + ABSENCE_GAP_S),
+        pl.col("lat").is_between(lat.min() - pad_lat, lat.max() + pad_lat),
+        pl.col("lon").is_between(lon.min() - pad_lon, lon.max() + pad_lon),
+    )
+    if fixes.is_empty():
+        return 0
+    loud = readings["signal"].to_numpy() - ABSENCE_MARGIN_DB
+    fix_lat, fix_lon = fixes["lat"].to_numpy(), fixes["lon"].to_numpy()
+    fix_floor = fixes[floor].to_numpy().astype(np.float64)
+    missed = 0
+    # blocks of fixes, so that the fixes x readings distances stay a few million
+    step = max(1, 2_000_000 // lat.size)
+    for at in range(0, fix_lat.size, step):
+        part = slice(at, at + step)
+        near = (
+            haversine_m(fix_lat[part, None], fix_lon[part, None], lat[None, :], lon[None, :])
+            <= ABSENCE_NEAR_M
+        )
+        missed += int((near & (fix_floor[part, None] <= loud[None, :])).any(axis=1).sum())
+    return missed
+
+
+def _confirm_transient(
+    evidence: list[dict[str, Any]],
+    cell: dict[str, Any],
+    own: pl.DataFrame,
+    listened: pl.DataFrame,
+) -> list[dict[str, Any]]:
+    """``evidence`` with RADIO-TRANSIENT kept only if observers missed the cell
+    where it had been loud (:func:`absences`): first and last seen alone say how
+    long observers were near it, not how long it was on the air."""
+    found = next((e for e in evidence if e["rule"] == "RADIO-TRANSIENT"), None)
+    if found is None:
+        return evidence
+    missed = absences(
+        own.filter(~pl.col("airborne")), listened, cell["first_seen"], cell["last_seen"]
+    )
+    if missed < ABSENCES:
+        return [e for e in evidence if e is not found]
+    detail = f"{found['detail']}; missed at {missed} places where it had been loud"
+    found = {**found, "detail": detail}
+    return [found if e["rule"] == "RADIO-TRANSIENT" else e for e in evidence]
 
 
 def _sessions(observations: pl.DataFrame, config: RadioConfig) -> list[pl.DataFrame]:
