@@ -7,7 +7,7 @@ repository root:
     .venv/bin/python bench/bench_fraud.py --reports 200000
     .venv/bin/python bench/bench_fraud.py --reports 4000000 --workers 2 --commands-only
 
-The reports are one simulated run of ``telsec fraud simulate`` (seed 1: nine
+The reports are one simulated run of ``telsec fraud simulate`` (seed 1: ten
 lures in five countries, ham and marketing), written once as JSON lines with
 their labels.  Three measurements:
 

@@ -56,6 +56,11 @@ def test_every_simulated_campaign_is_found_whole_and_pure(month: pl.DataFrame) -
     assert parcel["templates"] > 1  # two wordings, joined by their domains
     cra = next(c for c in summaries if c["brands"] and c["brands"][0] == "CRA")
     assert set(cra["languages"]) == {"en", "fr"}  # its French wording is the same campaign
+    # links to bare IP addresses: the addresses are its infrastructure, not a domain
+    customs = next(c for c in summaries if "203.0.113.45" in c["ip_addresses"])
+    assert set(customs["ip_addresses"]) == {"203.0.113.45", "198.51.100.23"}
+    assert customs["domains"] == [] and customs["templates"] > 1
+    assert customs["category"] == "smishing"
     # the blaster's reports, and the leased GT's
     alert = {"id": "lte:234-10:1:1", "track": [
         {"lat": lat, "lon": lon, "start": BLASTER_START, "end": BLASTER_START + 3600}

@@ -5,9 +5,9 @@ infrastructure (domains, sender numbers, callback numbers), a time span and the
 networks whose customers report it. Two wordings of one campaign share no text
 but share domains: only the infrastructure join can put them together. One
 campaign is pushed by an SMS blaster (reports near its route, in its hour), one
-comes through a misused Global Title. Around them: customers forwarding
-ordinary messages (ham) and marketing spam. ``labels`` maps every report id to
-its campaign (or ``None``).
+comes through a misused Global Title, one links to bare IP addresses. Around
+them: customers forwarding ordinary messages (ham) and marketing spam.
+``labels`` maps every report id to its campaign (or ``None``).
 """
 
 from __future__ import annotations
@@ -163,6 +163,24 @@ LURES = (
         ),
         ("mygov-ato-refund.com", "au-mygov-claim.net"),
         ("myGov", "+61491550{n:03d}"),
+    ),
+    Lure(
+        # links to bare IP addresses (documentation ranges): no domain to block or
+        # to join the two wordings by, only the addresses
+        "auspost-customs-ip",
+        "AU",
+        (
+            (
+                "AusPost: your parcel {code} is held at our facility. Pay the {amount} "
+                "redelivery fee at http://{domain}/ap/{code}",
+            ),
+            (
+                "Final notice: an item addressed to you cannot be released until customs "
+                "charges of {amount} are paid. http://{domain}:8080/{code}",
+            ),
+        ),
+        ("203.0.113.45", "198.51.100.23"),
+        ("+61491551{n:03d}",),
     ),
     Lure(
         "prize-callback",
