@@ -11,9 +11,12 @@ import pytest
 from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import (
     _EMPTY_CELL,
+    ABSENCE_GAP_S,
+    ABSENCES,
     RULES,
     ConfigError,
     _evidence,
+    absences,
     detect,
     movement_m,
     parse_config,
@@ -30,6 +33,7 @@ from telsec.radio.locate import (
 )
 from telsec.radio.schema import INVENTORY_SCHEMA, OBSERVATION_SCHEMA, conform
 from telsec.radio.simulate import OPERATOR_TOML
+from telsec.radio.store import ObservationStore
 from telsec.stix.techniques import technique_by_external_id
 from tests.radio.cities import city
 
@@ -323,8 +327,6 @@ def _reading(source: str, t: float, metres_east: float, rat: str, cell: int, sig
 def test_a_cell_is_missed_only_where_and_when_it_would_have_been_listed() -> None:
     """An absence is a fix near a loud reading, outside the time the cell was heard,
     listing cells of its technology well below that reading."""
-    from telsec.radio.detect import ABSENCE_GAP_S, absences
-    from telsec.radio.store import ObservationStore
 
     heard = [_reading("a", 5000.0 + 60 * i, 0.0, "lte", 888_001, -70.0) for i in range(3)]
 
@@ -352,7 +354,6 @@ def test_a_cell_heard_for_minutes_is_transient_only_if_it_was_missed_before_or_a
     """A femtocell in a quiet street is heard for the minutes two phones took to walk
     past: without places where observers would have heard it, before or after,
     and did not, its short life is the observers', not its own."""
-    from telsec.radio.detect import ABSENCES
 
     macro_cell = {"rat": "lte", "mcc": 234, "mnc": 10, "area": 1010, "cell": 42,
                   "lat": 51.5, "lon": -0.09, "range_m": 3000.0}  # fmt: skip
