@@ -741,9 +741,15 @@ def _silent(
     times = mine["time"].to_numpy()
     first, last = float(times.min()), float(times.max())
     floor = floor_column(mine["rat"][0])
-    quiet = listened.filter(
-        pl.col(floor).is_not_null(), pl.col("time").is_between(first, last + window_s)
-    ).join(flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti")
+    quiet = (
+        listened.filter(
+            pl.col(floor).is_not_null(), pl.col("time").is_between(first, last + window_s)
+        )
+        .join(flagged.select(FIX_COLUMNS), on=list(FIX_COLUMNS), how="anti")
+        # in one order whatever the chunks the fixes were gathered in: the
+        # locator samples them
+        .sort("time", "lat", "lon", floor)
+    )
     return (
         quiet["time"].to_numpy(),
         quiet["lat"].to_numpy(),

@@ -13,7 +13,12 @@ position only: a grid over the observations' area and beyond, refined around
 the best point, for every candidate at once (NumPy).  A grid finds the global
 minimum where a local optimiser started at the centroid could stop in a side
 valley, and costs a fraction of a millisecond.  Outliers are down-weighted
-(soft L1, by reweighting).  A moving transmitter's fit adds a constant
+(soft L1, by reweighting).  Where observers listened and did not report a
+fixed transmitter (silences: it was below the weakest cell they reported), the
+readings are censored, and the fit is the censored (Tobit) model's most likely
+one instead, readings and silences together (:func:`censored_profile`; the
+power and exponent by Newton's method on the grid, then all four parameters
+by SciPy's ``least_squares`` from its best candidates).  A moving transmitter's fit adds a constant
 velocity through the window, refined from the grid's answer.  The uncertainty
 radius is two standard deviations: the region the data allow around a fixed
 fit (profile chi-squared), or the fit's covariance where that is wider; when
@@ -29,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import log_ndtr
 
 from telsec.geo import from_local, haversine_m, to_local
 
@@ -140,14 +146,18 @@ def profile(
     return rss, power, exponent
 
 
-#: How much a place where an observer listened and did not report the transmitter
-#: weighs against a reading of it (each dB the model says it would have been
-#: above the weakest cell reported there counts as half a dB of residual).
-SILENCE_WEIGHT = 0.5
 #: Silences count within this distance of the readings' area (metres).
 SILENCE_REACH_M = 2000.0
 #: At most this many silences in the first grid (every k-th one beyond).
-COARSE_SILENCES = 2000
+COARSE_SILENCES = 500
+#: Shadowing (dB): how far readings scatter about the path-loss model, what the
+#: chance of a silence is reckoned with (3GPP TR 38.901, urban macro, NLOS: 6 dB).
+SHADOWING_DB = 6.0
+#: Newton steps for the censored model's power and exponent at each candidate.
+NEWTON_STEPS = 6
+#: ... on the first grid, which only ranks the candidates to start from.
+COARSE_STEPS = 3
+_LOG_SQRT_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -160,29 +170,158 @@ class Silences:
     x: np.ndarray
     y: np.ndarray
     floor: np.ndarray
+    #: how many silences each one stands for (a sample of every k-th stands for k)
+    weight: float = 1.0
 
     def every(self, k: int) -> Silences:
-        return Silences(self.x[::k], self.y[::k], self.floor[::k])
+        if k <= 1:
+            return self
+        return Silences(self.x[::k], self.y[::k], self.floor[::k], self.weight * k)
+
+    def at_most(self, count: int) -> Silences:
+        """A sample of at most ``count`` of them, each standing for its share."""
+        return self.every(-(-self.x.size // count))
 
 
-def silence_penalty(
-    silences: Silences, cx: np.ndarray, cy: np.ndarray, power: np.ndarray, exponent: np.ndarray
-) -> np.ndarray:
-    """For each candidate (position, power, exponent): the sum of squares of how
-    far (dB) the model puts the transmitter above the floor of each silence, times
-    ``SILENCE_WEIGHT`` (one-sided: a silence where the model is quiet costs nothing)."""
-    out = np.zeros(cx.size)
-    if silences.x.size == 0:
-        return out
-    step = max(1, BLOCK // silences.x.size)
+def _levels(cx: np.ndarray, cy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """10 log10 of the distance (at least 1 m) from each candidate to each point."""
+    d2 = (cx[:, None] - x) ** 2 + (cy[:, None] - y) ** 2
+    return np.asarray(5.0 * np.log10(np.maximum(d2, 1.0)))
+
+
+def _inverse_mills(z: np.ndarray) -> np.ndarray:
+    """phi(z) / Phi(z), computed in logs (stable far into either tail)."""
+    return np.asarray(np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_ndtr(z)))
+
+
+#: :func:`_inverse_mills` and log Phi tabulated for the grids, which take them for
+#: every candidate and silence (SciPy's special function took as long as all the
+#: rest of a Newton step): interpolated linearly they are within 1e-5 and 7e-4 of
+#: the functions; beyond the table, the inverse Mills ratio is held at its ends
+#: (about 0 at z = 40; about 40 at -40, a transmitter 240 dB above a floor).
+_TABLE_LOW, _TABLE_PER_UNIT = -40.0, 64
+_TABLE_Z = np.arange(_TABLE_LOW, -_TABLE_LOW, 1 / _TABLE_PER_UNIT)
+_MILLS = _inverse_mills(_TABLE_Z)
+_MILLS_SLOPE = np.append(np.diff(_MILLS), 0.0)
+_LOG_CDF = log_ndtr(_TABLE_Z)
+_LOG_CDF_SLOPE = np.append(np.diff(_LOG_CDF), 0.0)
+
+
+def _tabulated(z: np.ndarray, table: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """A function tabulated at ``_TABLE_Z``, interpolated linearly at ``z``
+    (overwritten), held at the table's ends."""
+    z -= _TABLE_LOW
+    z *= _TABLE_PER_UNIT
+    np.clip(z, 0.0, table.size - 1.0, out=z)
+    index = z.astype(np.intp)
+    z -= index
+    z *= slope[index]
+    z += table[index]
+    return z
+
+
+def _inverse_mills_fast(z: np.ndarray) -> np.ndarray:
+    """:func:`_inverse_mills`, interpolated in its table (``z`` is overwritten)."""
+    return _tabulated(z, _MILLS, _MILLS_SLOPE)
+
+
+def _log_cdf_fast(z: np.ndarray) -> np.ndarray:
+    """log Phi(z), interpolated in a table like :func:`_inverse_mills_fast`, beyond
+    -40 by its asymptote (``z`` is overwritten)."""
+    far = z < _TABLE_LOW
+    tail = z[far]
+    out = _tabulated(z, _LOG_CDF, _LOG_CDF_SLOPE)
+    if tail.size:
+        out[far] = -0.5 * tail * tail - np.log(-tail) - _LOG_SQRT_2PI
+    return out
+
+
+def censored_profile(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    silences: Silences,
+    cx: np.ndarray,
+    cy: np.ndarray,
+    steps: int = NEWTON_STEPS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`profile` for readings that are censored, as observers' lists are: a
+    transmitter is reported only where it is among the loudest cells, so each
+    silence says it was below the floor there.  For each candidate position, the
+    cost is minus twice the log-likelihood of the readings (Gaussian about the
+    model, ``SHADOWING_DB``) and of the silences (the chance of being below
+    their floors), a Tobit model, times the shadowing variance (dB squared, like
+    :func:`profile`'s); with its best power and exponent.
+
+    Least squares on the readings alone is biased by the censoring: far
+    readings exist only where shadowing made them loud, which flattens the
+    exponent (to its bound, for clones heard from one side) and pulls the
+    position.  The likelihood is concave in the power and exponent, found by
+    Newton's method from the readings' least-squares values (the exponent held
+    to its bounds, the power then best for it)."""
+    var = SHADOWING_DB**2
+    total = float(weights.sum())
+    mean_signal = float(weights @ signal) / total
+    centred_signal = weights * (signal - mean_signal)
+    cost = np.empty(cx.size)
+    power = np.empty(cx.size)
+    exponent = np.empty(cx.size)
+    step = max(1, BLOCK // max(x.size + silences.x.size, 1))
     for lo in range(0, cx.size, step):
         hi = min(lo + step, cx.size)
-        d2 = (cx[lo:hi, None] - silences.x) ** 2 + (cy[lo:hi, None] - silences.y) ** 2
-        above = power[lo:hi, None] - exponent[lo:hi, None] * 5.0 * np.log10(np.maximum(d2, 1.0))
-        above -= silences.floor
-        np.maximum(above, 0.0, out=above)
-        out[lo:hi] = np.einsum("ij,ij->i", above, above)
-    return SILENCE_WEIGHT * out
+        level = _levels(cx[lo:hi], cy[lo:hi], x, y)
+        quiet_level = _levels(cx[lo:hi], cy[lo:hi], silences.x, silences.y)
+        # the readings' least-squares power and exponent (as in profile)
+        mean_level = level @ weights / total
+        centred = level - mean_level[:, None]
+        n = np.clip(
+            -(centred @ centred_signal) / np.maximum((centred * centred) @ weights, 1e-12),
+            EXPONENT_MIN,
+            EXPONENT_MAX,
+        )
+        p = mean_signal + n * mean_level
+        reading_curvature = 2 * weights / var
+        reading_h_pp = float(reading_curvature.sum())
+        reading_h_pn = -(level @ reading_curvature)
+        reading_h_nn = (level * level) @ reading_curvature
+        reading_g_p = level @ reading_curvature  # times n, less the signal's term below
+        reading_signal = float(reading_curvature @ signal)
+        level_signal = (level * signal) @ reading_curvature
+        # the silences' terms in single precision: they only rank candidates and
+        # start the optimiser, and there are hundreds per candidate
+        quiet_level = quiet_level.astype(np.float32)
+        quiet_floor = (silences.floor / SHADOWING_DB).astype(np.float32)
+        scaled_level = quiet_level / np.float32(SHADOWING_DB)
+        for _ in range(steps):
+            # the cost's first and second derivatives in each silence's predicted
+            # signal (p - n * level); a reading's are linear in p and n
+            z = scaled_level * n[:, None].astype(np.float32)
+            z += quiet_floor - (p[:, None] / SHADOWING_DB).astype(np.float32)
+            mills = _inverse_mills_fast(z.copy())  # phi(z) / Phi(z)
+            quiet_curvature = (z + mills) * mills
+            quiet_curvature *= 2 * silences.weight / var
+            mills *= 2 * silences.weight / SHADOWING_DB  # the slope
+            g_p = reading_h_pp * p - n * reading_g_p - reading_signal + mills.sum(1)
+            g_n = (
+                reading_h_pn * p + reading_h_nn * n + level_signal
+                - np.einsum("ij,ij->i", mills, quiet_level)
+            )  # fmt: skip
+            curvature_level = quiet_curvature * quiet_level
+            h_pp = reading_h_pp + quiet_curvature.sum(1)
+            h_pn = reading_h_pn - curvature_level.sum(1)
+            h_nn = reading_h_nn + np.einsum("ij,ij->i", curvature_level, quiet_level)
+            det = np.maximum(h_pp * h_nn - h_pn * h_pn, 1e-12)
+            moved = np.clip(n - (h_pp * g_n - h_pn * g_p) / det, EXPONENT_MIN, EXPONENT_MAX)
+            p = p - (g_p + h_pn * (moved - n)) / np.maximum(h_pp, 1e-12)
+            n = moved
+        z = scaled_level * n[:, None].astype(np.float32)
+        z += quiet_floor - (p[:, None] / SHADOWING_DB).astype(np.float32)
+        residual = p[:, None] - n[:, None] * level - signal
+        quiet_cost = _log_cdf_fast(z).sum(1, dtype=np.float64)
+        cost[lo:hi] = (residual * residual) @ weights - 2 * var * silences.weight * quiet_cost
+        power[lo:hi], exponent[lo:hi] = p, n
+    return cost, power, exponent
 
 
 def _objective(
@@ -193,13 +332,12 @@ def _objective(
     cx: np.ndarray,
     cy: np.ndarray,
     silences: Silences | None,
+    steps: int = NEWTON_STEPS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`profile`, with the silences' penalty added to the residual sum of
-    squares (the power and exponent are the readings' own)."""
-    rss, power, exponent = profile(x, y, signal, weights, cx, cy)
-    if silences is not None:
-        rss += silence_penalty(silences, cx, cy, power, exponent)
-    return rss, power, exponent
+    """:func:`censored_profile` where there are silences, else :func:`profile`."""
+    if silences is None or silences.x.size == 0:
+        return profile(x, y, signal, weights, cx, cy)
+    return censored_profile(x, y, signal, weights, silences, cx, cy, steps)
 
 
 def _unit_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -236,6 +374,35 @@ def _refine(
         half = 1.5 * step
 
 
+def _coarse_grid(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The first grid's candidates, over the observations' area and ``MARGIN_M``
+    beyond, and its step."""
+    x_lo, x_hi, y_lo, y_hi = x.min(), x.max(), y.min(), y.max()
+    half_x = (x_hi - x_lo) / 2 + MARGIN_M
+    half_y = (y_hi - y_lo) / 2 + MARGIN_M
+    gx = (x_lo + x_hi) / 2 + half_x * _COARSE_GRID[0]
+    gy = (y_lo + y_hi) / 2 + half_y * _COARSE_GRID[1]
+    return gx, gy, 2 * max(half_x, half_y) / (COARSE - 1)
+
+
+def _coarse_objective(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    silences: Silences | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_objective` on the first grid, over a sample of the readings and
+    silences (``COARSE_OBSERVATIONS``, ``COARSE_SILENCES``)."""
+    every = max(1, x.size // COARSE_OBSERVATIONS)
+    coarse = None if silences is None else silences.at_most(COARSE_SILENCES)
+    return _objective(
+        x[::every], y[::every], signal[::every], weights[::every], gx, gy, coarse, COARSE_STEPS
+    )
+
+
 def _search(
     x: np.ndarray,
     y: np.ndarray,
@@ -245,19 +412,8 @@ def _search(
 ) -> tuple[float, float, float, float, float]:
     """The best position over the observations' area and ``MARGIN_M`` beyond:
     (rss, x, y, power, exponent)."""
-    x_lo, x_hi, y_lo, y_hi = x.min(), x.max(), y.min(), y.max()
-    half_x = (x_hi - x_lo) / 2 + MARGIN_M
-    half_y = (y_hi - y_lo) / 2 + MARGIN_M
-    gx = (x_lo + x_hi) / 2 + half_x * _COARSE_GRID[0]
-    gy = (y_lo + y_hi) / 2 + half_y * _COARSE_GRID[1]
-    every = max(1, x.size // COARSE_OBSERVATIONS)
-    coarse = None
-    if silences is not None:
-        coarse = silences.every(max(1, silences.x.size // COARSE_SILENCES))
-    rss, _, _ = _objective(
-        x[::every], y[::every], signal[::every], weights[::every], gx, gy, coarse
-    )
-    step = 2 * max(half_x, half_y) / (COARSE - 1)
+    gx, gy, step = _coarse_grid(x, y)
+    rss, _, _ = _coarse_objective(x, y, signal, weights, gx, gy, silences)
     # the best few cells of the first grid, each refined to tens of metres, then
     # the best of them to the end: one coarse cell can hide a narrow valley next
     # to a broad one
@@ -285,6 +441,8 @@ def _fit_fixed(
     the least-squares answer, then twice re-weighted for outliers (soft L1);
     with ``silences``, penalised where observers would have heard it and did not."""
     weights = np.ones(x.size)
+    if silences is not None and silences.x.size:
+        return _fit_fixed_censored(x, y, signal, silences)
     _, bx, by, power, exponent = _search(x, y, signal, weights, silences)
     for _ in range(2):
         residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal, None)
@@ -293,6 +451,98 @@ def _fit_fixed(
             x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0, FINEST_M, silences
         )
     return np.array([bx, by, power, exponent]), weights
+
+
+def _fit_fixed_censored(
+    x: np.ndarray, y: np.ndarray, signal: np.ndarray, silences: Silences
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_fixed` with silences: the censored model's best on the first
+    grid (:func:`censored_profile`), its best few candidates each taken to the
+    nearest optimum of all four parameters (SciPy's ``least_squares`` on
+    :func:`_censored_residuals`), the best of them then twice re-weighted."""
+    weights = np.ones(x.size)
+    gx, gy, _ = _coarse_grid(x, y)
+    cost, power, exponent = _coarse_objective(x, y, signal, weights, gx, gy, silences)
+    best: tuple[float, np.ndarray] | None = None
+    for i in np.argsort(cost)[:KEEP]:
+        start = np.array([gx[i], gy[i], power[i], exponent[i]])
+        found = _censored_fit(x, y, signal, weights, silences, start)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    if best is None:  # no optimum found: the grid's best
+        i = int(np.argmin(cost))
+        best = (float(cost[i]), np.array([gx[i], gy[i], power[i], exponent[i]]))
+    p = best[1]
+    for _ in range(2):
+        weights = _soft_l1_weights(_residuals(p, x, y, signal, None))
+        found = _censored_fit(x, y, signal, weights, silences, p)
+        if found is not None:
+            p = found[1]
+    return p, weights
+
+
+def _censored_residuals(
+    p: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    scale: np.ndarray,
+    silences: Silences,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals whose sum of squares is :func:`censored_profile`'s cost over the
+    shadowing variance at ``p`` (x, y, power, exponent), and their Jacobian: the
+    readings' in units of the shadowing (times ``scale``, the square roots of
+    their weights), and for each silence the square root of minus twice the log
+    of its chance (times that of its weight).  ``J.T @ J`` is the model's
+    (Gauss-Newton) information; its inverse, the covariance."""
+    readings = _residuals(p, x, y, signal, None) * scale / SHADOWING_DB
+    jac_readings = _jacobian(p, x, y, None) * (scale / SHADOWING_DB)[:, None]
+    level = _residuals(p, silences.x, silences.y, silences.floor, None)  # model - floor
+    z = -level / SHADOWING_DB
+    root = np.sqrt(np.maximum(-2.0 * silences.weight * log_ndtr(z), 0.0))
+    # d root / d model = weight * phi(z) / (Phi(z) * SHADOWING_DB * root); 0 where root is 0
+    safe = root > 1e-150
+    slope = np.zeros_like(root)
+    slope[safe] = silences.weight * _inverse_mills(z[safe]) / (SHADOWING_DB * root[safe])
+    jac_quiet = _jacobian(p, silences.x, silences.y, None) * slope[:, None]
+    return np.concatenate([readings, root]), np.vstack([jac_readings, jac_quiet])
+
+
+def _censored_fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    signal: np.ndarray,
+    weights: np.ndarray,
+    silences: Silences,
+    start: np.ndarray,
+) -> tuple[float, np.ndarray] | None:
+    """The censored model's nearest optimum from ``start``: (cost, parameters),
+    the cost in :func:`censored_profile`'s units; None if the optimiser fails."""
+    scale = np.sqrt(weights)
+    low = [x.min() - MARGIN_M, y.min() - MARGIN_M, -60.0, EXPONENT_MIN]
+    high = [x.max() + MARGIN_M, y.max() + MARGIN_M, 80.0, EXPONENT_MAX]
+    last: list[Any] = [None, None]  # the optimiser asks for both at each point
+
+    def both(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if last[0] is None or not np.array_equal(last[0], q):
+            last[:] = [q.copy(), _censored_residuals(q, x, y, signal, scale, silences)]
+        found: tuple[np.ndarray, np.ndarray] = last[1]
+        return found
+
+    try:
+        fit = least_squares(
+            lambda q: both(q)[0],
+            x0=np.clip(start, low, high),
+            jac=lambda q: both(q)[1],
+            bounds=(low, high),
+            xtol=1e-5,  # of the position's metres: to a few centimetres
+            ftol=1e-6,
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not fit.success:
+        return None
+    return 2 * float(fit.cost) * SHADOWING_DB**2, fit.x
 
 
 def _position(p: np.ndarray, dt: np.ndarray | None) -> tuple[Any, Any]:
@@ -372,6 +622,8 @@ def _region_radius(
     region fits inside one (``MAX_RADIUS_M`` if it never does); the first grid
     reaches twice ``start`` (the covariance's radius)."""
     bx, by = float(p[0]), float(p[1])
+    if silences is not None:
+        silences = silences.at_most(COARSE_SILENCES)
     best = float(_objective(x, y, signal, weights, np.array([bx]), np.array([by]), silences)[0][0])
     half = max(100.0, 2 * start)
     while half <= MAX_RADIUS_M:
@@ -400,8 +652,8 @@ def estimate(
 
     ``silent`` (latitudes, longitudes, floors) are places where observers listened
     while the transmitter was on the air and did not report it, with the weakest
-    signal each reported there: a fixed fit is kept away from where it would
-    have been heard (see :func:`silence_penalty`).
+    signal each reported there: a fixed transmitter's fit weighs the chance that
+    it was below each floor with its readings (see :func:`censored_profile`).
 
     With ``times`` the transmitter is taken to move at a constant velocity (up to
     40 m/s) through the window, fitted with the rest; the position returned is
@@ -434,17 +686,8 @@ def estimate(
     if lat.size < MIN_FIT + unknowns - 4 or extent < 30:
         return result
     dt = None if times is None else np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
-    fitted = _fit(x, y, signal, dt, None)
-    silences = None
-    if (
-        (fitted is None or fitted[3] > max(3 * spread, 1000.0))
-        and silent is not None
-        and not moving
-    ):
-        # the readings alone do not place it (heard from one side): where it
-        # was not heard bounds the other
-        silences = _silences(x, y, silent, lat0, lon0)
-        fitted = _fit(x, y, signal, None, silences)
+    silences = None if silent is None or moving else _silences(x, y, silent, lat0, lon0)
+    fitted = _fit(x, y, signal, dt, silences)
     if fitted is None or fitted[3] > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
     p, weights, sigma2, radius = fitted
@@ -482,12 +725,17 @@ def _fit(
         if moved is None:
             return None
         p, weights = moved
-    residual = _residuals(p, x, y, signal, dt)
-    dof = max(x.size - p.size, 1)
-    sigma2 = float(np.sum(weights * residual**2) / dof)
-    jac = _jacobian(p, x, y, dt)
     try:
-        covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
+        if silences is not None and silences.x.size:
+            # the censored model's information, its shadowing taken as known
+            sigma2 = SHADOWING_DB**2
+            jac = _censored_residuals(p, x, y, signal, np.sqrt(weights), silences)[1]
+            covariance = np.linalg.pinv(jac.T @ jac)
+        else:
+            residual = _residuals(p, x, y, signal, dt)
+            sigma2 = float(np.sum(weights * residual**2) / max(x.size - p.size, 1))
+            jac = _jacobian(p, x, y, dt)
+            covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
     except np.linalg.LinAlgError:
         return None
     radius = 2 * float(np.sqrt(max(covariance[0, 0] + covariance[1, 1], 0.0)))
