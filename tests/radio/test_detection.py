@@ -26,7 +26,7 @@ from telsec.radio.evaluate import _true_position, evaluate
 from telsec.radio.locate import (
     Estimate,
     Silences,
-    _search,
+    _fit_fixed,
     censored_profile,
     estimate,
     profile,
@@ -134,15 +134,14 @@ def test_the_censored_model_undoes_what_censoring_does_to_least_squares() -> Non
         floor = rng.uniform(-95, -80, 600)
         signal = -8 - 30 * np.log10(np.hypot(ox, oy)) + rng.normal(0, 6, 600)
         heard = signal >= floor
-        x, y, weights = ox[heard], oy[heard], np.ones(int(heard.sum()))
         silences = Silences(ox[~heard], oy[~heard], floor[~heard])
         for out, quiet in ((plain, None), (censored, silences)):
-            _, bx, by, _, exponent = _search(x, y, signal[heard], weights, quiet)
-            out.append((float(np.hypot(bx, by)), exponent))
+            p, _ = _fit_fixed(ox[heard], oy[heard], signal[heard], quiet)
+            out.append((float(np.hypot(p[0], p[1])), float(p[3])))
     plain_error, plain_exponent = np.median(plain, axis=0)
     error, exponent = np.median(censored, axis=0)
     assert plain_exponent < 2.0, plain  # measured: 1.6, the bound
-    assert 2.6 <= exponent <= 3.4, censored  # measured: 2.96
+    assert 2.5 <= exponent <= 3.5, censored  # measured: 3.31 (position: 33 m off, 81 m)
     assert error < 0.75 * plain_error, (plain, censored)
 
 

@@ -356,7 +356,6 @@ def _refine(
     start: tuple[float, float, float, float, float],
     half: float,
     until: float = FINEST_M,
-    silences: Silences | None = None,
 ) -> tuple[float, float, float, float, float]:
     """Grids of ``FINE`` points per side around ``start`` (rss, x, y, power,
     exponent), each spanning one and a half of the last one's steps either side,
@@ -364,7 +363,7 @@ def _refine(
     best = start
     while True:
         gx, gy = best[1] + half * _FINE_GRID[0], best[2] + half * _FINE_GRID[1]
-        rss, power, exponent = _objective(x, y, signal, weights, gx, gy, silences)
+        rss, power, exponent = profile(x, y, signal, weights, gx, gy)
         i = int(np.argmin(rss))
         if rss[i] <= best[0]:
             best = (float(rss[i]), float(gx[i]), float(gy[i]), float(power[i]), float(exponent[i]))
@@ -408,12 +407,11 @@ def _search(
     y: np.ndarray,
     signal: np.ndarray,
     weights: np.ndarray,
-    silences: Silences | None = None,
 ) -> tuple[float, float, float, float, float]:
-    """The best position over the observations' area and ``MARGIN_M`` beyond:
-    (rss, x, y, power, exponent)."""
+    """The least-squares best position over the observations' area and
+    ``MARGIN_M`` beyond: (rss, x, y, power, exponent)."""
     gx, gy, step = _coarse_grid(x, y)
-    rss, _, _ = _coarse_objective(x, y, signal, weights, gx, gy, silences)
+    rss, _, _ = _coarse_objective(x, y, signal, weights, gx, gy, None)
     # the best few cells of the first grid, each refined to tens of metres, then
     # the best of them to the end: one coarse cell can hide a narrow valley next
     # to a broad one
@@ -426,12 +424,11 @@ def _search(
             (np.inf, float(gx[i]), float(gy[i]), 0.0, 0.0),
             step,
             30.0,
-            silences,
         )
         for i in np.argsort(rss)[:KEEP]
     ]
     best = min(finalists)
-    return _refine(x, y, signal, weights, best, 30.0, FINEST_M, silences)
+    return _refine(x, y, signal, weights, best, 30.0, FINEST_M)
 
 
 def _fit_fixed(
@@ -439,16 +436,16 @@ def _fit_fixed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(x, y, power, exponent) of a fixed transmitter, and the final weights:
     the least-squares answer, then twice re-weighted for outliers (soft L1);
-    with ``silences``, penalised where observers would have heard it and did not."""
-    weights = np.ones(x.size)
+    with ``silences``, the censored model's (:func:`_fit_fixed_censored`)."""
     if silences is not None and silences.x.size:
         return _fit_fixed_censored(x, y, signal, silences)
-    _, bx, by, power, exponent = _search(x, y, signal, weights, silences)
+    weights = np.ones(x.size)
+    _, bx, by, power, exponent = _search(x, y, signal, weights)
     for _ in range(2):
         residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal, None)
         weights = _soft_l1_weights(residual)
         _, bx, by, power, exponent = _refine(
-            x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0, FINEST_M, silences
+            x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0, FINEST_M
         )
     return np.array([bx, by, power, exponent]), weights
 
