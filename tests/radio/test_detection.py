@@ -120,6 +120,14 @@ def test_silences_where_the_model_is_quiet_leave_the_least_squares_fit() -> None
     assert censored_profile(x, y, signal, weights, loud, cx[:1], cy[:1])[0][0] > rss[0] + 36
 
 
+def test_a_sample_of_silences_stands_for_them_all() -> None:
+    silences = Silences(np.arange(12_345.0), np.zeros(12_345), np.full(12_345, -90.0))
+    assert silences.at_most(20_000) is silences
+    sample = silences.at_most(5000)
+    assert sample.x.size <= 5000
+    assert sample.weight * sample.x.size == pytest.approx(12_345, rel=0.001)
+
+
 def test_the_censored_model_undoes_what_censoring_does_to_least_squares() -> None:
     """Observers on one side of a transmitter (30 dBm, exponent 3, 6 dB shadowing)
     report it only where it beats their floor (-95 to -80 dBm).  Least squares on

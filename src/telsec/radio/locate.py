@@ -148,8 +148,12 @@ def profile(
 
 #: Silences count within this distance of the readings' area (metres).
 SILENCE_REACH_M = 2000.0
-#: At most this many silences in the first grid (every k-th one beyond).
+#: At most this many silences in the first grid and the region's (every k-th
+#: one beyond, standing for k) ...
 COARSE_SILENCES = 500
+#: ... and in a fit: a long-lived transmitter's grow with its time on the air
+#: (a fixed one's window uses every silence since its first reading).
+FIT_SILENCES = 5000
 #: Shadowing (dB): how far readings scatter about the path-loss model, what the
 #: chance of a silence is reckoned with (3GPP TR 38.901, urban macro, NLOS: 6 dB).
 SHADOWING_DB = 6.0
@@ -683,7 +687,9 @@ def estimate(
     if lat.size < MIN_FIT + unknowns - 4 or extent < 30:
         return result
     dt = None if times is None else np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
-    silences = None if silent is None or moving else _silences(x, y, silent, lat0, lon0)
+    silences = None
+    if silent is not None and not moving:
+        silences = _silences(x, y, silent, lat0, lon0).at_most(FIT_SILENCES)
     fitted = _fit(x, y, signal, dt, silences)
     if fitted is None or fitted[3] > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
