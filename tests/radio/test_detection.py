@@ -7,6 +7,8 @@ import functools
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telsec.geo import from_local, haversine_m
 from telsec.radio.detect import (
@@ -126,6 +128,45 @@ def test_a_sample_of_silences_stands_for_them_all() -> None:
     sample = silences.at_most(5000)
     assert sample.x.size <= 5000
     assert sample.weight * sample.x.size == pytest.approx(12_345, rel=0.001)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    readings=st.lists(
+        st.tuples(
+            st.floats(-3000, 3000),
+            st.floats(-3000, 3000),
+            st.floats(-140, 0) | st.just(float("nan")),
+        ),
+        min_size=0,
+        max_size=30,
+    ),
+    silences=st.lists(
+        st.tuples(
+            st.floats(-3000, 3000),
+            st.floats(-3000, 3000),
+            st.floats(-300, 300) | st.sampled_from([float("nan"), float("inf"), -float("inf")]),
+        ),
+        max_size=60,
+    ),
+)
+def test_any_readings_and_silences_give_an_estimate_or_none(readings, silences) -> None:
+    """Readings on top of each other, floors far above or below any signal, NaN
+    and infinite floors: an answer inside the map, never an exception."""
+    x, y, signal = (np.array(c, dtype=float) for c in zip(*readings)) if readings else (
+        np.zeros(0), np.zeros(0), np.zeros(0)
+    )  # fmt: skip
+    sx, sy, floor = (np.array(c, dtype=float) for c in zip(*silences)) if silences else (
+        np.zeros(0), np.zeros(0), np.zeros(0)
+    )  # fmt: skip
+    lat, lon = from_local(x, y, 51.5, -0.1)
+    quiet_lat, quiet_lon = from_local(sx, sy, 51.5, -0.1)
+    found = estimate(lat, lon, signal, 0.0, 300.0, silent=(quiet_lat, quiet_lon, floor))
+    if found is None:
+        assert not np.isfinite(signal).any()
+        return
+    assert np.isfinite([found.lat, found.lon, found.radius_m]).all()
+    assert 15.0 <= found.radius_m <= 10_000.0
 
 
 def test_the_censored_model_undoes_what_censoring_does_to_least_squares() -> None:

@@ -94,6 +94,9 @@ def _centroid(x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> tuple[float, 
 
 #: Bounds of the path-loss exponent: free space to dense urban clutter.
 EXPONENT_MIN, EXPONENT_MAX = 1.6, 5.5
+#: Bounds of the power a metre away (dBm) in the censored model's fits: a
+#: femtocell's -40 to a macro cell's +40, with room either side.
+POWER_MIN, POWER_MAX = -60.0, 80.0
 #: Residuals beyond this many dB weigh less (soft L1): shadowing is about 6 dB.
 F_SCALE_DB = 6.0
 #: The search area reaches this far beyond the observations (metres).
@@ -225,8 +228,16 @@ def _tabulated(z: np.ndarray, table: np.ndarray, slope: np.ndarray) -> np.ndarra
 
 
 def _inverse_mills_fast(z: np.ndarray) -> np.ndarray:
-    """:func:`_inverse_mills`, interpolated in its table (``z`` is overwritten)."""
-    return _tabulated(z, _MILLS, _MILLS_SLOPE)
+    """:func:`_inverse_mills`, interpolated in its table, below it by its asymptote
+    -z - 1/z (``z`` is overwritten).  Held at the table's end instead, the
+    curvature (z + ratio) * ratio would turn negative there, and Newton's steps
+    run off."""
+    far = z < _TABLE_LOW
+    tail = z[far]
+    out = _tabulated(z, _MILLS, _MILLS_SLOPE)
+    if tail.size:
+        out[far] = -tail - 1.0 / tail
+    return out
 
 
 def _log_cdf_fast(z: np.ndarray) -> np.ndarray:
@@ -318,6 +329,7 @@ def censored_profile(
             det = np.maximum(h_pp * h_nn - h_pn * h_pn, 1e-12)
             moved = np.clip(n - (h_pp * g_n - h_pn * g_p) / det, EXPONENT_MIN, EXPONENT_MAX)
             p = p - (g_p + h_pn * (moved - n)) / np.maximum(h_pp, 1e-12)
+            np.clip(p, POWER_MIN, POWER_MAX, out=p)
             n = moved
         z = scaled_level * n[:, None].astype(np.float32)
         z += quiet_floor - (p[:, None] / SHADOWING_DB).astype(np.float32)
@@ -520,8 +532,8 @@ def _censored_fit(
     """The censored model's nearest optimum from ``start``: (cost, parameters),
     the cost in :func:`censored_profile`'s units; None if the optimiser fails."""
     scale = np.sqrt(weights)
-    low = [x.min() - MARGIN_M, y.min() - MARGIN_M, -60.0, EXPONENT_MIN]
-    high = [x.max() + MARGIN_M, y.max() + MARGIN_M, 80.0, EXPONENT_MAX]
+    low = [x.min() - MARGIN_M, y.min() - MARGIN_M, POWER_MIN, EXPONENT_MIN]
+    high = [x.max() + MARGIN_M, y.max() + MARGIN_M, POWER_MAX, EXPONENT_MAX]
     last: list[Any] = [None, None]  # the optimiser asks for both at each point
 
     def both(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
