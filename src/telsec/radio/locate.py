@@ -111,6 +111,37 @@ COARSE_OBSERVATIONS = 400
 BLOCK = 1_000_000
 
 
+def _levels(cx: np.ndarray, cy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """10 log10 of the distance (at least 1 m) from each candidate to each point
+    (candidates by points, computed in place)."""
+    level: np.ndarray = cx[:, None] - x
+    level *= level
+    level += (cy[:, None] - y) ** 2
+    np.maximum(level, 1.0, out=level)
+    np.log10(level, out=level)
+    level *= 5.0
+    return level
+
+
+def _power_and_exponent(
+    level: np.ndarray, signal: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's least-squares power and exponent (the exponent clipped to
+    its bounds), in closed form from its row of ``level`` (:func:`_levels`), which
+    is centred in place on its weighted mean."""
+    total = float(weights.sum())
+    mean_signal = float(weights @ signal) / total
+    mean_level = level @ weights / total
+    level -= mean_level[:, None]
+    variance = (level * level) @ weights
+    n = np.clip(
+        -(level @ (weights * (signal - mean_signal))) / np.maximum(variance, 1e-12),
+        EXPONENT_MIN,
+        EXPONENT_MAX,
+    )
+    return mean_signal + n * mean_level, n
+
+
 def profile(
     x: np.ndarray,
     y: np.ndarray,
@@ -125,21 +156,12 @@ def profile(
     rss = np.empty(cx.size)
     power = np.empty(cx.size)
     exponent = np.empty(cx.size)
-    total = float(weights.sum())
-    mean_signal = float(weights @ signal) / total
-    centred_signal = weights * (signal - mean_signal)
+    mean_signal = float(weights @ signal) / float(weights.sum())
     step = max(1, BLOCK // max(x.size, 1))
     for lo in range(0, cx.size, step):
         hi = min(lo + step, cx.size)
-        d2 = (cx[lo:hi, None] - x) ** 2 + (cy[lo:hi, None] - y) ** 2
-        level = 5.0 * np.log10(np.maximum(d2, 1.0))  # 10 log10(d)
-        mean_level = level @ weights / total
-        level -= mean_level[:, None]
-        variance = (level * level) @ weights
-        n = np.clip(
-            -(level @ centred_signal) / np.maximum(variance, 1e-12), EXPONENT_MIN, EXPONENT_MAX
-        )
-        p = mean_signal + n * mean_level
+        level = _levels(cx[lo:hi], cy[lo:hi], x, y)
+        p, n = _power_and_exponent(level, signal, weights)
         # residual = signal - p + n * (centred level + mean level)
         level *= n[:, None]
         level += (signal - mean_signal)[None, :]
@@ -188,12 +210,6 @@ class Silences:
     def at_most(self, count: int) -> Silences:
         """A sample of at most ``count`` of them, each standing for its share."""
         return self.every(-(-self.x.size // count))
-
-
-def _levels(cx: np.ndarray, cy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """10 log10 of the distance (at least 1 m) from each candidate to each point."""
-    d2 = (cx[:, None] - x) ** 2 + (cy[:, None] - y) ** 2
-    return np.asarray(5.0 * np.log10(np.maximum(d2, 1.0)))
 
 
 def _inverse_mills(z: np.ndarray) -> np.ndarray:
@@ -276,9 +292,6 @@ def censored_profile(
     Newton's method from the readings' least-squares values (the exponent held
     to its bounds, the power then best for it)."""
     var = SHADOWING_DB**2
-    total = float(weights.sum())
-    mean_signal = float(weights @ signal) / total
-    centred_signal = weights * (signal - mean_signal)
     cost = np.empty(cx.size)
     power = np.empty(cx.size)
     exponent = np.empty(cx.size)
@@ -287,15 +300,8 @@ def censored_profile(
         hi = min(lo + step, cx.size)
         level = _levels(cx[lo:hi], cy[lo:hi], x, y)
         quiet_level = _levels(cx[lo:hi], cy[lo:hi], silences.x, silences.y)
-        # the readings' least-squares power and exponent (as in profile)
-        mean_level = level @ weights / total
-        centred = level - mean_level[:, None]
-        n = np.clip(
-            -(centred @ centred_signal) / np.maximum((centred * centred) @ weights, 1e-12),
-            EXPONENT_MIN,
-            EXPONENT_MAX,
-        )
-        p = mean_signal + n * mean_level
+        # Newton starts from the readings' least-squares power and exponent
+        p, n = _power_and_exponent(level.copy(), signal, weights)
         reading_curvature = 2 * weights / var
         reading_h_pp = float(reading_curvature.sum())
         reading_h_pn = -(level @ reading_curvature)
@@ -731,9 +737,9 @@ def _fit(
     silences: Silences | None,
 ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """A fixed fit (moving through the window with ``dt``, the times from its
-    middle): the parameters, the weights, the residual variance and the
-    covariance's radius (two standard deviations; infinite if it has none);
-    None if the moving fit fails."""
+    middle): the parameters, the weights, the residual variance (the shadowing's,
+    for a censored fit) and the covariance's radius (two standard deviations;
+    infinite if it has none); None if the moving fit fails."""
     p, weights = _fit_fixed(x, y, signal, silences)
     if dt is not None:
         moved = _fit_moving(x, y, signal, dt, p)
