@@ -24,9 +24,10 @@ import polars as pl
 
 from telsec.geo import METRES_PER_DEGREE, haversine_m
 from telsec.radio.device import DeviceEvent
-from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed, track_moving
+from telsec.radio.locate import Estimate, displacement_m, estimate, track_fixed
 from telsec.radio.schema import CELL_KEY, OBSERVATION_SCHEMA, TEST_MCC
 from telsec.radio.store import FIX_COLUMNS, ObservationStore, floor_column
+from telsec.radio.track import track_grid
 from telsec.tomlfile import flag, number, refuse_unknown, table, tables
 
 
@@ -766,9 +767,10 @@ def _track(
     moving: bool,
     listened: pl.DataFrame | None = None,
 ) -> list[Estimate]:
-    """The transmitter's windows: a moving one's fitted alone, a fixed one's from
-    every reading so far and the places ``listened`` (fixes with their floors)
-    where it was not heard."""
+    """The transmitter's windows: a moving one's tracked over the whole session
+    (:func:`telsec.radio.track.track_grid`), a fixed one's from every reading so
+    far; both with the places ``listened`` (fixes with their floors) where it
+    was not heard."""
     mine = _observations_of(flagged, cell)
     if mine.is_empty():
         return []
@@ -779,7 +781,7 @@ def _track(
         mine["time"].to_numpy(),
         config.window_s,
     )
-    if moving:
-        return track_moving(*args)
     silent = None if listened is None else _silent(listened, flagged, mine, config.window_s)
+    if moving:
+        return track_grid(*args, silent)
     return track_fixed(*args, silent)

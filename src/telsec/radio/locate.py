@@ -18,18 +18,18 @@ fixed transmitter (silences: it was below the weakest cell they reported), the
 readings are censored, and the fit is the censored (Tobit) model's most likely
 one instead, readings and silences together (:func:`censored_profile`; the
 power and exponent by Newton's method on the grid, then all four parameters
-by SciPy's ``least_squares`` from its best candidates).  A moving transmitter's fit adds a constant
-velocity through the window, refined from the grid's answer.  The uncertainty
+by SciPy's ``least_squares`` from its best candidates).  The uncertainty
 radius is two standard deviations: the region the data allow around a fixed
 fit (profile chi-squared), or the fit's covariance where that is wider; when
 the fit cannot be trusted, the centroid with the observations' spread, but no
 less than how far a typical blaster is when heard as loud as the loudest
-reading.  Windows joined in time order make the track of a moving transmitter.
+reading.  A moving transmitter is tracked over its whole time on the air
+instead (:mod:`telsec.radio.track`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -464,7 +464,7 @@ def _fit_fixed(
     weights = np.ones(x.size)
     _, bx, by, power, exponent = _search(x, y, signal, weights)
     for _ in range(2):
-        residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal, None)
+        residual = _residuals(np.array([bx, by, power, exponent]), x, y, signal)
         weights = _soft_l1_weights(residual)
         _, bx, by, power, exponent = _refine(
             x, y, signal, weights, (np.inf, bx, by, 0.0, 0.0), 100.0, FINEST_M
@@ -493,7 +493,7 @@ def _fit_fixed_censored(
         best = (float(cost[i]), np.array([gx[i], gy[i], power[i], exponent[i]]))
     p = best[1]
     for _ in range(2):
-        weights = _soft_l1_weights(_residuals(p, x, y, signal, None))
+        weights = _soft_l1_weights(_residuals(p, x, y, signal))
         found = _censored_fit(x, y, signal, weights, silences, p)
         if found is not None:
             p = found[1]
@@ -514,16 +514,16 @@ def _censored_residuals(
     their weights), and for each silence the square root of minus twice the log
     of its chance (times that of its weight).  ``J.T @ J`` is the model's
     (Gauss-Newton) information; its inverse, the covariance."""
-    readings = _residuals(p, x, y, signal, None) * scale / SHADOWING_DB
-    jac_readings = _jacobian(p, x, y, None) * (scale / SHADOWING_DB)[:, None]
-    level = _residuals(p, silences.x, silences.y, silences.floor, None)  # model - floor
+    readings = _residuals(p, x, y, signal) * scale / SHADOWING_DB
+    jac_readings = _jacobian(p, x, y) * (scale / SHADOWING_DB)[:, None]
+    level = _residuals(p, silences.x, silences.y, silences.floor)  # model - floor
     z = -level / SHADOWING_DB
     root = np.sqrt(np.maximum(-2.0 * silences.weight * log_ndtr(z), 0.0))
     # d root / d model = weight * phi(z) / (Phi(z) * SHADOWING_DB * root); 0 where root is 0
     safe = root > 1e-150
     slope = np.zeros_like(root)
     slope[safe] = silences.weight * _inverse_mills(z[safe]) / (SHADOWING_DB * root[safe])
-    jac_quiet = _jacobian(p, silences.x, silences.y, None) * slope[:, None]
+    jac_quiet = _jacobian(p, silences.x, silences.y) * slope[:, None]
     return np.concatenate([readings, root]), np.vstack([jac_readings, jac_quiet])
 
 
@@ -564,54 +564,17 @@ def _censored_fit(
     return 2 * float(fit.cost) * SHADOWING_DB**2, fit.x
 
 
-def _position(p: np.ndarray, dt: np.ndarray | None) -> tuple[Any, Any]:
-    """The transmitter's position: fixed, or moving at (p[4], p[5]) m/s for ``dt``."""
-    if dt is None:
-        return p[0], p[1]
-    return p[0] + p[4] * dt, p[1] + p[5] * dt
-
-
-def _jacobian(p: np.ndarray, x: np.ndarray, y: np.ndarray, dt: np.ndarray | None) -> np.ndarray:
-    px, py = _position(p, dt)
-    ex, ey = px - x, py - y
+def _jacobian(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    ex, ey = p[0] - x, p[1] - y
     d2 = np.maximum(ex * ex + ey * ey, 1.0)
     scale = -10 * p[3] / (np.log(10) * d2)
-    columns = [scale * ex, scale * ey, np.ones_like(d2), -5 * np.log10(d2)]
-    if dt is not None:
-        columns += [scale * ex * dt, scale * ey * dt]
-    return np.column_stack(columns)
+    return np.column_stack([scale * ex, scale * ey, np.ones_like(d2), -5 * np.log10(d2)])
 
 
-def _residuals(
-    p: np.ndarray, x: np.ndarray, y: np.ndarray, signal: np.ndarray, dt: np.ndarray | None
-) -> np.ndarray:
-    px, py = _position(p, dt)
-    d = np.maximum(np.hypot(x - px, y - py), 1.0)
+def _residuals(p: np.ndarray, x: np.ndarray, y: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """The path-loss model (power p[2], exponent p[3] at (p[0], p[1])) less each signal."""
+    d = np.maximum(np.hypot(x - p[0], y - p[1]), 1.0)
     return np.asarray(p[2] - 10 * p[3] * np.log10(d) - signal)
-
-
-def _fit_moving(
-    x: np.ndarray, y: np.ndarray, signal: np.ndarray, dt: np.ndarray, fixed: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(x, y, power, exponent, vx, vy) of a transmitter moving at a constant
-    velocity (up to 40 m/s), from the fixed fit; and the weights (soft L1)."""
-    low = [x.min() - MARGIN_M, y.min() - MARGIN_M, -60, EXPONENT_MIN, -40.0, -40.0]
-    high = [x.max() + MARGIN_M, y.max() + MARGIN_M, 80, EXPONENT_MAX, 40.0, 40.0]
-    x0 = np.clip(np.concatenate([fixed, [0.0, 0.0]]), low, high)
-    try:
-        fit = least_squares(
-            lambda q: _residuals(q, x, y, signal, dt),
-            x0=x0,
-            jac=lambda q: _jacobian(q, x, y, dt),
-            bounds=(low, high),
-            loss="soft_l1",
-            f_scale=F_SCALE_DB,
-        )
-    except (ValueError, np.linalg.LinAlgError):
-        return None
-    if not fit.success:
-        return None
-    return fit.x, _soft_l1_weights(fit.fun)
 
 
 def _soft_l1_weights(residual: np.ndarray) -> np.ndarray:
@@ -662,7 +625,6 @@ def estimate(
     signal: np.ndarray,
     start: float,
     end: float,
-    times: np.ndarray | None = None,
     *,
     region: bool = True,
     silent: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -674,15 +636,13 @@ def estimate(
     signal each reported there: a fixed transmitter's fit weighs the chance that
     it was below each floor with its readings (see :func:`censored_profile`).
 
-    With ``times`` the transmitter is taken to move at a constant velocity (up to
-    40 m/s) through the window, fitted with the rest; the position returned is
-    the one at the window's middle.  ``region=False`` gives a fixed fit the
+    A moving transmitter is tracked instead (:mod:`telsec.radio.track`).
+    ``region=False`` gives a fixed fit the
     linearised covariance's radius alone: tighter than the region the data allow
     (it covered 68 % of simulated blasters' windows at two standard deviations,
     the region 90 %), and what the movement test compares windows with."""
     keep = np.isfinite(signal) & np.isfinite(lat) & np.isfinite(lon)
     lat, lon, signal = lat[keep], lon[keep], np.asarray(signal[keep], dtype=np.float64)
-    moving = times is not None
     if lat.size == 0:
         return None
     lat0, lon0 = float(lat.mean()), float(lon.mean())
@@ -701,18 +661,16 @@ def estimate(
         "centroid",
     )
     extent = float(np.hypot(x.max() - x.min(), y.max() - y.min()))
-    unknowns = 6 if moving else 4
-    if lat.size < MIN_FIT + unknowns - 4 or extent < 30:
+    if lat.size < MIN_FIT or extent < 30:
         return result
-    dt = None if times is None else np.asarray(times, dtype=np.float64)[keep] - (start + end) / 2
     silences = None
-    if silent is not None and not moving:
+    if silent is not None:
         silences = _silences(x, y, silent, lat0, lon0).at_most(FIT_SILENCES)
-    fitted = _fit(x, y, signal, dt, silences)
+    fitted = _fit(x, y, signal, silences)
     if fitted is None or fitted[3] > max(3 * spread, 1000.0):
         return result  # the fit wandered off: the centroid is the safer answer
     p, weights, sigma2, radius = fitted
-    if dt is None and region:
+    if region:
         # the linearised covariance is too sure where the power and exponent trade
         # off against distance: the region the data allow says more
         radius = max(radius, _region_radius(x, y, signal, weights, p, sigma2, radius, silences))
@@ -733,19 +691,12 @@ def _fit(
     x: np.ndarray,
     y: np.ndarray,
     signal: np.ndarray,
-    dt: np.ndarray | None,
     silences: Silences | None,
 ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
-    """A fixed fit (moving through the window with ``dt``, the times from its
-    middle): the parameters, the weights, the residual variance (the shadowing's,
-    for a censored fit) and the covariance's radius (two standard deviations;
-    infinite if it has none); None if the moving fit fails."""
+    """A fixed fit: the parameters, the weights, the residual variance (the
+    shadowing's, for a censored fit) and the covariance's radius (two standard
+    deviations; infinite if it has none); None if the covariance fails."""
     p, weights = _fit_fixed(x, y, signal, silences)
-    if dt is not None:
-        moved = _fit_moving(x, y, signal, dt, p)
-        if moved is None:
-            return None
-        p, weights = moved
     try:
         if silences is not None and silences.x.size:
             # the censored model's information, its shadowing taken as known
@@ -753,9 +704,9 @@ def _fit(
             jac = _censored_residuals(p, x, y, signal, np.sqrt(weights), silences)[1]
             covariance = np.linalg.pinv(jac.T @ jac)
         else:
-            residual = _residuals(p, x, y, signal, dt)
+            residual = _residuals(p, x, y, signal)
             sigma2 = float(np.sum(weights * residual**2) / max(x.size - p.size, 1))
-            jac = _jacobian(p, x, y, dt)
+            jac = _jacobian(p, x, y)
             covariance = np.linalg.pinv(jac.T @ (weights[:, None] * jac)) * sigma2
     except np.linalg.LinAlgError:
         return None
@@ -865,58 +816,4 @@ def track_fixed(
         )
         if found is not None and found.observations >= 3:
             out.append(found)
-    return out
-
-
-#: How fast a vehicle-borne blaster is taken to move, on average, in city traffic
-#: (m/s; 29 km/h): what widens a moving transmitter's radius with time.
-CITY_SPEED_MS = 8.0
-
-
-def reach_m(
-    found: Estimate, lat: np.ndarray, lon: np.ndarray, signal: np.ndarray, time: np.ndarray
-) -> float:
-    """How far from ``found`` a moving transmitter may have been at the window's
-    middle: from the estimate to the loudest reading's observer, from there to the
-    transmitter (a typical blaster heard that loud), and what it drives at
-    ``CITY_SPEED_MS`` between that reading and the middle."""
-    i = int(np.argmax(signal))
-    middle = (found.start + found.end) / 2
-    return (
-        float(haversine_m(found.lat, found.lon, lat[i], lon[i]))
-        + typical_distance_m(float(signal[i]))
-        + CITY_SPEED_MS * abs(middle - float(time[i]))
-    )
-
-
-def track_moving(
-    lat: np.ndarray, lon: np.ndarray, signal: np.ndarray, time: np.ndarray, window_s: float
-) -> list[Estimate]:
-    """A moving transmitter: each window fitted on its own, with a constant
-    velocity through the window; the position is the one at the window's middle.
-
-    The radius is at least :func:`reach_m`: the fit's (or the centroid's) alone
-    held the transmitter in 18 % of simulated vehicles' windows, as it ignores
-    that the readings were taken while it moved, up to minutes from the middle."""
-    windows = _windows(time, window_s)
-    keep = np.isfinite(signal) & np.isfinite(lat) & np.isfinite(lon)
-    out = []
-    for window in np.unique(windows[keep]):
-        mask = keep & (windows == window)
-        found = estimate(
-            lat[mask],
-            lon[mask],
-            signal[mask],
-            float(window * window_s),
-            float((window + 1) * window_s),
-            time[mask],
-        )
-        if found is not None and found.observations >= 3:
-            reach = reach_m(found, lat[mask], lon[mask], signal[mask], time[mask])
-            out.append(
-                replace(
-                    found,
-                    radius_m=float(np.clip(max(found.radius_m, reach), MIN_RADIUS_M, MAX_RADIUS_M)),
-                )
-            )
     return out
