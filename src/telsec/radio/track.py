@@ -30,7 +30,7 @@ valley) and the silences of one moment rule out where the car was not then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,8 +49,10 @@ from telsec.radio.locate import (
     TYPICAL_EXPONENT,
     Estimate,
     _log_cdf_fast,
+    _windows,
     typical_distance_m,
 )
+from telsec.radio.locate import _levels as levels
 
 #: How fast a vehicle-borne blaster is taken to move, on average, in city traffic
 #: (m/s; 29 km/h): the random walk's step, and what widens a window's radius with time.
@@ -110,13 +112,8 @@ def _grid(x0: float, x1: float, y0: float, y1: float, cell_m: float) -> _Grid:
 
 
 def _levels(grid: _Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """5 log10 of the squared distance (at least 1 m) from each cell to each point."""
-    d2 = (grid.x[:, None] - x[None, :]) ** 2
-    d2 += (grid.y[:, None] - y[None, :]) ** 2
-    np.maximum(d2, 1.0, out=d2)
-    np.log10(d2, out=d2)
-    d2 *= 5.0
-    level: np.ndarray = d2.astype(np.float32)
+    """10 log10 of the distance from each cell to each point, in single precision."""
+    level: np.ndarray = levels(grid.x, grid.y, x, y).astype(np.float32)
     return level
 
 
@@ -239,12 +236,17 @@ def _forward(
 
 
 def _smooth(
-    steps: np.ndarray, evidence: np.ndarray, filtered: list[np.ndarray], walk: _Walk
-) -> list[np.ndarray]:
-    """Each step's distribution given every step's evidence (forward-backward;
-    the random walk is symmetric, so the backward blur is the forward one)."""
+    steps: np.ndarray,
+    evidence: np.ndarray,
+    filtered: list[np.ndarray],
+    walk: _Walk,
+    wanted: set[int],
+) -> dict[int, np.ndarray]:
+    """The ``wanted`` steps' distributions given every step's evidence
+    (forward-backward; the random walk is symmetric, so the backward blur is the
+    forward one)."""
     count = len(filtered)
-    smoothed = [filtered[-1]] * count
+    smoothed = {count - 1: filtered[-1]}
     column = dict(zip(steps.tolist(), range(steps.size), strict=True))
     beta = np.ones(evidence.shape[0])
     for k in range(count - 1, 0, -1):
@@ -254,8 +256,9 @@ def _smooth(
             beta *= np.exp(seen - seen.max())
         beta = walk(beta)
         beta /= max(float(beta.max()), 1e-300)
-        posterior = filtered[k - 1] * beta
-        smoothed[k - 1] = posterior / max(float(posterior.sum()), 1e-300)
+        if k - 1 in wanted:
+            posterior = filtered[k - 1] * beta
+            smoothed[k - 1] = posterior / max(float(posterior.sum()), 1e-300)
     return smoothed
 
 
@@ -347,16 +350,20 @@ def track_grid(
     _, filtered = _forward(evidence.steps, likelihood, count, walk)
     if not filtered:
         return []
-    smoothed = _smooth(evidence.steps, likelihood, filtered, walk)
 
-    windows = np.floor(time / window_s).astype(np.int64)
+    windows = _windows(time, window_s)
+    distinct, heard = np.unique(windows, return_counts=True)
+    reported = distinct[heard >= 3].tolist()
+
+    def middle_step(window: int) -> int:
+        return int(np.clip(((window + 0.5) * window_s - start) // step_s, 0, count - 1))
+
+    smoothed = _smooth(evidence.steps, likelihood, filtered, walk,
+                       {middle_step(w) for w in reported})  # fmt: skip
     out = []
-    for window in np.unique(windows).tolist():
+    for window in reported:
         mine = windows == window
-        if int(mine.sum()) < 3:
-            continue
-        middle = (window + 0.5) * window_s
-        posterior = smoothed[int(np.clip((middle - start) // step_s, 0, count - 1))]
+        posterior = smoothed[middle_step(window)]
         mx, my = float(posterior @ grid.x), float(posterior @ grid.y)
         distance = np.hypot(grid.x - mx, grid.y - my)
         order = np.argsort(distance)
@@ -371,19 +378,9 @@ def track_grid(
             radius,
             int(mine.sum()),
             "tracking",
-            exponent,
+            round(exponent, 2),
         )
         reach = reach_m(found, lat[mine], lon[mine], signal[mine], time[mine])
-        out.append(
-            Estimate(
-                found.start,
-                found.end,
-                found.lat,
-                found.lon,
-                float(np.clip(max(radius, reach), MIN_RADIUS_M, MAX_RADIUS_M)),
-                found.observations,
-                found.method,
-                round(exponent, 2),
-            )
-        )
+        radius = float(np.clip(max(radius, reach), MIN_RADIUS_M, MAX_RADIUS_M))
+        out.append(replace(found, radius_m=radius))
     return out
